@@ -1,0 +1,22 @@
+"""specfm: a Transformer foundation model for stellar spectra.
+
+Spectra from any instrument become wavelength-aware token sequences
+(`specfm.tokens`), which a pretrained Transformer turns into stellar labels with
+uncertainties, returned as astropy `~astropy.table.QTable` objects.
+"""
+
+try:
+    from ._version import version as __version__
+except ImportError:  # pragma: no cover - only without an installed version file
+    __version__ = "0.0.0.dev0"
+
+from . import exceptions
+from .tokens import TokenBatch, TokenKind, Vocabulary
+
+__all__ = [
+    "TokenBatch",
+    "TokenKind",
+    "Vocabulary",
+    "__version__",
+    "exceptions",
+]

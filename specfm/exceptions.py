@@ -1,0 +1,61 @@
+"""Exceptions and warnings raised by specfm.
+
+Every error about bad input derives from `SpecfmInputError` (itself a `ValueError`),
+and its message says what is wrong and what to do about it. Problems that affect only
+part of a spectrum (some NaN pixels, part of the range outside the model's coverage)
+are not errors: those pixels are masked and counted in the token batch's reports, and a
+`SpecfmWarning` is issued where a person would want to know.
+"""
+
+__all__ = [
+    "CoverageError",
+    "CoverageWarning",
+    "EmptySpectrumError",
+    "FluxUnitError",
+    "ShapeMismatchError",
+    "SpecfmError",
+    "SpecfmInputError",
+    "SpecfmWarning",
+    "SpectralAxisError",
+    "UncertaintyError",
+]
+
+
+class SpecfmError(Exception):
+    """Base class of every exception that specfm raises on purpose."""
+
+
+class SpecfmInputError(SpecfmError, ValueError):
+    """Input that specfm cannot use; the message says what to change."""
+
+
+class FluxUnitError(SpecfmInputError):
+    """The flux has no unit, or a unit that is not a flux (density), count or ratio."""
+
+
+class SpectralAxisError(SpecfmInputError):
+    """The spectral axis is not spectral, not finite, or not monotonic."""
+
+
+class EmptySpectrumError(SpecfmInputError):
+    """A spectrum has no pixels, or no pixel that is usable (all masked or non-finite)."""
+
+
+class CoverageError(SpecfmInputError):
+    """A spectrum lies entirely outside the wavelength coverage that was asked for."""
+
+
+class ShapeMismatchError(SpecfmInputError):
+    """Arrays that must agree in shape do not (flux, axis, mask, uncertainty, inputs)."""
+
+
+class UncertaintyError(SpecfmInputError):
+    """An uncertainty that cannot be turned into a standard deviation."""
+
+
+class SpecfmWarning(UserWarning):
+    """Base class of specfm's warnings."""
+
+
+class CoverageWarning(SpecfmWarning):
+    """Part of a spectrum lies outside the coverage; those pixels were masked."""
