@@ -11,12 +11,22 @@ except ImportError:  # pragma: no cover - only without an installed version file
     __version__ = "0.0.0.dev0"
 
 from . import exceptions
-from .tokens import TokenBatch, TokenKind, Vocabulary
+from .tokens import (
+    TokenBatch,
+    Tokenizer,
+    TokenizerConfig,
+    TokenKind,
+    Vocabulary,
+    tokenize,
+)
 
 __all__ = [
     "TokenBatch",
     "TokenKind",
+    "Tokenizer",
+    "TokenizerConfig",
     "Vocabulary",
     "__version__",
     "exceptions",
+    "tokenize",
 ]

@@ -44,6 +44,7 @@ def vacuum_to_air(wavelength):
     >>> from specfm.wavelengths import vacuum_to_air
     >>> round(float(vacuum_to_air(6564.61)), 2)  # H-alpha
     6562.8
+
     """
     wave = np.asarray(wavelength, dtype=float)
     s2 = (1e4 / wave) ** 2
@@ -69,6 +70,7 @@ def air_to_vacuum(wavelength):
     >>> from specfm.wavelengths import air_to_vacuum
     >>> round(float(air_to_vacuum(8542.09)), 2)  # Ca II triplet
     8544.44
+
     """
     wave = np.asarray(wavelength, dtype=float)
     s2 = (1e4 / wave) ** 2
@@ -95,6 +97,7 @@ def doppler_factor(radial_velocity=None, redshift=None):
     -------
     float
         The factor by which observed wavelengths exceed rest wavelengths.
+
     """
     if radial_velocity is not None and redshift is not None:
         raise ValueError("Give either radial_velocity or redshift, not both.")
@@ -131,5 +134,6 @@ def to_rest_frame(wavelength, radial_velocity=None, redshift=None):
     >>> from specfm.wavelengths import to_rest_frame
     >>> round(float(to_rest_frame(5000.0, radial_velocity=299.792458)), 3)
     4995.002
+
     """
     return np.asarray(wavelength, dtype=float) / doppler_factor(radial_velocity, redshift)

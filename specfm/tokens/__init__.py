@@ -5,13 +5,46 @@ wavelengths in Angstrom, normalised flux and float32 tensors.
 """
 
 from .batch import SpectrumReport, TokenBatch
+from .extra_inputs import ExtraTokens, extra_tokens
+from .extract import FLAMBDA_UNIT, SpectrumGroup, extract_groups
+from .noise import der_snr_noise
+from .normalisation import (
+    NORMALISATIONS,
+    ContinuumNormalisation,
+    MedianNormalisation,
+    Normalisation,
+    PassThrough,
+    chip_segments,
+    get_normalisation,
+)
+from .sampling import CAP_MODES, cap_tokens
+from .tokenizer import Tokenizer, TokenizerConfig, coverage_ranges, tokenize
 from .vocabulary import DEFAULT_VOCABULARY, TokenKind, TokenSpec, Vocabulary
 
 __all__ = [
+    "CAP_MODES",
     "DEFAULT_VOCABULARY",
+    "FLAMBDA_UNIT",
+    "NORMALISATIONS",
+    "ContinuumNormalisation",
+    "ExtraTokens",
+    "MedianNormalisation",
+    "Normalisation",
+    "PassThrough",
+    "SpectrumGroup",
     "SpectrumReport",
     "TokenBatch",
     "TokenKind",
     "TokenSpec",
+    "Tokenizer",
+    "TokenizerConfig",
     "Vocabulary",
+    "cap_tokens",
+    "chip_segments",
+    "coverage_ranges",
+    "der_snr_noise",
+    "extra_tokens",
+    "extract_groups",
+    "get_normalisation",
+    "tokenize",
 ]

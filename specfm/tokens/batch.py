@@ -33,6 +33,9 @@ class SpectrumReport:
         Pixels with a negative, non-finite or too large uncertainty.
     n_outside_coverage : int
         Pixels outside the wavelength coverage.
+    n_bad_continuum : int
+        Pixels the normalisation could not handle (e.g. a chip too short for a
+        continuum, or a non-positive continuum or median).
     n_floored_uncertainty : int
         Pixels whose (zero or tiny) uncertainty was raised to the floor.
     uncertainty_source : str
@@ -45,6 +48,11 @@ class SpectrumReport:
         Flux tokens kept after the cap (over all of its rows, if chunked).
     rows : tuple of int
         Rows of the batch that hold this spectrum (several when chunked).
+    n_inputs : int
+        Non-spectral tokens (colours, known labels) added to each of its rows.
+    error : str or None
+        Why the spectrum gave no tokens, when tokenised with ``on_error="mask"``.
+
     """
 
     index: int
@@ -54,12 +62,15 @@ class SpectrumReport:
     n_nonfinite: int = 0
     n_bad_uncertainty: int = 0
     n_outside_coverage: int = 0
+    n_bad_continuum: int = 0
     n_floored_uncertainty: int = 0
     uncertainty_source: str = "input"
     normalisation: str = "none"
     scale: float = 1.0
     n_tokens: int = 0
     rows: tuple = ()
+    n_inputs: int = 0
+    error: str | None = None
 
     @property
     def n_dropped(self):
@@ -98,6 +109,7 @@ class TokenBatch:
         The vocabulary that `ident` refers to.
     reports : list of SpectrumReport
         One per input spectrum.
+
     """
 
     wavelength: torch.Tensor
@@ -162,9 +174,7 @@ class TokenBatch:
     def to(self, device):
         """Return a copy with every tensor moved to ``device``."""
         moved = {name: getattr(self, name).to(device) for name in self._TENSORS}
-        return dataclasses.replace(
-            self, spectrum_index=self.spectrum_index.to(device), **moved
-        )
+        return dataclasses.replace(self, spectrum_index=self.spectrum_index.to(device), **moved)
 
     def select(self, rows):
         """Return the batch restricted to ``rows`` (an index array or slice).
@@ -199,8 +209,14 @@ class TokenBatch:
         if any(b.vocabulary != vocab for b in batches):
             raise ValueError("Cannot concatenate token batches with different vocabularies.")
         width = max(b.n_tokens for b in batches)
-        pads = {"wavelength": 0.0, "value": 0.0, "error": 0.0, "kind": 0, "ident": -1,
-                "valid": False}
+        pads = {
+            "wavelength": 0.0,
+            "value": 0.0,
+            "error": 0.0,
+            "kind": 0,
+            "ident": -1,
+            "valid": False,
+        }
         joined = {}
         for name in cls._TENSORS:
             parts = []
@@ -213,10 +229,15 @@ class TokenBatch:
             joined[name] = torch.cat(parts)
         offsets = np.cumsum([0] + [b.n_spectra for b in batches[:-1]])
         row_offsets = np.cumsum([0] + [b.n_rows for b in batches[:-1]])
-        index = torch.cat([b.spectrum_index + int(o) for b, o in zip(batches, offsets)])
+        index = torch.cat(
+            [b.spectrum_index + int(o) for b, o in zip(batches, offsets, strict=True)]
+        )
         reports = []
-        for b, o, ro in zip(batches, offsets, row_offsets):
+        for b, o, ro in zip(batches, offsets, row_offsets, strict=True):
             for r in b.reports:
-                reports.append(dataclasses.replace(
-                    r, index=r.index + int(o), rows=tuple(x + int(ro) for x in r.rows)))
+                reports.append(
+                    dataclasses.replace(
+                        r, index=r.index + int(o), rows=tuple(x + int(ro) for x in r.rows)
+                    )
+                )
         return cls(spectrum_index=index, vocabulary=vocab, reports=reports, **joined)

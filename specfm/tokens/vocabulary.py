@@ -43,6 +43,7 @@ class TokenSpec:
         Values are given to the model as ``(value - offset) / scale``.
     description : str
         A few words for people.
+
     """
 
     name: str
@@ -96,6 +97,7 @@ class Vocabulary:
     1
     >>> DEFAULT_VOCABULARY["teff"].unit
     'K'
+
     """
 
     def __init__(self, specs):
@@ -149,6 +151,7 @@ class Vocabulary:
         ------
         KeyError
             If ``name`` is not in the vocabulary; the message lists what is.
+
         """
         try:
             return self._index[name]

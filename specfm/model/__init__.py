@@ -1,0 +1,40 @@
+"""The specfm network: torch modules only (embeddings, encoder, decoder, heads).
+
+A Perceiver-style Transformer reads any set of tokens (flux pixels at any wavelength,
+colours, known labels) into a fixed number of latents and answers any requested token
+(labels, or flux at any wavelength) with a mean and a log-variance.
+"""
+
+from .attention import CrossAttentionBlock, FeedForward, MultiHeadAttention, SelfAttentionBlock
+from .chunking import chunk_indices, predict_chunked
+from .config import ModelConfig
+from .embeddings import GrowableEmbedding, QueryEmbedding, TokenEmbedding, WavelengthEncoding
+from .heads import GaussianHead
+from .network import Decoder, Encoder, NetworkOutput, SpecFMNetwork
+from .queries import Query, QueryBatch
+from .storage import ModelFileError, load_model, read_model_config, save_model
+
+__all__ = [
+    "CrossAttentionBlock",
+    "Decoder",
+    "Encoder",
+    "FeedForward",
+    "GaussianHead",
+    "GrowableEmbedding",
+    "ModelConfig",
+    "ModelFileError",
+    "MultiHeadAttention",
+    "NetworkOutput",
+    "Query",
+    "QueryBatch",
+    "QueryEmbedding",
+    "SelfAttentionBlock",
+    "SpecFMNetwork",
+    "TokenEmbedding",
+    "WavelengthEncoding",
+    "chunk_indices",
+    "load_model",
+    "predict_chunked",
+    "read_model_config",
+    "save_model",
+]

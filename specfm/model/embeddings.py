@@ -1,0 +1,211 @@
+"""Token embeddings: wavelength encoding, flux pixels, labels and colours, queries.
+
+Every token becomes one vector of width ``d_model``:
+
+* a flux pixel: an MLP of its value and log-uncertainty, plus a Fourier encoding of its
+  log-wavelength;
+* a label or colour token: a learned vector for its vocabulary id, plus an MLP of its
+  value and log-uncertainty;
+* both: plus a learned vector for the token kind.
+
+Query tokens (what the network is asked to predict) reuse the same tables: a flux query
+is the encoding of the requested wavelength, a label query the vector of the requested id,
+each plus a learned "this is a question" vector.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from ..tokens.vocabulary import TokenKind
+
+__all__ = ["GrowableEmbedding", "QueryEmbedding", "TokenEmbedding", "WavelengthEncoding"]
+
+_ERROR_FLOOR = 1e-6
+
+
+class WavelengthEncoding(nn.Module):
+    """Multi-scale Fourier features of log-wavelength, projected to ``d_model``.
+
+    The phases are computed in float64, so pixel-scale frequencies keep their precision
+    for any wavelength. The periods are geometrically spaced from `min_log_period` (in
+    ``ln(lambda)``) up to twice the log-span ``ln(wavelength_max / wavelength_min)``, so
+    one encoding serves spectra from the UV to the mid-infrared without knowing any
+    instrument. A linear term (the centred, scaled log-wavelength) is appended.
+
+    Parameters
+    ----------
+    d_model : int
+        Output width.
+    n_frequencies : int
+        Number of frequencies (each gives a sine and a cosine).
+    wavelength_min, wavelength_max : float
+        The span in Angstrom covered by the coarsest scale.
+    min_log_period : float
+        The finest period in natural-log wavelength.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from specfm.model import WavelengthEncoding
+    >>> enc = WavelengthEncoding(8, n_frequencies=4)
+    >>> enc(torch.tensor([[5000.0, 16000.0]])).shape
+    torch.Size([1, 2, 8])
+
+    """
+
+    def __init__(self, d_model, n_frequencies=48, wavelength_min=1000.0,
+                 wavelength_max=500000.0, min_log_period=1e-5):
+        super().__init__()
+        log_span = math.log(wavelength_max / wavelength_min)
+        periods = torch.logspace(math.log10(min_log_period), math.log10(2 * log_span),
+                                 n_frequencies, dtype=torch.float64)
+        self.register_buffer("omega", 2 * math.pi / periods, persistent=False)
+        self.centre = 0.5 * (math.log(wavelength_min) + math.log(wavelength_max))
+        self.half_span = 0.5 * log_span
+        self.proj = nn.Linear(2 * n_frequencies + 1, d_model)
+
+    def features(self, wavelength):
+        """Return the raw (unprojected) features, shape ``(..., 2 * n_frequencies + 1)``."""
+        x = torch.log(wavelength.double().clamp_min(1.0)) - self.centre
+        phase = x.unsqueeze(-1) * self.omega
+        feats = torch.cat([torch.sin(phase), torch.cos(phase), (x / self.half_span)[..., None]],
+                          dim=-1)
+        return feats.to(self.proj.weight.dtype)
+
+    def forward(self, wavelength):
+        """Encode wavelengths (Angstrom, any shape) to vectors of width ``d_model``."""
+        return self.proj(self.features(wavelength))
+
+
+class GrowableEmbedding(nn.Module):
+    """An embedding table that can grow, and whose first rows can be frozen.
+
+    Fine-tuning adds rows for new labels or token kinds; `freeze_rows` then keeps the old
+    rows exactly as they were (their gradient is zeroed) while the new rows learn.
+
+    Parameters
+    ----------
+    n_rows, d_model : int
+        Shape of the table.
+
+    """
+
+    def __init__(self, n_rows, d_model):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_rows, d_model) * 0.02)
+        self.frozen_rows = 0
+        self._hook = None
+
+    @property
+    def n_rows(self):
+        """Number of rows."""
+        return self.weight.shape[0]
+
+    def forward(self, index):
+        """Look up rows; negative indices (padding) give zero vectors."""
+        safe = index.clamp_min(0)
+        out = self.weight[safe]
+        return out * (index >= 0).unsqueeze(-1).to(out.dtype)
+
+    def grow(self, n_new, like=None):
+        """Append ``n_new`` rows, initialised to the mean of rows ``like`` (or of all rows)."""
+        with torch.no_grad():
+            old = self.weight.detach()
+            ref = old[list(like)] if like else old
+            new = ref.mean(0, keepdim=True) + 0.02 * torch.randn(n_new, old.shape[1],
+                                                                  dtype=old.dtype)
+            self.weight = nn.Parameter(torch.cat([old, new.to(old.device)]))
+        if self._hook is not None:
+            self._hook = None
+            self.freeze_rows(self.frozen_rows)
+
+    def freeze_rows(self, n):
+        """Zero the gradient of the first ``n`` rows from now on (0 undoes it)."""
+        self.frozen_rows = int(n)
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        if self.frozen_rows:
+            rows = self.frozen_rows
+
+            def _mask(grad):
+                grad = grad.clone()
+                grad[:rows] = 0
+                return grad
+
+            self._hook = self.weight.register_hook(_mask)
+
+
+def _value_mlp(d_model):
+    return nn.Sequential(nn.Linear(2, d_model), nn.GELU(), nn.Linear(d_model, d_model))
+
+
+def _value_features(value, error):
+    return torch.stack([value, torch.log(error.clamp_min(_ERROR_FLOOR))], dim=-1)
+
+
+class TokenEmbedding(nn.Module):
+    """Embed the tokens of a `~specfm.tokens.TokenBatch` to ``(rows, tokens, d_model)``.
+
+    Parameters
+    ----------
+    config : `ModelConfig`
+        Architecture settings.
+
+    Notes
+    -----
+    Every branch is computed for every token and the results are selected by kind, so
+    every weight takes part in every step (which distributed training requires).
+
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        d = config.d_model
+        self.wavelength = WavelengthEncoding(d, config.n_frequencies, config.wavelength_min,
+                                             config.wavelength_max, config.min_log_period)
+        self.flux_value = _value_mlp(d)
+        self.other_value = _value_mlp(d)
+        self.ident = GrowableEmbedding(len(config.vocabulary), d)
+        self.kind = GrowableEmbedding(config.n_kinds, d)
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, wavelength, value, error, kind, ident, valid):
+        """Return token vectors; padding tokens give zeros before the final norm."""
+        feats = _value_features(value, error)
+        is_flux = (kind == TokenKind.FLUX).unsqueeze(-1)
+        flux = self.flux_value(feats) + self.wavelength(wavelength)
+        other = self.other_value(feats) + self.ident(ident)
+        out = torch.where(is_flux, flux, other) + self.kind(kind)
+        return self.norm(out) * valid.unsqueeze(-1).to(out.dtype)
+
+
+class QueryEmbedding(nn.Module):
+    """Embed query tokens (requested labels or flux wavelengths) to ``(rows, q, d_model)``.
+
+    The label table, kind table and wavelength encoding are shared with the
+    `TokenEmbedding`, so that a label means the same thing as input and as output.
+
+    Parameters
+    ----------
+    tokens : `TokenEmbedding`
+        The input embedding whose tables are shared.
+    d_model : int
+        Width.
+
+    """
+
+    def __init__(self, tokens, d_model):
+        super().__init__()
+        self._tokens = [tokens]  # shared, not a submodule (avoids registering it twice)
+        self.marker = nn.Parameter(torch.randn(d_model) * 0.02)
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, kind, ident, wavelength):
+        """Return query vectors."""
+        tok = self._tokens[0]
+        is_flux = (kind == TokenKind.FLUX).unsqueeze(-1)
+        out = torch.where(is_flux, tok.wavelength(wavelength), tok.ident(ident))
+        return self.norm(out + tok.kind(kind) + self.marker)

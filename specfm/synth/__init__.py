@@ -1,0 +1,1 @@
+"""Synthetic spectra for pre-training: emulators, instruments and corpora."""

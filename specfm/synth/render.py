@@ -1,0 +1,207 @@
+"""The rendering engine: fine emulator spectrum -> noiseless instrument pixels.
+
+For one (instrument, emulator) pair, a `RenderPlan` is made once and reused:
+
+1. the instrument's pixels are split into contiguous segments (chips, bands);
+2. per segment, a uniform grid in ``u`` (see `specfm.synth.lsf`) is laid over the pixels
+   plus a margin for the LSF wings and radial velocities, with steps of at most 1/5 of the
+   FWHM (never finer than the emulator's own sampling);
+3. each star's fine spectrum is Doppler-shifted and integrated over the ``u`` bins
+   (carrying ``f dlambda/du``: flux over wavelength is conserved), optionally dimmed by
+   extinction, convolved with a fixed Gaussian of FWHM 1 in ``u``, and integrated over
+   each detector pixel.
+
+Low-resolution instruments therefore cost little: the fine spectrum is binned down to a
+handful of samples per resolution element before convolving.
+"""
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from ..exceptions import SpecfmInputError
+from ..wavelengths import SPEED_OF_LIGHT_KMS, doppler_factor
+from .extinction import extinction_curve, transmission
+from .lsf import FWHM_PER_SIGMA, bin_edges, cumulative_integral
+
+__all__ = ["MAX_RADIAL_VELOCITY_KMS", "RenderPlan"]
+
+MAX_RADIAL_VELOCITY_KMS = 1000.0
+"""Largest |radial velocity| a plan leaves room for (km/s)."""
+
+_OVERSAMPLE = 5.0
+_WING_FWHM = 4.0
+
+
+def _segments(wave):
+    """Split sorted pixel centres into contiguous runs (break where a step jumps 10x)."""
+    step = np.diff(wave)
+    local = np.minimum(np.r_[step[0], step[:-1]], np.r_[step[1:], step[-1]])
+    breaks = np.nonzero(step > 10.0 * local)[0] + 1
+    return np.split(np.arange(wave.size), breaks)
+
+
+def _fine_gaps(wave):
+    """Intervals where the fine grid has holes (steps over 5x the median step)."""
+    step = np.diff(wave)
+    big = np.nonzero(step > 5.0 * np.median(step))[0]
+    return np.stack([wave[big], wave[big + 1]], axis=1) if big.size else np.zeros((0, 2))
+
+
+class _Segment:
+    def __init__(self, lsf, emulator, edges):
+        self.edges = edges  # instrument pixel edges (vacuum A), len n+1
+        fwhm_lo = edges[0] / lsf.resolution_at(edges[0])
+        fwhm_hi = edges[-1] / lsf.resolution_at(edges[-1])
+        vmax = MAX_RADIAL_VELOCITY_KMS / SPEED_OF_LIGHT_KMS
+        lo = edges[0] * (1 - vmax) - _WING_FWHM * fwhm_lo
+        hi = edges[-1] * (1 + vmax) + _WING_FWHM * fwhm_hi
+        self.ref = np.geomspace(lo, hi, 8192)
+        self.fine = emulator.pixel_slice(lo, hi)
+        fine_wave = emulator._wave[self.fine]
+        if fine_wave.size < 2:
+            raise SpecfmInputError("The emulator does not cover this instrument's range.")
+        native_du = np.diff(lsf.u_of(fine_wave, self.ref))
+        du = max(1.0 / _OVERSAMPLE, float(native_du.min()) if native_du.size else 0.0)
+        u_lo, u_hi = lsf.u_of([lo, hi], self.ref)
+        n_u = max(int(np.ceil((u_hi - u_lo) / du)), 8)
+        self.du = (u_hi - u_lo) / n_u
+        self.u_edges = u_lo + self.du * np.arange(n_u + 1)
+        # u -> wavelength at the u-bin edges and centres
+        u_ref = lsf.u_of(self.ref, self.ref)
+        self.lam_edges = np.exp(np.interp(self.u_edges, u_ref, np.log(self.ref)))
+        u_mid = 0.5 * (self.u_edges[1:] + self.u_edges[:-1])
+        self.lam_mid = np.exp(np.interp(u_mid, u_ref, np.log(self.ref)))
+        self.u_pix = lsf.u_of(edges, self.ref)
+        self.sigma_px = 1.0 / FWHM_PER_SIGMA / self.du
+        self.fwhm_pix = edges / lsf.resolution_at(edges)
+
+
+class RenderPlan:
+    """Precomputed geometry for rendering one emulator with one instrument.
+
+    Parameters
+    ----------
+    instrument : specfm.synth.Instrument
+        Target instrument.
+    emulator : specfm.synth.Emulator
+        Source of fine spectra.
+    extinction_model : str
+        Curve from `dust_extinction` used when ``av`` is given (fluxed instruments).
+
+    Raises
+    ------
+    SpecfmInputError
+        If the emulator's native resolution is clearly below the instrument's, or the
+        emulator does not overlap the instrument at all.
+    """
+
+    def __init__(self, instrument, emulator, extinction_model="G23"):
+        self.instrument = instrument
+        self.emulator = emulator
+        wave = instrument._wave
+        lsf = instrument.lsf
+        native = emulator.native_resolution
+        if native is not None:
+            r_max = float(lsf.resolution_at(wave).max())
+            if r_max > 1.5 * native:
+                raise SpecfmInputError(
+                    f"Emulator {emulator.name!r} has resolving power ~{native:g}, far below "
+                    f"{instrument.name}'s R={r_max:g}; it cannot make such spectra. Use an "
+                    "emulator with higher native resolution (e.g. the Cannon models)."
+                )
+        fine = emulator._wave
+        if wave[-1] < fine[0] or wave[0] > fine[-1]:
+            raise SpecfmInputError(
+                f"Emulator {emulator.name!r} ({fine[0]:.0f}-{fine[-1]:.0f} A) does not overlap "
+                f"{instrument.name} ({wave[0]:.0f}-{wave[-1]:.0f} A)."
+            )
+        self.lsf = lsf.combined_with(native)
+        self.segments = []
+        for idx in _segments(wave):
+            edges = bin_edges(wave[idx]) if idx.size > 1 else wave[idx] + [-0.5, 0.5]
+            self.segments.append((idx, _Segment(self.lsf, emulator, edges)))
+        self.fine_lo, self.fine_hi = fine[0], fine[-1]
+        self.fine_gaps = _fine_gaps(fine)
+        self.extinction_model = extinction_model
+        self._curves = {}
+
+    def coverage(self, doppler):
+        """Boolean ``(n, n_pixels)``: pixels whose LSF window lies on the emulator's grid.
+
+        Parameters
+        ----------
+        doppler : numpy.ndarray
+            ``1 + z`` per star.
+
+        Returns
+        -------
+        numpy.ndarray
+            True where the pixel can be computed.
+        """
+        n_pix = self.instrument._wave.size
+        good = np.zeros((len(doppler), n_pix), dtype=bool)
+        for idx, seg in self.segments:
+            w = 3.0 * seg.fwhm_pix
+            lo = (seg.edges[:-1] - w[:-1])[None, :] / doppler[:, None]
+            hi = (seg.edges[1:] + w[1:])[None, :] / doppler[:, None]
+            ok = (lo >= self.fine_lo) & (hi <= self.fine_hi)
+            for g0, g1 in self.fine_gaps:
+                ok &= (hi <= g0) | (lo >= g1)
+            good[:, idx] = ok
+        return good
+
+    def render(self, array, radial_velocity, av=None, fluxed=False):
+        """Noiseless instrument flux for internal label arrays.
+
+        Parameters
+        ----------
+        array : numpy.ndarray
+            Labels ``(n, n_labels)`` (already checked).
+        radial_velocity : numpy.ndarray
+            Radial velocity per star, km/s.
+        av : numpy.ndarray, optional
+            A(V) per star (magnitudes); applied only when ``fluxed``.
+        fluxed : bool
+            Multiply by the emulator's continuum model.
+
+        Returns
+        -------
+        flux : numpy.ndarray
+            Shape ``(n, n_pixels)`` float64 (zero at uncovered pixels).
+        good : numpy.ndarray
+            Coverage mask from `coverage` (True = computed).
+        """
+        n = len(array)
+        rv = np.broadcast_to(np.asarray(radial_velocity, dtype=float), (n,))
+        if np.any(np.abs(rv) > MAX_RADIAL_VELOCITY_KMS):
+            raise SpecfmInputError(
+                f"|radial velocity| must be <= {MAX_RADIAL_VELOCITY_KMS:g} km/s for rendering."
+            )
+        doppler = np.array([doppler_factor(v) for v in rv])
+        out = np.zeros((n, self.instrument._wave.size))
+        for idx, seg in self.segments:
+            fine_wave = self.emulator._wave[seg.fine]
+            flux = self.emulator.normalised_flux(array, seg.fine).astype(float)
+            if fluxed:
+                flux = flux * 10.0 ** self.emulator.log10_continuum(array, fine_wave)
+            cum = cumulative_integral(fine_wave, flux)
+            g = np.empty((n, seg.u_edges.size - 1))
+            for i in range(n):
+                at = np.interp(seg.lam_edges / doppler[i], fine_wave, cum[i])
+                g[i] = doppler[i] * np.diff(at) / seg.du
+            if fluxed and av is not None:
+                g *= transmission(self._curve(seg), av)
+            g = gaussian_filter1d(g, seg.sigma_px, axis=-1, mode="nearest", truncate=5.0)
+            big = np.zeros((n, g.shape[1] + 1))
+            np.cumsum(g * seg.du, axis=-1, out=big[:, 1:])
+            at = np.stack([np.interp(seg.u_pix, seg.u_edges, row) for row in big])
+            out[:, idx] = np.diff(at, axis=-1) / np.diff(seg.edges)
+        good = self.coverage(doppler)
+        out[~good] = 0.0
+        return out, good
+
+    def _curve(self, seg):
+        key = id(seg)
+        if key not in self._curves:
+            self._curves[key] = extinction_curve(seg.lam_mid, model=self.extinction_model)
+        return self._curves[key]
