@@ -40,7 +40,8 @@ intersphinx_mapping = {}
 # cannot be checked offline, so they are let through.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|astropy|specutils|torch|scipy|matplotlib|argparse|pathlib)(\..*)?"),
+    (r"py:.*", r"(numpy|np|astropy|specutils|torch|scipy|matplotlib|safetensors|h5py)(\..*)?"),
+    (r"py:.*", r"(argparse|pathlib|enum|dataclasses|collections|typing|abc|os|io)(\..*)?"),
     (r"py:.*", r"(Spectrum|Spectrum1D|QTable|Table|Quantity|Unit|StdDevUncertainty)"),
     (r"py:.*", r"(int|float|str|bool|bytes|list|tuple|dict|set|None|object|callable)"),
     (r"py:.*", r"(array-like|array_like|path-like|optional|default|sequence|iterable)"),

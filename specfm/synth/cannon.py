@@ -73,6 +73,7 @@ class CannonEmulator(Emulator):
     ...                     ["teff", "logg", "fe_h"], [[4000, 2, 0], [6000, 4, -1]])
     >>> em.label_names, em.medium
     (['teff', 'logg', 'fe_h'], 'air')
+
     """
 
     def __init__(self, name, wavelength_air, theta, term_powers, label_offset, label_scale,
@@ -123,6 +124,7 @@ class CannonEmulator(Emulator):
         ------
         SpecfmInputError
             If the file is missing or not of this format.
+
         """
         data = load_npz(path, _REQUIRED)
         continuum = None
@@ -161,6 +163,7 @@ class CannonEmulator(Emulator):
         -------
         numpy.ndarray
             Shape ``(n, len(wavelength))``.
+
         """
         if self._continuum is None:
             return super().log10_continuum(array, wavelength)

@@ -44,6 +44,7 @@ def load_npz(path, required):
     ------
     SpecfmInputError
         If the file is missing or lacks an array.
+
     """
     try:
         data = np.load(path, allow_pickle=False)
@@ -86,6 +87,7 @@ class Emulator:
     ------
     SpecfmInputError
         If the medium is unknown or the wavelength grid is not increasing.
+
     """
 
     has_continuum = False
@@ -154,6 +156,7 @@ class Emulator:
         -------
         `~astropy.table.QTable`
             One Quantity column per label.
+
         """
         rng = np.random.default_rng(seed)
         if self._training is not None and len(self._training):
@@ -187,6 +190,7 @@ class Emulator:
             Missing or malformed labels.
         specfm.synth.labels.ExtrapolationError
             Labels out of range with ``extrapolate="raise"``.
+
         """
         array = labels_to_array(labels, self.labels)
         return array, check_range(array, self.labels, extrapolate)
@@ -212,6 +216,7 @@ class Emulator:
         -------
         numpy.ndarray
             Shape ``(n, n_pixels)``, float32 or float64.
+
         """
         return self._forward(np.atleast_2d(np.asarray(array, dtype=float)), pixels)
 
@@ -237,6 +242,7 @@ class Emulator:
         ------
         SpecfmInputError
             If this emulator has no continuum model.
+
         """
         raise SpecfmInputError(
             f"Emulator {self.name!r} has no continuum model, so it cannot make fluxed "
@@ -267,6 +273,7 @@ class Emulator:
         ------
         specfm.synth.labels.ExtrapolationError
             Labels out of range and ``extrapolate="raise"``.
+
         """
         array, flags = self.prepare(labels, extrapolate)
         flux = self.normalised_flux(array).astype(float)

@@ -39,6 +39,7 @@ def extinction_curve(wavelength, rv=3.1, model="G23"):
     --------
     >>> round(float(extinction_curve([5500.0])[0]), 2)
     1.0
+
     """
     from dust_extinction import parameter_averages
 
@@ -79,6 +80,7 @@ def transmission(curve, av):
     --------
     >>> transmission([1.0], [2.5])
     array([[0.1]])
+
     """
     av = np.atleast_1d(np.asarray(av, dtype=float))
     return 10.0 ** (-0.4 * av[:, None] * np.asarray(curve, dtype=float)[None, :])

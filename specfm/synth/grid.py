@@ -85,6 +85,7 @@ class GridEmulator(Emulator):
     >>> grid = GridEmulator([5000.0, 5001.0, 5002.0] * u.AA, flux, labels, "vacuum")
     >>> grid({"teff": [4500.0] * u.K, "fe_h": [-0.5] * u.dex}).flux[0, 0]
     <Quantity 0.65>
+
     """
 
     def __init__(self, wavelength, flux, labels, medium, label_names=None,
@@ -164,6 +165,7 @@ class GridEmulator(Emulator):
         ------
         SpecfmInputError
             Unknown suffix, missing parts, or unknown medium.
+
         """
         path = Path(path)
         suffixes = "".join(path.suffixes).lower()
@@ -228,7 +230,7 @@ class GridEmulator(Emulator):
         return idx, wts
 
     def outside_hull(self, array):
-        """True for label vectors outside the convex hull of an irregular grid.
+        """Return True for label vectors outside the convex hull of an irregular grid.
 
         Parameters
         ----------
@@ -239,6 +241,7 @@ class GridEmulator(Emulator):
         -------
         numpy.ndarray
             Boolean ``(n,)`` (all False for a regular grid, whose hull is its box).
+
         """
         if self.regular:
             return np.zeros(len(array), dtype=bool)
@@ -260,6 +263,7 @@ class GridEmulator(Emulator):
         -------
         array, extrapolated : numpy.ndarray
             As `Emulator.prepare`.
+
         """
         from .labels import ExtrapolationError
 

@@ -64,6 +64,7 @@ class Instrument:
     >>> inst = Instrument("toy", np.linspace(5000, 5100, 201) * u.AA, resolution=5000)
     >>> inst
     <Instrument 'toy': 201 pixels 5000-5100 A (vacuum), GaussianLSF(R=5000), continuum>
+
     """
 
     def __init__(self, name, wavelength, resolution, *, medium="vacuum",
@@ -126,7 +127,7 @@ class Instrument:
     @classmethod
     def from_spectrum(cls, spectrum, resolution, *, name="custom", medium="vacuum",
                       normalisation=None, copy_noise=True, snr=None):
-        """An instrument with the pixel grid of a real spectrum.
+        """Make an instrument with the pixel grid of a real spectrum.
 
         Parameters
         ----------
@@ -156,6 +157,7 @@ class Instrument:
         ------
         SpecfmInputError
             If ``spectrum`` is not a Spectrum.
+
         """
         if not is_spectrum(spectrum):
             raise SpecfmInputError("from_spectrum needs a specutils Spectrum.")
@@ -191,7 +193,7 @@ class Instrument:
         return inst
 
     def plan(self, emulator):
-        """The cached `~specfm.synth.render.RenderPlan` for an emulator."""
+        """Return the cached `~specfm.synth.render.RenderPlan` for an emulator."""
         key = id(emulator)
         if key not in self._plans:
             self._plans[key] = (emulator, RenderPlan(self, emulator))
@@ -233,6 +235,7 @@ class Instrument:
         ------
         SpecfmInputError
             Bad labels, S/N, velocities, or an emulator that cannot serve this instrument.
+
         """
         rng = np.random.default_rng(seed)
         array, flags = emulator.prepare(labels, extrapolate)

@@ -62,8 +62,9 @@ class Label:
     Examples
     --------
     >>> import astropy.units as u
-    >>> Label("teff", u.K, 3500.0, 8000.0, "effective temperature").contains(4000.0)
-    array(True)
+    >>> bool(Label("teff", u.K, 3500.0, 8000.0, "effective temperature").contains(4000.0))
+    True
+
     """
 
     name: str
@@ -135,6 +136,7 @@ def labels_to_array(labels, spec, defaults=None):
     >>> labels_to_array({"teff": [5000, 6000] * u.K, "fe_h": [0.0, -1.0] * u.dex}, spec)
     array([[ 5.e+03,  0.e+00],
            [ 6.e+03, -1.e+00]])
+
     """
     defaults = defaults or {}
     names = [label.name for label in spec]
@@ -200,6 +202,7 @@ def labels_to_table(array, spec, meta=None):
     ...                                       Label("logg", LOGG_UNIT, 0, 5)))
     >>> t["teff"].unit, t.colnames
     (Unit("K"), ['teff', 'logg'])
+
     """
     array = np.atleast_2d(np.asarray(array, dtype=float))
     table = QTable(meta=dict(meta or {}))
@@ -230,6 +233,7 @@ def check_range(array, spec, extrapolate="raise"):
     ------
     ExtrapolationError
         With ``extrapolate="raise"``, when any label is out of range.
+
     """
     if extrapolate not in EXTRAPOLATE_CHOICES:
         raise SpecfmInputError(
@@ -273,6 +277,7 @@ def sample_prior(training, spec, n, rng, jitter=0.05):
     -------
     numpy.ndarray
         Shape ``(n, len(spec))``.
+
     """
     training = np.asarray(training, dtype=float)
     lo = np.array([lab.minimum for lab in spec])

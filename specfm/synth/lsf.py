@@ -46,8 +46,9 @@ class GaussianLSF:
     >>> lsf = GaussianLSF(22500)
     >>> lsf.fwhm(15000 * u.AA).round(4)
     <Quantity 0.6667 Angstrom>
-    >>> GaussianLSF(([4000, 8000] * u.AA, [1000, 2000])).resolution_at(6000.0)
-    array(1500.)
+    >>> float(GaussianLSF(([4000, 8000] * u.AA, [1000, 2000])).resolution_at(6000.0))
+    1500.0
+
     """
 
     def __init__(self, resolution):
@@ -75,7 +76,7 @@ class GaussianLSF:
         return self._constant is not None
 
     def resolution_at(self, wavelength):
-        """Resolving power at vacuum wavelengths (plain floats in Angstrom).
+        """Return the resolving power at vacuum wavelengths (plain floats in Angstrom).
 
         Parameters
         ----------
@@ -86,6 +87,7 @@ class GaussianLSF:
         -------
         numpy.ndarray
             R at each wavelength.
+
         """
         wave = np.asarray(wavelength, dtype=float)
         if self._constant is not None:
@@ -109,12 +111,13 @@ class GaussianLSF:
         -------
         `~astropy.units.Quantity`
             FWHM in Angstrom.
+
         """
         wave = u.Quantity(wavelength).to_value(u.AA, u.spectral())
         return wave / self.resolution_at(wave) * u.AA
 
     def combined_with(self, native_resolution, cap_factor=10.0):
-        """The extra broadening that turns a spectrum of ``native_resolution`` into this LSF.
+        """Return the extra broadening that turns ``native_resolution`` into this LSF.
 
         Gaussians add in quadrature: ``1 / R_extra**2 = 1 / R**2 - 1 / R_native**2``.
         Where the native resolution is not higher than R, ``R_extra`` is capped at
@@ -131,6 +134,7 @@ class GaussianLSF:
         -------
         GaussianLSF
             The LSF to apply to the native spectrum.
+
         """
         if native_resolution is None:
             return self
@@ -140,13 +144,14 @@ class GaussianLSF:
             inv2 = 1.0 / r**2 - 1.0 / float(native_resolution) ** 2
             cap = cap_factor * r
             with np.errstate(divide="ignore", invalid="ignore"):
-                r_extra = np.where(inv2 > 1.0 / cap**2, 1.0 / np.sqrt(np.maximum(inv2, 1e-300)), cap)
+                r_extra = np.where(inv2 > 1.0 / cap**2,
+                                   1.0 / np.sqrt(np.maximum(inv2, 1e-300)), cap)
             return r_extra
 
         return GaussianLSF(extra)
 
     def u_of(self, wavelength, reference):
-        """The coordinate ``u`` in which the FWHM is 1, on a sorted dense ``reference`` grid.
+        """Return the coordinate ``u`` (where the FWHM is 1), via a dense ``reference`` grid.
 
         Parameters
         ----------
@@ -160,6 +165,7 @@ class GaussianLSF:
         -------
         numpy.ndarray
             ``u`` at ``wavelength``.
+
         """
         wave = np.asarray(wavelength, dtype=float)
         if self._constant is not None:
@@ -193,6 +199,7 @@ def cumulative_integral(x, y):
     --------
     >>> cumulative_integral([0.0, 1.0, 2.0], [1.0, 1.0, 1.0])
     array([0., 1., 2.])
+
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y)
@@ -219,6 +226,7 @@ def bin_edges(centres):
     --------
     >>> bin_edges([1.0, 2.0, 4.0])
     array([0.5, 1.5, 3. , 5. ])
+
     """
     c = np.asarray(centres, dtype=float)
     mid = 0.5 * (c[1:] + c[:-1])
@@ -242,6 +250,7 @@ def rebin_cumulative(x, cumulative, edges):
     numpy.ndarray
         Shape ``(..., m)``: the average of the integrand over each bin, so the total
         integral is conserved exactly over the bins.
+
     """
     x = np.asarray(x, dtype=float)
     edges = np.asarray(edges, dtype=float)

@@ -39,6 +39,7 @@ class NoiseModel:
     >>> sigma = noise.sigma(np.ones((1, 1000)), snr=[50.0])
     >>> float(np.median(1.0 / sigma))
     50.0
+
     """
 
     def __init__(self, kind="photon", relative_sigma=None):
@@ -77,6 +78,7 @@ class NoiseModel:
         ------
         SpecfmInputError
             If an S/N is not finite and positive.
+
         """
         flux = np.atleast_2d(np.asarray(flux, dtype=float))
         snr = np.broadcast_to(np.asarray(snr, dtype=float), (flux.shape[0],))

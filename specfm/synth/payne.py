@@ -1,5 +1,4 @@
-"""Neural-network ("Payne") emulators: the optical two-layer network and the APOGEE
-per-pixel network.
+"""Neural-network ("Payne") emulators: optical two-layer and APOGEE per-pixel networks.
 
 Both scale labels as ``s = (labels - x_min) / (x_max - x_min) - 0.5`` (see
 ``../shared/data/README.md``).
@@ -47,6 +46,7 @@ def payne_label_name(name):
     --------
     >>> payne_label_name("mh"), payne_label_name("mgm"), payne_label_name("vm")
     ('m_h', 'mg_m', 'v_m')
+
     """
     name = str(name).lower()
     if name in ("teff", "logg"):
@@ -108,6 +108,7 @@ class PayneEmulator(Emulator):
     native_resolution : float
         Resolving power of the output (default 2000: the README calls it BOSS-like; this
         is an assumption, not a measured value).
+
     """
 
     def __init__(self, name, weights, x_min, x_max, label_names, wavelength_air,
@@ -139,6 +140,7 @@ class PayneEmulator(Emulator):
         -------
         PayneEmulator
             The emulator.
+
         """
         d = load_npz(path, _OPTICAL)
         weights = {k: d[k] for k in _OPTICAL[:6]}
@@ -173,6 +175,7 @@ class PixelwisePayneEmulator(Emulator):
         Defaults to `PIXELWISE_LABELS`.
     native_resolution : float
         The output is already at APOGEE resolution (default 22500).
+
     """
 
     def __init__(self, name, weights, x_min, x_max, wavelength_vacuum,
@@ -204,6 +207,7 @@ class PixelwisePayneEmulator(Emulator):
         -------
         PixelwisePayneEmulator
             The emulator.
+
         """
         d = load_npz(path, _PIXELWISE)
         wave = load_npz(wavelength_path, ("wavelength",))["wavelength"]

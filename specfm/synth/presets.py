@@ -74,6 +74,7 @@ def apogee(**overrides):
     >>> inst = apogee()
     >>> inst.n_pixels, int(inst.pixel_mask.sum())
     (8575, 1061)
+
     """
     wave = 10.0 ** (4.179 + 6e-6 * np.arange(8575))
     chips = [(wave[a] * u.AA, wave[b - 1] * u.AA) for a, b in APOGEE_CHIP_PIXELS]
@@ -113,6 +114,7 @@ def gaia_xp(**overrides):
     -------
     specfm.synth.Instrument
         The preset.
+
     """
     wave = 3360.0 + 20.0 * np.arange(343)
     return _build(dict(name="gaia_xp", wavelength=wave * u.AA, resolution=GAIA_XP_RESOLUTION,
@@ -136,6 +138,7 @@ def gaia_rvs(**overrides):
     -------
     specfm.synth.Instrument
         The preset.
+
     """
     wave = 8460.0 + 0.1 * np.arange(2401)
     return _build(dict(name="gaia_rvs", wavelength=wave * u.AA, resolution=11500.0,
@@ -163,6 +166,7 @@ def galah(**overrides):
     -------
     specfm.synth.Instrument
         The preset.
+
     """
     wave = np.concatenate([np.linspace(lo, hi, 4096) for lo, hi in GALAH_BANDS])
     return _build(dict(name="galah", wavelength=wave * u.AA, resolution=28000.0,
@@ -185,6 +189,7 @@ def lamost(**overrides):
     -------
     specfm.synth.Instrument
         The preset.
+
     """
     return _build(dict(name="lamost", wavelength=_log_grid(3700.0, 9000.0, 1e-4) * u.AA,
                        resolution=1800.0, medium="vacuum", normalisation="continuum",
@@ -214,6 +219,7 @@ def boss(**overrides):
     -------
     specfm.synth.Instrument
         The preset.
+
     """
     return _build(dict(name="boss", wavelength=_log_grid(3600.0, 10300.0, 1e-4) * u.AA,
                        resolution=BOSS_RESOLUTION, medium="vacuum",
@@ -249,6 +255,7 @@ def get_instrument(name, **overrides):
     --------
     >>> get_instrument("Gaia-RVS").name
     'gaia_rvs'
+
     """
     key = str(name).lower().replace("-", "_").replace(" ", "_")
     if key not in PRESETS:

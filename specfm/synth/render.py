@@ -93,6 +93,7 @@ class RenderPlan:
     SpecfmInputError
         If the emulator's native resolution is clearly below the instrument's, or the
         emulator does not overlap the instrument at all.
+
     """
 
     def __init__(self, instrument, emulator, extinction_model="G23"):
@@ -137,6 +138,7 @@ class RenderPlan:
         -------
         numpy.ndarray
             True where the pixel can be computed.
+
         """
         n_pix = self.instrument._wave.size
         good = np.zeros((len(doppler), n_pix), dtype=bool)
@@ -170,6 +172,7 @@ class RenderPlan:
             Shape ``(n, n_pixels)`` float64 (zero at uncovered pixels).
         good : numpy.ndarray
             Coverage mask from `coverage` (True = computed).
+
         """
         n = len(array)
         rv = np.broadcast_to(np.asarray(radial_velocity, dtype=float), (n,))

@@ -181,6 +181,14 @@ def chip_segments(wavelength, valid, gap_factor=5.0, min_gap_pixels=50):
     return segments
 
 
+def _fill_within(values, wavelength):
+    """Interpolate NaN or non-positive values linearly from their neighbours."""
+    ok = np.isfinite(values) & (values > 0)
+    if ok.all() or not ok.any():
+        return values
+    return np.interp(wavelength, wavelength[ok], values[ok])
+
+
 class ContinuumNormalisation(Normalisation):
     """Divide by a robust pseudo-continuum, fitted chip by chip.
 
@@ -272,7 +280,7 @@ class ContinuumNormalisation(Normalisation):
                 if new_weight.sum() < o["min_chip_pixels"]:
                     break
                 weight = new_weight.astype(float)
-            cont[a:b] = c
+            cont[a:b] = _fill_within(c, wavelength[a:b])
         return cont
 
     def normalise(self, wavelength, flux, error, valid):

@@ -175,3 +175,12 @@ def test_no_warnings_on_clean_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tokenize(line_spectrum())
+
+
+def test_noise_free_spectrum_is_normalised_everywhere():
+    spec = line_spectrum(noise=0.0, uncertainty=None, n=8000)
+    batch = tokenize(spec)
+    assert batch.reports[0].n_valid == 8000
+    values = batch.value[0].numpy()
+    assert np.median(values) == pytest.approx(1.0, abs=1e-3)
+    assert values.min() == pytest.approx(0.6, abs=0.02)
