@@ -33,8 +33,11 @@ def test_demo_mentions_both_examples(demo_output):
 
 def test_demo_reports_tokens_for_every_spectrum(demo_output):
     _, text = demo_output
-    rows = [line.split() for line in text.splitlines()
-            if re.match(r"\s*(APOGEE apStar|Gaia XP)\s+\d", line)]
+    rows = [
+        line.split()
+        for line in text.splitlines()
+        if re.match(r"\s*(APOGEE apStar|Gaia XP)\s+\d", line)
+    ]
     # One row for the apStar spectrum, one for each of the 20 XP stars.
     assert len(rows) == 21
     for row in rows:

@@ -28,7 +28,7 @@ def test_total_size_under_5_mb():
 
 
 def test_unknown_example_names_the_choices():
-    with pytest.raises(ValueError, match="gaia_xp_example.fits"):
+    with pytest.raises(ValueError, match=r"gaia_xp_example\.fits"):
         get_example_path("no_such_file.fits")
 
 

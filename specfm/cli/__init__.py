@@ -27,6 +27,7 @@ def build_parser():
     -------
     argparse.ArgumentParser
         The parser, with one sub-parser per entry of `SUBCOMMANDS`.
+
     """
     from .. import __version__
 
@@ -55,6 +56,7 @@ def main(argv=None):
     -------
     int
         The exit status: 0 on success.
+
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -28,6 +28,7 @@ def setup_parser(parser):
     ----------
     parser : argparse.ArgumentParser
         The sub-parser of ``specfm demo``.
+
     """
     return parser
 
@@ -49,6 +50,7 @@ def summarise(batch, source):
         (valid flux tokens), the pixels dropped as ``masked``, ``nonfinite`` (flux),
         ``bad_unc`` (uncertainty) and ``outside`` (the coverage), ``min_wave`` and
         ``max_wave`` (vacuum Angstrom, of the valid flux tokens) and ``normalisation``.
+
     """
     wavelength = batch.wavelength.detach().cpu().numpy()
     is_flux = batch.is_flux.detach().cpu().numpy()
@@ -56,21 +58,34 @@ def summarise(batch, source):
     for report in batch.reports:
         picked = list(report.rows)
         waves = wavelength[picked][is_flux[picked]] if picked else np.empty(0)
-        rows.append((
-            source,
-            report.index,
-            report.n_pixels,
-            report.n_tokens,
-            report.n_masked,
-            report.n_nonfinite,
-            report.n_bad_uncertainty,
-            report.n_outside_coverage,
-            float(waves.min()) if waves.size else np.nan,
-            float(waves.max()) if waves.size else np.nan,
-            report.normalisation,
-        ))
-    names = ("source", "spectrum", "pixels", "tokens", "masked", "nonfinite", "bad_unc",
-             "outside", "min_wave", "max_wave", "normalisation")
+        rows.append(
+            (
+                source,
+                report.index,
+                report.n_pixels,
+                report.n_tokens,
+                report.n_masked,
+                report.n_nonfinite,
+                report.n_bad_uncertainty,
+                report.n_outside_coverage,
+                float(waves.min()) if waves.size else np.nan,
+                float(waves.max()) if waves.size else np.nan,
+                report.normalisation,
+            )
+        )
+    names = (
+        "source",
+        "spectrum",
+        "pixels",
+        "tokens",
+        "masked",
+        "nonfinite",
+        "bad_unc",
+        "outside",
+        "min_wave",
+        "max_wave",
+        "normalisation",
+    )
     table = Table(rows=rows, names=names)
     table["min_wave"].format = table["max_wave"].format = ".1f"
     table["min_wave"].unit = table["max_wave"].unit = "Angstrom"
@@ -89,6 +104,7 @@ def run(args):
     -------
     int
         0.
+
     """
     from .. import __version__
 

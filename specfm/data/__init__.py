@@ -43,6 +43,7 @@ def list_examples():
     >>> from specfm.data import list_examples
     >>> list_examples()
     ['apStar-dr17-2M19485057+5005279.fits', 'gaia_xp_example.fits']
+
     """
     folder = importlib.resources.files(__name__)
     return sorted(
@@ -75,6 +76,7 @@ def get_example_path(name):
     >>> from specfm.data import get_example_path
     >>> get_example_path("gaia_xp_example.fits").name
     'gaia_xp_example.fits'
+
     """
     available = list_examples()
     if name not in available:
@@ -114,6 +116,7 @@ def read_example(name):
     >>> xp = read_example("gaia_xp_example.fits")
     >>> xp.flux.shape
     (20, 343)
+
     """
     path = get_example_path(name)
     if name.startswith("apStar"):

@@ -62,18 +62,61 @@ class _Segment:
             raise SpecfmInputError("The emulator does not cover this instrument's range.")
         native_du = np.diff(lsf.u_of(fine_wave, self.ref))
         du = max(1.0 / _OVERSAMPLE, float(native_du.min()) if native_du.size else 0.0)
-        u_lo, u_hi = lsf.u_of([lo, hi], self.ref)
-        n_u = max(int(np.ceil((u_hi - u_lo) / du)), 8)
-        self.du = (u_hi - u_lo) / n_u
-        self.u_edges = u_lo + self.du * np.arange(n_u + 1)
-        # u -> wavelength at the u-bin edges and centres
-        u_ref = lsf.u_of(self.ref, self.ref)
-        self.lam_edges = np.exp(np.interp(self.u_edges, u_ref, np.log(self.ref)))
-        u_mid = 0.5 * (self.u_edges[1:] + self.u_edges[:-1])
-        self.lam_mid = np.exp(np.interp(u_mid, u_ref, np.log(self.ref)))
-        self.u_pix = lsf.u_of(edges, self.ref)
-        self.sigma_px = 1.0 / FWHM_PER_SIGMA / self.du
+        self.log_ref = np.log(self.ref)
+        self.u_ref = lsf.u_of(self.ref, self.ref)
+        self.u0, u_hi = np.interp(np.log([lo, hi]), self.log_ref, self.u_ref)
+        n_u = max(int(np.ceil((u_hi - self.u0) / du)), 8)
+        self.du = (u_hi - self.u0) / n_u
+        # nodes of the uniform u grid (relative to u0) and their wavelengths
+        self.nodes = self.du * np.arange(n_u + 1)
+        self.lam_nodes = np.exp(np.interp(self.nodes + self.u0, self.u_ref, self.log_ref))
+        # instrument pixel edges on the node grid: index and fraction
+        u_pix = np.interp(np.log(edges), self.log_ref, self.u_ref) - self.u0
+        j = np.clip(np.floor(u_pix / self.du).astype(int), 0, n_u - 1)
+        self.pix_j, self.pix_t = j, u_pix / self.du - j
+        # linear assignment and linear reconstruction each add a triangle kernel of
+        # variance du**2 / 6; take them out of the Gaussian where possible
+        var = (1.0 / FWHM_PER_SIGMA) ** 2 - self.du**2 / 3.0
+        self.sigma_px = np.sqrt(max(var, (0.1 * self.du) ** 2)) / self.du
+        self.direct = False
         self.fwhm_pix = edges / lsf.resolution_at(edges)
+
+    def u_fine(self, fine_wave, doppler):
+        """Return ``u - u0`` of the Doppler-shifted fine pixels."""
+        return np.interp(np.log(fine_wave) + np.log(doppler), self.log_ref, self.u_ref) - self.u0
+
+    def assign(self, fine_wave, flux, doppler):
+        """Spread fine flux onto the u nodes with linear (cloud-in-cell) weights.
+
+        This conserves both the integral of flux over wavelength and its first moment in
+        u, so lines narrower than a node spacing keep their exact positions. Returns the
+        density per unit u at the nodes, shape ``(n, n_nodes)``.
+        """
+        n = len(flux)
+        density = np.zeros((n, self.nodes.size))
+        j = np.arange(self.nodes.size - 1)
+        for i in range(n):
+            uf = self.u_fine(fine_wave, doppler[i])
+            c0 = cumulative_integral(fine_wave, flux[i])
+            c1 = cumulative_integral(fine_wave, flux[i] * uf)
+            rest = self.lam_nodes / doppler[i]
+            a = doppler[i] * np.diff(np.interp(rest, fine_wave, c0))
+            b = doppler[i] * np.diff(np.interp(rest, fine_wave, c1))
+            # b / a is the mean u in the interval; clip to the interval for safety
+            left = ((j + 1) * self.du * a - b) / self.du
+            right = (b - j * self.du * a) / self.du
+            density[i, :-1] += left
+            density[i, 1:] += right
+        return density / self.du
+
+    def integrate_pixels(self, density, edges):
+        """Average over each instrument pixel of a density sampled at the nodes."""
+        d = density
+        cum = np.zeros_like(d)
+        np.cumsum(0.5 * (d[:, 1:] + d[:, :-1]) * self.du, axis=1, out=cum[:, 1:])
+        j, t = self.pix_j, self.pix_t
+        at = cum[:, j] + self.du * (d[:, j] * t + 0.5 * (d[:, j + 1] - d[:, j]) * t**2)
+        return np.diff(at, axis=1) / np.diff(edges)
 
 
 class RenderPlan:
@@ -120,7 +163,11 @@ class RenderPlan:
         self.segments = []
         for idx in _segments(wave):
             edges = bin_edges(wave[idx]) if idx.size > 1 else wave[idx] + [-0.5, 0.5]
-            self.segments.append((idx, _Segment(self.lsf, emulator, edges)))
+            seg = _Segment(self.lsf, emulator, edges)
+            # the emulator is already at (or above) the instrument's resolution: rebin only
+            seg.direct = native is not None and bool(
+                np.all(lsf.resolution_at(edges) >= 0.98 * native))
+            self.segments.append((idx, seg))
         self.fine_lo, self.fine_hi = fine[0], fine[-1]
         self.fine_gaps = _fine_gaps(fine)
         self.extinction_model = extinction_model
@@ -187,18 +234,18 @@ class RenderPlan:
             flux = self.emulator.normalised_flux(array, seg.fine).astype(float)
             if fluxed:
                 flux = flux * 10.0 ** self.emulator.log10_continuum(array, fine_wave)
-            cum = cumulative_integral(fine_wave, flux)
-            g = np.empty((n, seg.u_edges.size - 1))
-            for i in range(n):
-                at = np.interp(seg.lam_edges / doppler[i], fine_wave, cum[i])
-                g[i] = doppler[i] * np.diff(at) / seg.du
+            if seg.direct:
+                for i in range(n):
+                    cum = cumulative_integral(fine_wave, flux[i])
+                    at = np.interp(seg.edges / doppler[i], fine_wave, cum)
+                    out[i, idx] = doppler[i] * np.diff(at) / np.diff(seg.edges)
+                continue
+            density = seg.assign(fine_wave, flux, doppler)
             if fluxed and av is not None:
-                g *= transmission(self._curve(seg), av)
-            g = gaussian_filter1d(g, seg.sigma_px, axis=-1, mode="nearest", truncate=5.0)
-            big = np.zeros((n, g.shape[1] + 1))
-            np.cumsum(g * seg.du, axis=-1, out=big[:, 1:])
-            at = np.stack([np.interp(seg.u_pix, seg.u_edges, row) for row in big])
-            out[:, idx] = np.diff(at, axis=-1) / np.diff(seg.edges)
+                density *= transmission(self._curve(seg), av)
+            density = gaussian_filter1d(density, seg.sigma_px, axis=-1, mode="nearest",
+                                        truncate=5.0)
+            out[:, idx] = seg.integrate_pixels(density, seg.edges)
         good = self.coverage(doppler)
         out[~good] = 0.0
         return out, good
@@ -206,5 +253,5 @@ class RenderPlan:
     def _curve(self, seg):
         key = id(seg)
         if key not in self._curves:
-            self._curves[key] = extinction_curve(seg.lam_mid, model=self.extinction_model)
+            self._curves[key] = extinction_curve(seg.lam_nodes, model=self.extinction_model)
         return self._curves[key]

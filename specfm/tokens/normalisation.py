@@ -22,7 +22,7 @@ model's configuration can record them) and a call that works on 2-D arrays of ro
 import itertools
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.signal import fftconvolve
 
 from ..wavelengths import SPEED_OF_LIGHT_KMS
 
@@ -125,6 +125,24 @@ class MedianNormalisation(Normalisation):
         return flux / safe, error / safe, valid & ok[:, None], np.where(ok, scale, np.nan)
 
 
+def _chip_bounds(wavelength, valid, gap_factor, min_gap_pixels):
+    """Untrimmed chip ranges that hold at least one good pixel."""
+    n = wavelength.size
+    if n == 0 or not valid.any():
+        return []
+    cuts = set()
+    if n > 2:
+        step = np.diff(np.log(wavelength))
+        cuts.update((np.nonzero(step > gap_factor * np.median(step))[0] + 1).tolist())
+    padded = np.concatenate([[True], valid, [True]]).astype(np.int8)
+    edges = np.diff(padded)
+    for a, b in zip(np.nonzero(edges == -1)[0], np.nonzero(edges == 1)[0], strict=True):
+        if b - a >= min_gap_pixels:
+            cuts.update((int(a), int(b)))
+    bounds = sorted({0, n} | cuts)
+    return [(a, b) for a, b in itertools.pairwise(bounds) if valid[a:b].any()]
+
+
 def chip_segments(wavelength, valid, gap_factor=5.0, min_gap_pixels=50):
     """Split a spectrum into detector chips.
 
@@ -156,28 +174,10 @@ def chip_segments(wavelength, valid, gap_factor=5.0, min_gap_pixels=50):
     [(0, 100), (100, 200)]
 
     """
-    n = wavelength.size
-    if n == 0 or not valid.any():
-        return []
-    cuts = set()
-    if n > 2:
-        step = np.diff(np.log(wavelength))
-        typical = np.median(step)
-        cuts.update((np.nonzero(step > gap_factor * typical)[0] + 1).tolist())
-    # Runs of bad pixels long enough to count as gaps.
-    padded = np.concatenate([[True], valid, [True]]).astype(np.int8)
-    edges = np.diff(padded)
-    run_starts = np.nonzero(edges == -1)[0]
-    run_stops = np.nonzero(edges == 1)[0]
-    for a, b in zip(run_starts, run_stops, strict=True):
-        if b - a >= min_gap_pixels:
-            cuts.update((int(a), int(b)))
-    bounds = sorted({0, n} | cuts)
     segments = []
-    for a, b in itertools.pairwise(bounds):
+    for a, b in _chip_bounds(wavelength, valid, gap_factor, min_gap_pixels):
         good = np.nonzero(valid[a:b])[0]
-        if good.size:
-            segments.append((a + int(good[0]), a + int(good[-1]) + 1))
+        segments.append((a + int(good[0]), a + int(good[-1]) + 1))
     return segments
 
 
@@ -238,64 +238,86 @@ class ContinuumNormalisation(Normalisation):
         }
 
     def continuum(self, wavelength, flux, valid):
-        """Return the pseudo-continuum of one spectrum (NaN where it is undefined).
+        """Return the pseudo-continuum of spectra (NaN where it is undefined).
+
+        Rows that share their chip layout are processed together, as 2-D arrays.
 
         Parameters
         ----------
         wavelength : numpy.ndarray, shape (n_pix,)
             Ascending wavelengths in Angstrom.
-        flux : numpy.ndarray, shape (n_pix,)
-            Flux of one spectrum.
-        valid : numpy.ndarray of bool, shape (n_pix,)
+        flux : numpy.ndarray, shape (n_pix,) or (n_rows, n_pix)
+            Flux.
+        valid : numpy.ndarray of bool, same shape as ``flux``
             Good pixels.
 
         Returns
         -------
-        numpy.ndarray, shape (n_pix,)
+        numpy.ndarray, same shape as ``flux``
 
         """
+        flux2, valid2 = np.atleast_2d(flux), np.atleast_2d(valid)
         o = self._options
-        cont = np.full(flux.shape, np.nan)
-        segments = chip_segments(wavelength, valid, o["gap_factor"], o["min_gap_pixels"])
-        for a, b in segments:
-            good = valid[a:b]
-            if good.sum() < o["min_chip_pixels"]:
-                continue
-            f = np.where(good, flux[a:b], 0.0)
-            step = np.median(np.diff(np.log(wavelength[a:b]))) if b - a > 1 else 1.0
-            sigma = (o["width_kms"] / SPEED_OF_LIGHT_KMS) * _FWHM_TO_SIGMA / step
-            weight = good.astype(float)
-            for _ in range(o["n_iterations"]):
-                num = gaussian_filter1d(weight * f, sigma, mode="constant")
-                den = gaussian_filter1d(weight, sigma, mode="constant")
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    c = np.where(den > 1e-3, num / den, np.nan)
-                    resid = f / c - 1.0
-                use = good & np.isfinite(resid) & (c > 0)
-                if use.sum() < o["min_chip_pixels"]:
-                    break
-                sig = 1.4826 * np.median(np.abs(resid[use] - np.median(resid[use])))
-                sig = max(sig, 1e-6)
-                new_weight = use & (resid > -o["clip_low"] * sig) & (resid < o["clip_high"] * sig)
-                if new_weight.sum() < o["min_chip_pixels"]:
-                    break
-                weight = new_weight.astype(float)
-            cont[a:b] = _fill_within(c, wavelength[a:b])
-        return cont
+        cont = np.full(flux2.shape, np.nan)
+        layouts = {}
+        for i in range(flux2.shape[0]):
+            key = tuple(_chip_bounds(wavelength, valid2[i], o["gap_factor"], o["min_gap_pixels"]))
+            layouts.setdefault(key, []).append(i)
+        for bounds, rows in layouts.items():
+            rows = np.asarray(rows)
+            for a, b in bounds:
+                good = valid2[rows, a:b]
+                enough = good.sum(axis=1) >= o["min_chip_pixels"]
+                if not enough.any():
+                    continue
+                use_rows = rows[enough]
+                cont[use_rows, a:b] = self._fit_chip(
+                    wavelength[a:b], flux2[use_rows, a:b], good[enough]
+                )
+        return cont.reshape(np.shape(flux))
+
+    def _fit_chip(self, wavelength, flux, good):
+        """Continuum of one chip for rows of spectra (each with enough good pixels)."""
+        o = self._options
+        step = np.median(np.diff(np.log(wavelength))) if wavelength.size > 1 else 1.0
+        sigma = (o["width_kms"] / SPEED_OF_LIGHT_KMS) * _FWHM_TO_SIGMA / step
+        half = max(1, int(np.ceil(3.0 * sigma)))
+        x = np.arange(-half, half + 1)
+        kernel = np.exp(-0.5 * (x / sigma) ** 2)[None, :]
+        f = np.where(good, flux, 0.0)
+        weight = good.astype(float)
+        active = np.ones(flux.shape[0], bool)
+        for _ in range(o["n_iterations"]):
+            # Zero-padded ("constant") Gaussian smoothing; FFTs keep wide kernels cheap.
+            num = fftconvolve(weight * f, kernel, mode="same", axes=1)
+            den = fftconvolve(weight, kernel, mode="same", axes=1) / kernel.sum()
+            num /= kernel.sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c = np.where(den > 1e-3, num / den, np.nan)
+                resid = f / c - 1.0
+            use = good & np.isfinite(resid) & (c > 0)
+            active &= use.sum(axis=1) >= o["min_chip_pixels"]
+            if not active.any():
+                break
+            r = np.where(use[active], resid[active], np.nan)
+            centre = np.nanmedian(r, axis=1, keepdims=True)
+            sig = 1.4826 * np.nanmedian(np.abs(r - centre), axis=1, keepdims=True)
+            sig = np.maximum(sig, 1e-6)
+            new = use[active] & (r > -o["clip_low"] * sig) & (r < o["clip_high"] * sig)
+            keep = new.sum(axis=1) >= o["min_chip_pixels"]
+            idx = np.nonzero(active)[0]
+            weight[idx[keep]] = new[keep]
+            active[idx[~keep]] = False
+            if not active.any():
+                break
+        return np.stack([_fill_within(row, wavelength) for row in c])
 
     def normalise(self, wavelength, flux, error, valid):
         """Divide each row by its pseudo-continuum (see `Normalisation.normalise`)."""
-        value = np.zeros_like(flux)
-        scaled = np.zeros_like(error)
-        valid_out = np.zeros_like(valid)
-        for i in range(flux.shape[0]):
-            cont = self.continuum(wavelength, flux[i], valid[i])
-            ok = valid[i] & np.isfinite(cont) & (cont > 0)
-            safe = np.where(ok, cont, 1.0)
-            value[i] = flux[i] / safe
-            scaled[i] = error[i] / safe
-            valid_out[i] = ok
-        return value, scaled, valid_out, np.ones(flux.shape[0])
+        cont = self.continuum(wavelength, flux, valid)
+        ok = valid & np.isfinite(cont) & (cont > 0)
+        safe = np.where(ok, cont, 1.0)
+        return flux / safe, error / safe, ok, np.ones(flux.shape[0])
 
 
 NORMALISATIONS = {

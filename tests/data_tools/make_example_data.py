@@ -117,14 +117,19 @@ def make_xp_example(source, destination, n_stars=N_STARS, seed=SEED):
 def main(argv=None):
     """Copy the apStar example and write the Gaia XP example into ``specfm/data``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=pathlib.Path, default=DEFAULT_SHARED,
-                        help="the shared data folder (default: %(default)s)")
+    parser.add_argument(
+        "--shared",
+        type=pathlib.Path,
+        default=DEFAULT_SHARED,
+        help="the shared data folder (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not args.shared.is_dir():
         parser.error(f"No shared data folder at {args.shared}; pass --shared PATH.")
     shutil.copyfile(args.shared / "real_spectra" / APSTAR_NAME, DATA_DIR / APSTAR_NAME)
-    rows = make_xp_example(args.shared / "gaia_xp_apogee" / "train.fits.gz",
-                           DATA_DIR / "gaia_xp_example.fits")
+    rows = make_xp_example(
+        args.shared / "gaia_xp_apogee" / "train.fits.gz", DATA_DIR / "gaia_xp_example.fits"
+    )
     print(f"Wrote {DATA_DIR / APSTAR_NAME}")
     print(f"Wrote {DATA_DIR / 'gaia_xp_example.fits'} (rows {rows.tolist()})")
 

@@ -1,0 +1,217 @@
+"""Physics of rendering: LSF width, flux conservation, S/N, Doppler and air/vacuum."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import curve_fit
+
+from specfm._compat import make_spectrum
+from specfm.exceptions import SpecfmInputError
+from specfm.synth import CannonEmulator, GaussianLSF, Instrument, NoiseModel, get_instrument
+from specfm.synth.labels import ExtrapolationError
+from specfm.wavelengths import doppler_factor
+
+CA_VAC = 8544.44
+CA_AIR = 8542.09
+LABELS = {"teff": [5000.0] * u.K}
+
+
+def _gauss(x, depth, mu, sigma):
+    return 1.0 - depth * np.exp(-0.5 * ((x - mu) / sigma) ** 2)
+
+
+def fit_line(spec, guess, row=0):
+    """Fit a Gaussian absorption line; return (centre, FWHM, depth)."""
+    wave = spec.spectral_axis.to_value(u.AA)
+    flux = spec.flux.value[row]
+    sel = np.abs(wave - guess) < 5.0
+    p, _ = curve_fit(_gauss, wave[sel], flux[sel], p0=[0.3, guess, 0.3])
+    return p[1], 2.3548 * abs(p[2]), p[0]
+
+
+def fine_instrument(r, lo=8500.0, hi=8600.0, **kw):
+    step = CA_VAC / r / 12.0  # 12 pixels per FWHM
+    return Instrument(f"R{r}", np.arange(lo, hi, step) * u.AA, r, **kw)
+
+
+@pytest.mark.parametrize("resolution", [5000.0, 22500.0])
+def test_lsf_fwhm_matches_resolution(ca_emulator, resolution):
+    spec = fine_instrument(resolution).render(ca_emulator, LABELS, noise=False)
+    centre, fwhm, _ = fit_line(spec, CA_VAC)
+    intrinsic = 2.3548 * 0.01
+    expected = np.hypot(CA_VAC / resolution, intrinsic)
+    assert fwhm == pytest.approx(expected, rel=0.02)
+    assert centre == pytest.approx(CA_VAC, abs=0.01)
+
+
+def test_wavelength_dependent_resolution(make_line_grid):
+    emulator = make_line_grid(center=8450.0, extra_lines=(8650.0,))
+    lsf = GaussianLSF(([8400.0, 8700.0] * u.AA, [4000.0, 12000.0]))
+    inst = Instrument("varR", np.arange(8410.0, 8690.0, 0.05) * u.AA, lsf)
+    spec = inst.render(emulator, LABELS, noise=False)
+    for line in (8450.0, 8650.0):
+        _, fwhm, _ = fit_line(spec, line)
+        r = float(lsf.resolution_at(line))
+        assert fwhm == pytest.approx(np.hypot(line / r, 0.0235), rel=0.03)
+
+
+@pytest.mark.parametrize("step", [0.05, 1.7])
+def test_convolution_and_resampling_conserve_equivalent_width(ca_emulator, step):
+    fine = ca_emulator(LABELS)
+    w = fine.spectral_axis.to_value(u.AA)
+    ew_true = np.trapezoid(1.0 - fine.flux.value[0], w)
+    inst = Instrument("coarse", np.arange(8480.0, 8620.0, step) * u.AA, 3000.0)
+    spec = inst.render(ca_emulator, LABELS, noise=False)
+    wave = spec.spectral_axis.to_value(u.AA)
+    ew = np.sum((1.0 - spec.flux.value[0]) * np.gradient(wave))
+    assert ew == pytest.approx(ew_true, rel=0.005)
+    far = np.abs(wave - CA_VAC) > 10
+    np.testing.assert_allclose(spec.flux.value[0, far], 1.0, atol=1e-6)
+
+
+def test_fluxed_rendering_conserves_total_flux(fake_cannon):
+    emulator = CannonEmulator.from_npz(fake_cannon)
+    labels = {"teff": [5000.0] * u.K, "logg": [2.0] * u.dex(u.cm / u.s**2),
+              "fe_h": [0.0] * u.dex}
+    fine = emulator(labels, fluxed=True)
+    w = fine.spectral_axis.to_value(u.AA)
+    inst = Instrument("lowres", np.arange(5005.0, 5040.0, 2.5) * u.AA, 800.0,
+                      normalisation="none")
+    spec = inst.render(emulator, labels, noise=False)
+    wave = spec.spectral_axis.to_value(u.AA)
+    edges = np.r_[wave - 1.25, wave[-1] + 1.25]
+    sel = (w >= edges[0]) & (w <= edges[-1])
+    total_fine = np.trapezoid(fine.flux.value[0, sel], w[sel])
+    total = np.sum(spec.flux.value[0] * 2.5)
+    # the LSF moves a little flux across the ends; the spectrum is nearly flat there
+    assert total == pytest.approx(total_fine, rel=2e-3)
+    assert spec.flux.unit.physical_type != "dimensionless"
+
+
+@settings(max_examples=15, deadline=None)
+@given(snr=st.floats(5.0, 500.0), kind=st.sampled_from(["photon", "constant"]))
+def test_noise_has_requested_snr(snr, kind):
+    flat = np.ones((1, 20000))
+    noise = NoiseModel(kind)
+    sigma = noise.sigma(flat, [snr])
+    assert np.median(flat / sigma) == pytest.approx(snr, rel=1e-9)
+    draws = np.random.default_rng(1).standard_normal(flat.shape) * sigma
+    assert np.std(draws) == pytest.approx(1.0 / snr, rel=0.03)
+
+
+def test_injected_noise_matches_uncertainty(ca_emulator):
+    inst = fine_instrument(22500.0, snr=40.0)
+    clean = inst.render(ca_emulator, LABELS, noise=False)
+    noisy = inst.render(ca_emulator, LABELS, seed=3)
+    resid = (noisy.flux.value - clean.flux.value) / noisy.uncertainty.array
+    assert np.std(resid) == pytest.approx(1.0, rel=0.05)
+    assert np.median(clean.flux.value / noisy.uncertainty.array) == pytest.approx(40.0)
+    # photon noise: the line core (lower flux) has a smaller sigma than the continuum
+    wave = noisy.spectral_axis.to_value(u.AA)
+    core = np.argmin(np.abs(wave - CA_VAC))
+    assert noisy.uncertainty.array[0, core] < noisy.uncertainty.array[0, 0]
+
+
+@pytest.mark.parametrize("rv", [-250.0, 0.0, 120.0])
+def test_radial_velocity_moves_the_ca_triplet_line(ca_emulator, rv):
+    spec = fine_instrument(22500.0).render(ca_emulator, LABELS, noise=False,
+                                           radial_velocity=rv * u.km / u.s)
+    centre, _, _ = fit_line(spec, CA_VAC * doppler_factor(rv))
+    assert centre == pytest.approx(CA_VAC * doppler_factor(rv), abs=0.005)
+    assert spec.meta["labels"]["radial_velocity"][0] == rv * u.km / u.s
+
+
+def test_air_emulator_to_vacuum_and_air_instruments(make_line_grid):
+    emulator = make_line_grid(center=CA_AIR, medium="air")
+    vac = fine_instrument(22500.0).render(emulator, LABELS, noise=False)
+    assert fit_line(vac, CA_VAC)[0] == pytest.approx(CA_VAC, abs=0.01)
+    air = fine_instrument(22500.0, medium="air").render(emulator, LABELS, noise=False)
+    assert air.meta["medium"] == "air"
+    assert fit_line(air, CA_AIR)[0] == pytest.approx(CA_AIR, abs=0.01)
+
+
+def test_galah_preset_reports_air_wavelengths(make_line_grid):
+    line_air = 4861.35  # H-beta in air
+    emulator = make_line_grid(center=line_air, medium="air", lo=4700.0, hi=4920.0, step=0.02)
+    inst = get_instrument("galah")
+    spec = inst.render(emulator, LABELS, noise=False)
+    assert spec.meta["medium"] == "air"
+    assert fit_line(spec, line_air)[0] == pytest.approx(line_air, abs=0.01)
+    # the other three bands are not covered by this emulator: masked
+    wave = spec.spectral_axis.to_value(u.AA)
+    assert spec.mask[0, wave > 5000].all()
+    assert not spec.mask[0, (wave > 4730) & (wave < 4890)].any()
+
+
+def test_chip_gaps_are_masked(ca_emulator):
+    inst = Instrument("chips", np.arange(8500.0, 8600.0, 0.1) * u.AA, 20000.0,
+                      chips=[(8500 * u.AA, 8540 * u.AA), (8560 * u.AA, 8600 * u.AA)])
+    spec = inst.render(ca_emulator, LABELS, seed=0)
+    wave = spec.spectral_axis.to_value(u.AA)
+    gap = (wave > 8540.05) & (wave < 8559.95)
+    assert spec.mask[0, gap].all() and not spec.mask[0, ~gap].any()
+    assert np.all(spec.flux.value[0, gap] == 0) and np.all(np.isinf(spec.uncertainty.array[0, gap]))
+
+
+def test_extrapolation_raises_or_flags(ca_emulator):
+    inst = fine_instrument(5000.0)
+    with pytest.raises(ExtrapolationError, match="teff"):
+        inst.render(ca_emulator, {"teff": [7000.0] * u.K})
+    spec = inst.render(ca_emulator, {"teff": [5000.0, 7000.0] * u.K}, extrapolate="flag")
+    assert list(spec.meta["labels"]["extrapolated"]) == [False, True]
+
+
+def test_emulator_too_coarse_for_instrument_is_refused(make_line_grid):
+    emulator = make_line_grid()
+    emulator.native_resolution = 2000.0
+    with pytest.raises(SpecfmInputError, match="resolving power"):
+        fine_instrument(22500.0).render(emulator, LABELS)
+
+
+def test_bad_instrument_inputs():
+    with pytest.raises(SpecfmInputError, match="increasing"):
+        Instrument("x", [3.0, 2.0, 1.0] * u.AA, 1000.0)
+    with pytest.raises(SpecfmInputError, match="medium"):
+        Instrument("x", [1.0, 2.0] * u.AA, 1000.0, medium="water")
+    with pytest.raises(SpecfmInputError):
+        GaussianLSF(-5)
+    with pytest.raises(SpecfmInputError, match="Unknown instrument"):
+        get_instrument("hubble")
+
+
+def test_from_spectrum_copies_grid_mask_and_noise_shape(ca_emulator):
+    wave = np.arange(8600.0, 8500.0, -0.2)  # decreasing, like apVisit
+    flux = np.ones((1, wave.size))
+    flux[0, :10] = 0.0  # a gap
+    sigma = np.linspace(0.01, 0.03, wave.size)[None, :]
+    from astropy.nddata import StdDevUncertainty
+
+    real = make_spectrum(flux=flux * u.dimensionless_unscaled, spectral_axis=wave * u.AA,
+                         uncertainty=StdDevUncertainty(sigma))
+    inst = Instrument.from_spectrum(real, resolution=10000.0, name="mine")
+    assert inst.n_pixels == wave.size and inst.normalisation == "continuum"
+    np.testing.assert_allclose(inst.wavelength.to_value(u.AA), np.sort(wave))
+    assert inst.pixel_mask[-10:].all() and inst.pixel_mask.sum() == 10
+    spec = inst.render(ca_emulator, LABELS, snr=100.0, seed=1)
+    sig = spec.uncertainty.array[0]
+    good = ~spec.mask[0]
+    far = good & (np.abs(spec.spectral_axis.to_value(u.AA) - CA_VAC) > 3)
+    # noise shape follows the real uncertainty: larger at the red end (reversed order)
+    assert sig[far][0] > 2.0 * sig[far][-1]
+
+
+def test_presets_have_documented_grids():
+    apogee = get_instrument("apogee")
+    w = apogee.wavelength.to_value(u.AA)
+    assert w.size == 8575 and w[0] == pytest.approx(15100.8, abs=0.1)
+    assert w[-1] == pytest.approx(16999.9, abs=0.5)
+    xp = get_instrument("gaia_xp")
+    assert xp.n_pixels == 343 and xp.normalisation == "median"
+    assert xp.wavelength[-1] == 10200 * u.AA
+    assert get_instrument("galah").medium == "air"
+    lsf = get_instrument("boss").lsf
+    assert float(lsf.resolution_at(3700.0)) == pytest.approx(1560)
+    for name in ("gaia_rvs", "lamost"):
+        assert get_instrument(name).n_pixels > 1000
