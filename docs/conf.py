@@ -42,11 +42,13 @@ intersphinx_mapping = {}
 # module that defines the object (or fully qualified: `specfm.tokens.TokenBatch`).
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|astropy|specutils|torch|scipy|matplotlib|safetensors|h5py)(\..*)?"),
+    (r"py:.*", r"(numpy|np|astropy|specutils|torch|scipy|matplotlib|safetensors|h5py|tqdm)(\..*)?"),
+    (r"py:.*", r"(dust_extinction|synphot|sklearn|pandas)(\..*)?"),
     (r"py:.*", r"(argparse|pathlib|enum|dataclasses|collections|typing|abc|os|io)(\..*)?"),
     (r"py:.*", r"(Spectrum|Spectrum1D|QTable|Table|Quantity|StdDevUncertainty)"),
     (r"py:.*", r"(Unit|UnitBase|CompositeUnit|IrreducibleUnit|PhysicalType)"),
-    (r"py:.*", r"(int|float|str|bool|bytes|list|tuple|dict|set|None|object|callable)"),
+    (r"py:.*", r"(int|float|str|bool|bytes|list|tuple|dict|set|object|callable)"),
+    (r"py:.*", r"(None|True|False|Ellipsis|NotImplemented)"),
     (r"py:.*", r"(array-like|array_like|path-like|optional|default|sequence|iterable)"),
     (r"py:.*", r"(ValueError|TypeError|KeyError|RuntimeError|UserWarning|Exception)"),
 ]

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from specfm.cli import SUBCOMMANDS, build_parser, main
+from specfm.exceptions import EmptySpectrumError
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +78,17 @@ def test_every_subcommand_has_help():
     text = parser.format_help()
     for name in SUBCOMMANDS:
         assert name in text
+
+
+def test_input_errors_are_reported_without_traceback(monkeypatch, capsys):
+    def setup_parser(parser):
+        return parser
+
+    def run(args):
+        raise EmptySpectrumError("Spectrum 0 has no usable pixel; check its mask.")
+
+    monkeypatch.setitem(SUBCOMMANDS, "broken", (setup_parser, run))
+    assert main(["broken"]) == 1
+    err = capsys.readouterr().err
+    assert "specfm broken: error: Spectrum 0 has no usable pixel; check its mask." in err
+    assert "Traceback" not in err

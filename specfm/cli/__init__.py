@@ -9,6 +9,7 @@ subcommands stay thin: parse, call the library, report.
 import argparse
 import sys
 
+from ..exceptions import SpecfmError
 from . import demo
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
@@ -55,7 +56,9 @@ def main(argv=None):
     Returns
     -------
     int
-        The exit status: 0 on success.
+        The exit status: 0 on success, 1 when the subcommand raised a
+        `~specfm.exceptions.SpecfmError` (its message is printed to standard error), 2 when
+        no subcommand was given.
 
     """
     parser = build_parser()
@@ -64,4 +67,9 @@ def main(argv=None):
         parser.print_help()
         return 2
     _, run = SUBCOMMANDS[args.command]
-    return run(args)
+    try:
+        return run(args)
+    except SpecfmError as error:
+        # Errors about the input say what to change; a traceback would hide that.
+        print(f"specfm {args.command}: error: {error}", file=sys.stderr)
+        return 1

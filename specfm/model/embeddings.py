@@ -2,10 +2,10 @@
 
 Every token becomes one vector of width ``d_model``:
 
-* a flux pixel: an MLP of its value and log-uncertainty, plus a Fourier encoding of its
-  log-wavelength;
-* a label or colour token: a learned vector for its vocabulary id, plus an MLP of its
-  value and log-uncertainty;
+* a flux pixel: an MLP of periodic features of its value and of its log-uncertainty,
+  plus a Fourier encoding of its log-wavelength;
+* a label or colour token: a learned vector for its vocabulary id, plus an MLP of the
+  same kind of features of its value and log-uncertainty;
 * both: plus a learned vector for the token kind.
 
 Query tokens (what the network is asked to predict) reuse the same tables: a flux query
@@ -138,12 +138,30 @@ class GrowableEmbedding(nn.Module):
             self._hook = self.weight.register_hook(_mask)
 
 
+_VALUE_FREQUENCIES = (0.5, 1.0, 2.0, 4.0)  # cycles per unit of value
+_N_VALUE_FEATURES = 2 + 2 * len(_VALUE_FREQUENCIES)
+
+
 def _value_mlp(d_model):
-    return nn.Sequential(nn.Linear(2, d_model), nn.GELU(), nn.Linear(d_model, d_model))
+    return nn.Sequential(nn.Linear(_N_VALUE_FEATURES, d_model), nn.GELU(),
+                         nn.Linear(d_model, d_model))
 
 
-def _value_features(value, error):
-    return torch.stack([value, torch.log(error.clamp_min(_ERROR_FLOOR))], dim=-1)
+def _value_features(value, error, centre=0.0):
+    """Periodic features of a value plus its log-uncertainty.
+
+    Raw values make a poor MLP input: a 10 % line depth hardly moves a randomly
+    initialised layer, and training stalls. Sines and cosines of the centred value at a
+    few frequencies (Gorishniy et al. 2022, "On embeddings for numerical features")
+    make small differences visible from the first step. Flux is centred on 1 (the
+    continuum), scaled labels on 0.
+    """
+    x = value - centre
+    freq = torch.tensor(_VALUE_FREQUENCIES, dtype=x.dtype, device=x.device) * (2 * math.pi)
+    phase = x.unsqueeze(-1) * freq
+    log_err = 0.25 * torch.log(error.clamp_min(_ERROR_FLOOR))
+    return torch.cat([x.unsqueeze(-1), log_err.unsqueeze(-1), torch.sin(phase),
+                      torch.cos(phase)], dim=-1)
 
 
 class TokenEmbedding(nn.Module):
@@ -174,10 +192,9 @@ class TokenEmbedding(nn.Module):
 
     def forward(self, wavelength, value, error, kind, ident, valid):
         """Return token vectors; padding tokens give zeros before the final norm."""
-        feats = _value_features(value, error)
         is_flux = (kind == TokenKind.FLUX).unsqueeze(-1)
-        flux = self.flux_value(feats) + self.wavelength(wavelength)
-        other = self.other_value(feats) + self.ident(ident)
+        flux = self.flux_value(_value_features(value, error, 1.0)) + self.wavelength(wavelength)
+        other = self.other_value(_value_features(value, error)) + self.ident(ident)
         out = torch.where(is_flux, flux, other) + self.kind(kind)
         return self.norm(out) * valid.unsqueeze(-1).to(out.dtype)
 

@@ -19,7 +19,9 @@ Realism added on top of `~specfm.synth.Instrument.render`:
 """
 
 import dataclasses
+import itertools
 import json
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -43,8 +45,8 @@ class CorpusConfig:
 
     Parameters
     ----------
-    instruments : tuple of str
-        Preset names (see `~specfm.synth.presets.PRESETS`).
+    instruments : tuple of str or `~specfm.synth.Instrument`
+        Preset names (see `~specfm.synth.presets.PRESETS`) or instruments.
     n_spectra : int
         Number of stars; each is rendered by every instrument.
     seed : int
@@ -113,7 +115,9 @@ class CorpusConfig:
 
     def to_json(self):
         """Return the configuration as a JSON string."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        config = dataclasses.asdict(self)
+        config["instruments"] = [i if isinstance(i, str) else i.name for i in self.instruments]
+        return json.dumps(config, sort_keys=True)
 
 
 def _instruments(config):
@@ -169,16 +173,23 @@ def _render_batch(emulator, instruments, config, n, rng, first_id):
         meta = dict(spec.meta)
         meta.pop("labels")
         meta["star_id"] = table["star_id"].value.copy()
-        spectra[inst.name] = make_spectrum(flux=flux * spec.flux.unit,
-                                           spectral_axis=spec.spectral_axis,
-                                           uncertainty=StdDevUncertainty(sigma), mask=mask,
-                                           meta=meta)
+        # plain arrays (Spectrum objects do not pickle between processes)
+        spectra[inst.name] = {"flux": flux, "uncertainty": sigma, "mask": mask,
+                              "wavelength": spec.spectral_axis.to_value(u.AA),
+                              "unit": spec.flux.unit.to_string(), "meta": meta}
         table[f"snr_{inst.name}"] = snr
         table[f"rv_{inst.name}"] = rv * u.km / u.s
         extrapolated |= np.asarray(spec.meta["labels"]["extrapolated"])
     table["extrapolated"] = extrapolated
     table.meta.update({"emulator": emulator.name, "config": config.to_json()})
     return spectra, table
+
+
+def _to_spectrum(raw):
+    return make_spectrum(flux=raw["flux"] * u.Unit(raw["unit"]),
+                         spectral_axis=raw["wavelength"] * u.AA,
+                         uncertainty=StdDevUncertainty(raw["uncertainty"]), mask=raw["mask"],
+                         meta=raw["meta"])
 
 
 def _shard_batches(emulator, config, shard):
@@ -229,7 +240,8 @@ def iter_corpus(emulator, config, workers=0, progress=False):
     config : CorpusConfig
         Settings.
     workers : int
-        Processes rendering shards ahead (0: render in this process).
+        Processes rendering shards ahead (0: render in this process); at most
+        ``workers + 1`` shards are held in memory.
     progress : bool
         Show a tqdm progress bar.
 
@@ -253,15 +265,23 @@ def iter_corpus(emulator, config, workers=0, progress=False):
         if workers and workers > 0:
             with ProcessPoolExecutor(workers, initializer=_init_worker,
                                      initargs=(emulator, config)) as pool:
-                for batches in pool.map(_worker_batches, range(config.n_shards)):
-                    for spectra, labels in batches:
+                # keep at most workers + 1 shards in flight, so memory stays bounded
+                pending = deque()
+                shards = iter(range(config.n_shards))
+                for shard in itertools.islice(shards, workers + 1):
+                    pending.append(pool.submit(_worker_batches, shard))
+                while pending:
+                    batches = pending.popleft().result()
+                    for shard in itertools.islice(shards, 1):
+                        pending.append(pool.submit(_worker_batches, shard))
+                    for raw, labels in batches:
                         bar.update(len(labels))
-                        yield spectra, labels
+                        yield {k: _to_spectrum(v) for k, v in raw.items()}, labels
         else:
             for shard in range(config.n_shards):
-                for spectra, labels in _shard_batches(emulator, config, shard):
+                for raw, labels in _shard_batches(emulator, config, shard):
                     bar.update(len(labels))
-                    yield spectra, labels
+                    yield {k: _to_spectrum(v) for k, v in raw.items()}, labels
     finally:
         bar.close()
 
@@ -278,18 +298,14 @@ def _write_shard(batches, config, directory, shard):
         for name in names:
             group = f.create_group(name)
             first = batches[0][0][name]
-            wave = group.create_dataset("wavelength",
-                                        data=first.spectral_axis.to_value(u.AA))
+            wave = group.create_dataset("wavelength", data=first["wavelength"])
             wave.attrs["unit"] = "Angstrom"
             for key in ("medium", "normalisation", "emulator", "instrument"):
-                group.attrs[key] = str(first.meta[key])
-            group.attrs["flux_unit"] = first.flux.unit.to_string()
-            for key, get, dtype in (
-                ("flux", lambda s: s.flux.value, np.float32),
-                ("uncertainty", lambda s: s.uncertainty.array, np.float32),
-                ("mask", lambda s: s.mask, bool),
-            ):
-                data = np.concatenate([get(b[0][name]) for b in batches]).astype(dtype)
+                group.attrs[key] = str(first["meta"][key])
+            group.attrs["flux_unit"] = first["unit"]
+            for key, dtype in (("flux", np.float32), ("uncertainty", np.float32),
+                               ("mask", bool)):
+                data = np.concatenate([b[0][name][key] for b in batches]).astype(dtype)
                 group.create_dataset(key, data=data, compression="gzip", compression_opts=1,
                                      chunks=(min(64, len(data)), data.shape[1]))
     labels = vstack([b[1] for b in batches], metadata_conflicts="silent")

@@ -220,6 +220,34 @@ class Emulator:
         """
         return self._forward(np.atleast_2d(np.asarray(array, dtype=float)), pixels)
 
+    def binned_moments(self, array, pixels, starts, weight, offset):
+        """Integrals of flux over groups of fine pixels, for the renderer.
+
+        Parameters
+        ----------
+        array : numpy.ndarray
+            Labels ``(n, n_labels)``.
+        pixels : slice
+            Part of the fine grid.
+        starts : numpy.ndarray
+            Index (within ``pixels``) of the first fine pixel of each group.
+        weight : numpy.ndarray
+            Quadrature weight (Angstrom) of each fine pixel.
+        offset : numpy.ndarray
+            Wavelength of each fine pixel minus its group's centre (Angstrom).
+
+        Returns
+        -------
+        mass, moment : numpy.ndarray
+            ``sum(flux * weight)`` and ``sum(flux * weight * offset)`` per group,
+            each ``(n, n_groups)``.
+
+        """
+        flux = self.normalised_flux(array, pixels).astype(float)
+        mass = np.add.reduceat(flux * weight, starts, axis=1)
+        moment = np.add.reduceat(flux * (weight * offset), starts, axis=1)
+        return mass, moment
+
     def _forward(self, array, pixels):  # pragma: no cover - abstract
         raise NotImplementedError
 

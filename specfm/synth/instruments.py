@@ -7,6 +7,8 @@ their median, as for Gaia XP), and a noise model. `Instrument.render` turns emul
 into observed spectra as `specutils.Spectrum` batches.
 """
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 from astropy.nddata import StdDevUncertainty
@@ -170,15 +172,21 @@ class Instrument:
         bad = bad.all(axis=0)
         rel = None
         if spectrum.uncertainty is not None:
-            sig = np.atleast_2d(np.asarray(
-                spectrum.uncertainty.represent_as(StdDevUncertainty).array, float))[..., order]
-            sig = np.nanmedian(np.where(np.isfinite(sig) & (sig > 0), sig, np.nan), axis=0)
-            ok = np.isfinite(sig) & ~bad
+            with np.errstate(divide="ignore", invalid="ignore"):  # zero inverse variances
+                sig = spectrum.uncertainty.represent_as(StdDevUncertainty).array
+            sig = np.atleast_2d(np.asarray(sig, float))[..., order]
+            sig = np.where(np.isfinite(sig) & (sig > 0), sig, np.nan)
+            with warnings.catch_warnings():  # all-NaN columns are expected (gaps)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sig = np.nanmedian(sig, axis=0)
+                typical = np.abs(np.nanmedian(np.where(np.isfinite(flux), flux, np.nan), 0))
+            ok = np.isfinite(sig) & np.isfinite(typical) & ~bad
             if snr is None and ok.any():
-                snr = float(np.median(np.abs(np.nanmedian(flux, axis=0)[ok]) / sig[ok]))
+                snr = float(np.median(typical[ok] / sig[ok]))
             if copy_noise and ok.any():
                 fill = np.interp(np.arange(sig.size), np.nonzero(ok)[0], sig[ok])
-                rel = fill / np.sqrt(np.maximum(np.abs(np.nanmedian(flux, 0)), 1e-30))
+                typical = np.where(ok, typical, np.median(typical[ok]))
+                rel = fill / np.sqrt(np.maximum(typical, 1e-30 + 1e-3 * np.median(typical)))
                 rel = np.where(ok, rel, np.median(rel[ok]))
                 rel = np.where(np.isfinite(rel) & (rel > 0), rel, np.median(rel[ok]))
         if normalisation is None:

@@ -8,7 +8,7 @@ spectra, or ``apogee(snr=50)``). `get_instrument` looks one up by name.
 Name       Range (Angstrom)    Pixels       R       Medium            Product
 =========  ==================  ===========  ======  ================  =============
 apogee     15100-17000         8575 log     22,500  vacuum            normalised
-gaia_xp    3360-10200          343 (20 A)   ~20-70  vacuum (nominal)  / median
+gaia_xp    3360-10200          343 (20 A)   ~25-70  vacuum (nominal)  / median
 gaia_rvs   8460-8700           2401 (0.1)   11,500  vacuum            normalised
 galah      4 bands 4713-7887   4 x 4096     28,000  air               normalised
 lamost     3700-9000           log 1e-4     1,800   vacuum            normalised
@@ -24,8 +24,11 @@ from .instruments import Instrument
 from .noise import NoiseModel
 
 __all__ = [
+    "APOGEE_ASPCAP_PIXELS",
+    "APOGEE_CHIP_PIXELS",
     "PRESETS",
     "apogee",
+    "apogee_chips",
     "boss",
     "gaia_rvs",
     "gaia_xp",
@@ -34,9 +37,31 @@ __all__ = [
     "lamost",
 ]
 
-APOGEE_CHIP_PIXELS = ((246, 3274), (3585, 6080), (6344, 8335))
-"""Pixel ranges of the three APOGEE detectors on the 8575-pixel apStar grid (the
-7514-pixel "gap-free" grid of ASPCAP/astroNN is their concatenation)."""
+APOGEE_CHIP_PIXELS = ((202, 3320), (3538, 6126), (6295, 8378))
+"""Pixel ranges (start, stop) of the three APOGEE detectors on the 8575-pixel apStar grid:
+the pixels with data in DR17 apStar files (the two shared files agree to 4 pixels)."""
+
+APOGEE_ASPCAP_PIXELS = ((246, 3274), (3585, 6080), (6344, 8335))
+"""The narrower ranges ASPCAP fits (their concatenation is the 7514-pixel "gap-free" grid);
+pass ``chips=apogee_chips(APOGEE_ASPCAP_PIXELS)`` to `apogee` to use them."""
+
+
+def apogee_chips(pixel_ranges=APOGEE_CHIP_PIXELS):
+    """Wavelength ranges of APOGEE pixel ranges, for the ``chips`` argument.
+
+    Parameters
+    ----------
+    pixel_ranges : sequence of (int, int)
+        (start, stop) pixel indices on the apStar grid.
+
+    Returns
+    -------
+    list of tuple of `~astropy.units.Quantity`
+        (first, last) pixel wavelength of each range (vacuum).
+
+    """
+    wave = 10.0 ** (4.179 + 6e-6 * np.arange(8575))
+    return [(wave[a] * u.AA, wave[b - 1] * u.AA) for a, b in pixel_ranges]
 
 
 def _log_grid(lo, hi, step):
@@ -57,7 +82,8 @@ def apogee(**overrides):
 
     R ~ 22,500 (Majewski et al. 2017, AJ 154, 94; Wilson et al. 2019, PASP 131, 055001);
     log-linear grid ``log10(lambda) = 4.179 + 6e-6 i``, i = 0..8574, vacuum (Nidever et
-    al. 2015, AJ 150, 173); chip gaps outside `APOGEE_CHIP_PIXELS` are masked.
+    al. 2015, AJ 150, 173); chip gaps outside `APOGEE_CHIP_PIXELS` are masked (NaN in
+    DR17 apStar files).
 
     Parameters
     ----------
@@ -73,11 +99,11 @@ def apogee(**overrides):
     --------
     >>> inst = apogee()
     >>> inst.n_pixels, int(inst.pixel_mask.sum())
-    (8575, 1061)
+    (8575, 786)
 
     """
     wave = 10.0 ** (4.179 + 6e-6 * np.arange(8575))
-    chips = [(wave[a] * u.AA, wave[b - 1] * u.AA) for a, b in APOGEE_CHIP_PIXELS]
+    chips = apogee_chips(APOGEE_CHIP_PIXELS)
     return _build(dict(name="apogee", wavelength=wave * u.AA, resolution=22500.0,
                        medium="vacuum", normalisation="continuum", chips=chips, snr=100.0,
                        reference="Majewski+2017; Wilson+2019; Nidever+2015 (apStar grid)"),
@@ -85,14 +111,16 @@ def apogee(**overrides):
 
 
 GAIA_XP_RESOLUTION = (
-    np.array([3300.0, 5000.0, 6400.0, 6500.0, 10500.0]) * u.AA,
-    np.array([70.0, 35.0, 20.0, 60.0, 45.0]),
+    np.array([3300.0, 5000.0, 6000.0, 6700.0, 10500.0]) * u.AA,
+    np.array([70.0, 35.0, 25.0, 55.0, 45.0]),
 )
-"""Approximate resolving power of Gaia XP spectra (BP below ~6400 A, RP above), from the
+"""Approximate resolving power of Gaia XP spectra (BP in the blue, RP in the red), from the
 BP/RP dispersion (BP ~3 to ~27 nm/pixel over 330-640 nm, RP ~7 to ~15 nm/pixel over
-640-1050 nm; Carrasco et al. 2021, A&A 652, A86) with an LSF FWHM of about 1.5 pixels;
-good to perhaps 30 per cent, and the sampled spectra are smoothed further by their basis
-functions (De Angeli et al. 2023, A&A 674, A2)."""
+640-1050 nm; Carrasco et al. 2021, A&A 652, A86) with an LSF FWHM of about 1.5 pixels.
+The change from BP to RP is spread over 6000-6700 A, where the sampled spectra blend the
+two (a step in R would create spurious features). Good to perhaps 30 per cent; the
+sampled spectra are smoothed further by their basis functions (De Angeli et al. 2023,
+A&A 674, A2)."""
 
 
 def gaia_xp(**overrides):

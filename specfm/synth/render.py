@@ -50,6 +50,8 @@ def _fine_gaps(wave):
 class _Segment:
     def __init__(self, lsf, emulator, edges):
         self.edges = edges  # instrument pixel edges (vacuum A), len n+1
+        self.fwhm_pix = edges / lsf.resolution_at(edges)
+        self.lsf = lsf
         fwhm_lo = edges[0] / lsf.resolution_at(edges[0])
         fwhm_hi = edges[-1] / lsf.resolution_at(edges[-1])
         vmax = MAX_RADIAL_VELOCITY_KMS / SPEED_OF_LIGHT_KMS
@@ -58,8 +60,13 @@ class _Segment:
         self.ref = np.geomspace(lo, hi, 8192)
         self.fine = emulator.pixel_slice(lo, hi)
         fine_wave = emulator._wave[self.fine]
-        if fine_wave.size < 2:
-            raise SpecfmInputError("The emulator does not cover this instrument's range.")
+        self.empty = fine_wave.size < 2  # no emulator pixels here: all masked
+        self.direct = False
+        if self.empty:
+            return
+        # the reference grid for u(lambda) must span the fine pixels too
+        self.ref = np.geomspace(min(lo, fine_wave[0]) * 0.999, max(hi, fine_wave[-1]) * 1.001,
+                                8192)
         native_du = np.diff(lsf.u_of(fine_wave, self.ref))
         du = max(1.0 / _OVERSAMPLE, float(native_du.min()) if native_du.size else 0.0)
         self.log_ref = np.log(self.ref)
@@ -78,36 +85,72 @@ class _Segment:
         # variance du**2 / 6; take them out of the Gaussian where possible
         var = (1.0 / FWHM_PER_SIGMA) ** 2 - self.du**2 / 3.0
         self.sigma_px = np.sqrt(max(var, (0.1 * self.du) ** 2)) / self.du
-        self.direct = False
-        self.fwhm_pix = edges / lsf.resolution_at(edges)
+        self._setup_fine(fine_wave)
 
-    def u_fine(self, fine_wave, doppler):
-        """Return ``u - u0`` of the Doppler-shifted fine pixels."""
-        return np.interp(np.log(fine_wave) + np.log(doppler), self.log_ref, self.u_ref) - self.u0
+    def _setup_fine(self, fine_wave):
+        """Group fine pixels into super-pixels no wider than 1/10 of the FWHM."""
+        step = np.diff(fine_wave)
+        med = float(np.median(step))
+        s = np.minimum(step, 2.0 * med)  # do not let holes in the grid inflate weights
+        weight = np.zeros(fine_wave.size)
+        weight[:-1] += 0.5 * s
+        weight[1:] += 0.5 * s
+        fwhm_min = float(np.min(fine_wave / self.lsf.resolution_at(fine_wave)))
+        k = max(1, int(fwhm_min / 10.0 / med))
+        self.starts = np.arange(0, fine_wave.size, k)
+        counts = np.diff(np.r_[self.starts, fine_wave.size])
+        self.centre = np.add.reduceat(weight * fine_wave, self.starts) / np.add.reduceat(
+            weight, self.starts)
+        self.weight = weight
+        self.offset = fine_wave - np.repeat(self.centre, counts)
+        # boundaries of the super-pixels: each holds its quadrature weight
+        bounds = fine_wave[0] + np.r_[0.0, np.cumsum(np.add.reduceat(weight, self.starts))]
+        self.u_bounds = np.interp(np.log(bounds), self.log_ref, self.u_ref) - self.u0
+        self.r_bounds = self.lsf.resolution_at(bounds)
+        self.u_centre = np.interp(np.log(self.centre), self.log_ref, self.u_ref) - self.u0
+        self.r_centre = self.lsf.resolution_at(self.centre)
+        self.u_mid = 0.5 * (self.u_bounds[1:] + self.u_bounds[:-1])
+        self.r_mid = 0.5 * (self.r_bounds[1:] + self.r_bounds[:-1])
+        self.r_nodes = self.lsf.resolution_at(self.lam_nodes)
 
-    def assign(self, fine_wave, flux, doppler):
-        """Spread fine flux onto the u nodes with linear (cloud-in-cell) weights.
+    def assign(self, mass, moment, doppler):
+        """Spread super-pixel flux onto the u nodes with linear (cloud-in-cell) weights.
 
-        This conserves both the integral of flux over wavelength and its first moment in
-        u, so lines narrower than a node spacing keep their exact positions. Returns the
-        density per unit u at the nodes, shape ``(n, n_nodes)``.
+        ``mass`` is the integral of flux over each super-pixel and ``moment`` the integral
+        of flux times (wavelength - centre), both ``(n, n_super)`` in the rest frame.
+        Flux is integrated exactly over each interval between nodes (taken uniform within
+        a super-pixel) and split between the two nodes so as to keep its first moment in
+        u: total flux and line positions are conserved, even for lines narrower than a
+        node spacing. Returns the density per unit u at the nodes, ``(n, n_nodes)``.
         """
-        n = len(flux)
+        n, n_sp = mass.shape
+        log_d = np.log(doppler)[:, None]
+        rows = np.arange(n)[:, None]
+        # super-pixel holding each node, for each star's Doppler shift
+        target = self.nodes[None, :] - self.r_nodes[None, :] * log_d
+        g = np.clip(np.searchsorted(self.u_bounds, target) - 1, 0, n_sp - 1)
+        lo = self.u_bounds[g] + self.r_bounds[g] * log_d
+        hi = self.u_bounds[g + 1] + self.r_bounds[g + 1] * log_d
+        t = np.clip((self.nodes[None, :] - lo) / (hi - lo), 0.0, 1.0)
+        x = lo + t * (hi - lo)
+        first = mass * (self.u_centre + self.r_centre * log_d) + self.r_centre * moment / (
+            self.centre)
+        mid = self.u_mid + self.r_mid * log_d
+        extra = first - mass * mid  # first moment beyond that of a uniform super-pixel
+        c0 = np.zeros((n, n_sp + 1))
+        c1 = np.zeros((n, n_sp + 1))
+        np.cumsum(mass, axis=1, out=c0[:, 1:])
+        np.cumsum(first, axis=1, out=c1[:, 1:])
+        m = mass[rows, g]
+        cum0 = c0[rows, g] + m * t
+        cum1 = c1[rows, g] + m * t * 0.5 * (x + lo) + extra[rows, g] * t
+        a = np.diff(cum0, axis=1)
+        b = np.diff(cum1, axis=1)
+        j = np.arange(self.nodes.size - 1)[None, :]
         density = np.zeros((n, self.nodes.size))
-        j = np.arange(self.nodes.size - 1)
-        for i in range(n):
-            uf = self.u_fine(fine_wave, doppler[i])
-            c0 = cumulative_integral(fine_wave, flux[i])
-            c1 = cumulative_integral(fine_wave, flux[i] * uf)
-            rest = self.lam_nodes / doppler[i]
-            a = doppler[i] * np.diff(np.interp(rest, fine_wave, c0))
-            b = doppler[i] * np.diff(np.interp(rest, fine_wave, c1))
-            # b / a is the mean u in the interval; clip to the interval for safety
-            left = ((j + 1) * self.du * a - b) / self.du
-            right = (b - j * self.du * a) / self.du
-            density[i, :-1] += left
-            density[i, 1:] += right
-        return density / self.du
+        density[:, :-1] += (j + 1) * a - b / self.du
+        density[:, 1:] += b / self.du - j * a
+        return density * doppler[:, None] / self.du
 
     def integrate_pixels(self, density, edges):
         """Average over each instrument pixel of a density sampled at the nodes."""
@@ -230,17 +273,24 @@ class RenderPlan:
         doppler = np.array([doppler_factor(v) for v in rv])
         out = np.zeros((n, self.instrument._wave.size))
         for idx, seg in self.segments:
+            if seg.empty:
+                continue
             fine_wave = self.emulator._wave[seg.fine]
-            flux = self.emulator.normalised_flux(array, seg.fine).astype(float)
-            if fluxed:
-                flux = flux * 10.0 ** self.emulator.log10_continuum(array, fine_wave)
             if seg.direct:
+                flux = self.emulator.normalised_flux(array, seg.fine).astype(float)
+                if fluxed:
+                    flux = flux * self._continuum(array, fine_wave)
+                cum = cumulative_integral(fine_wave, flux)
                 for i in range(n):
-                    cum = cumulative_integral(fine_wave, flux[i])
-                    at = np.interp(seg.edges / doppler[i], fine_wave, cum)
+                    at = np.interp(seg.edges / doppler[i], fine_wave, cum[i])
                     out[i, idx] = doppler[i] * np.diff(at) / np.diff(seg.edges)
                 continue
-            density = seg.assign(fine_wave, flux, doppler)
+            mass, moment = self.emulator.binned_moments(array, seg.fine, seg.starts,
+                                                        seg.weight, seg.offset)
+            if fluxed:
+                continuum = self._continuum(array, seg.centre)
+                mass, moment = mass * continuum, moment * continuum
+            density = seg.assign(mass, moment, doppler)
             if fluxed and av is not None:
                 density *= transmission(self._curve(seg), av)
             density = gaussian_filter1d(density, seg.sigma_px, axis=-1, mode="nearest",
@@ -249,6 +299,9 @@ class RenderPlan:
         good = self.coverage(doppler)
         out[~good] = 0.0
         return out, good
+
+    def _continuum(self, array, wavelength):
+        return np.exp(np.log(10.0) * self.emulator.log10_continuum(array, wavelength))
 
     def _curve(self, seg):
         key = id(seg)

@@ -259,14 +259,15 @@ class Trainer:
     def validate(self):
         """Return the mean validation loss (over all processes), or None without data.
 
-        The context sampling uses its own generator seeded by the epoch, so validating
-        never changes the course of training.
+        The context sampling uses its own generator, seeded the same way every epoch: the
+        epochs are compared on identical contexts and requests, and validating never
+        changes the course of training.
         """
         if self.val_data is None:
             return None
         self.network.eval()
-        gen = torch.Generator(self.device).manual_seed(self.config.seed + 104729 * (
-            self.epoch + 1) + self.info.rank)
+        gen = torch.Generator(self.device).manual_seed(self.config.seed + 104729
+                                                       + self.info.rank)
         total = torch.zeros(2, dtype=torch.float64, device=self.device)
         for batch in self._batches(self.val_data, 0, shuffle=False):
             out = self.objective(self.network, batch.to(self.device), gen)

@@ -4,7 +4,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from specfm.model import ModelConfig, ModelFileError, Query, load_model, read_model_config, save_model
+from specfm.model import (
+    ModelConfig,
+    ModelFileError,
+    Query,
+    load_model,
+    read_model_config,
+    save_model,
+)
 from specfm.tokens import DEFAULT_VOCABULARY
 
 from .toy import tiny_network, toy_spectra, toy_tokens
@@ -63,7 +70,7 @@ def test_corrupted_or_missing_files_are_refused(tmp_path):
     weights.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="sha256"):
         load_model(path)
-    with pytest.raises(ModelFileError, match="config.json"):
+    with pytest.raises(ModelFileError, match=r"config\.json"):
         load_model(tmp_path / "nowhere")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "config.json").write_text('{"format": "something-else"}')

@@ -33,7 +33,7 @@ def ca_emulator():
     return line_grid()
 
 
-def write_fake_cannon(path, n_pix=50, lo=5000.0, hi=5049.0, seed=0):
+def write_fake_cannon(path, n_pix=251, lo=4900.0, hi=5150.0, seed=0):
     """A cubic Cannon npz with a few pixels and a continuum model."""
     rng = np.random.default_rng(seed)
     powers = np.array([[i, j, k] for i in range(4) for j in range(4) for k in range(4)
@@ -68,5 +68,5 @@ def make_line_grid():
 
 @pytest.fixture
 def fake_cannon(tmp_path):
-    """Path of a tiny Cannon npz (50 pixels, 5000-5049 A air)."""
+    """Path of a tiny Cannon npz (251 pixels, 4900-5150 A air)."""
     return write_fake_cannon(tmp_path / "cannon.npz")

@@ -68,7 +68,7 @@ def test_convolution_and_resampling_conserve_equivalent_width(ca_emulator, step)
     ew = np.sum((1.0 - spec.flux.value[0]) * np.gradient(wave))
     assert ew == pytest.approx(ew_true, rel=0.005)
     far = np.abs(wave - CA_VAC) > 10
-    np.testing.assert_allclose(spec.flux.value[0, far], 1.0, atol=1e-6)
+    np.testing.assert_allclose(spec.flux.value[0, far], 1.0, atol=1e-5)
 
 
 def test_fluxed_rendering_conserves_total_flux(fake_cannon):
@@ -77,13 +77,15 @@ def test_fluxed_rendering_conserves_total_flux(fake_cannon):
               "fe_h": [0.0] * u.dex}
     fine = emulator(labels, fluxed=True)
     w = fine.spectral_axis.to_value(u.AA)
-    inst = Instrument("lowres", np.arange(5005.0, 5040.0, 2.5) * u.AA, 800.0,
+    inst = Instrument("lowres", np.arange(5000.0, 5050.0, 2.5) * u.AA, 2000.0,
                       normalisation="none")
     spec = inst.render(emulator, labels, noise=False)
+    assert not spec.mask.any()
     wave = spec.spectral_axis.to_value(u.AA)
     edges = np.r_[wave - 1.25, wave[-1] + 1.25]
-    sel = (w >= edges[0]) & (w <= edges[-1])
-    total_fine = np.trapezoid(fine.flux.value[0, sel], w[sel])
+    cum = np.concatenate([[0.0], np.cumsum(np.diff(w) * 0.5 * (fine.flux.value[0, 1:]
+                                                              + fine.flux.value[0, :-1]))])
+    total_fine = np.diff(np.interp(edges[[0, -1]], w, cum))[0]
     total = np.sum(spec.flux.value[0] * 2.5)
     # the LSF moves a little flux across the ends; the spectrum is nearly flat there
     assert total == pytest.approx(total_fine, rel=2e-3)
@@ -147,7 +149,7 @@ def test_galah_preset_reports_air_wavelengths(make_line_grid):
 
 def test_chip_gaps_are_masked(ca_emulator):
     inst = Instrument("chips", np.arange(8500.0, 8600.0, 0.1) * u.AA, 20000.0,
-                      chips=[(8500 * u.AA, 8540 * u.AA), (8560 * u.AA, 8600 * u.AA)])
+                      chips=[(8500 * u.AA, 8540.05 * u.AA), (8559.95 * u.AA, 8600 * u.AA)])
     spec = inst.render(ca_emulator, LABELS, seed=0)
     wave = spec.spectral_axis.to_value(u.AA)
     gap = (wave > 8540.05) & (wave < 8559.95)

@@ -1,0 +1,89 @@
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import specfm
+from specfm.model import load_model
+from specfm.training import train_main
+
+from ..model.toy import toy_dataset
+
+CONFIG = """
+output = "model"
+[data]
+train = "train.safetensors"
+validation_fraction = 0.25
+[model]
+d_model = 16
+n_heads = 2
+n_latents = 4
+n_latent_layers = 1
+n_frequencies = 8
+[objective]
+n_flux_queries = 2
+[trainer]
+epochs = 2
+batch_size = 4
+warmup_steps = 2
+checkpoint_every = 2
+checkpoint_dir = "checkpoints"
+progress = false
+"""
+
+
+def _setup(tmp_path, extra=""):
+    toy_dataset(24, n_pix=12).save(tmp_path / "train.safetensors")
+    (tmp_path / "run.toml").write_text(CONFIG + extra)
+    return tmp_path / "run.toml"
+
+
+def test_train_from_toml_and_resume(tmp_path):
+    config = _setup(tmp_path)
+    assert train_main([str(config)]) == 0
+    net = load_model(tmp_path / "model")
+    prov = net.metadata["provenance"]
+    assert prov["world_size"] == 1 and prov["epochs_completed"] == 2
+    assert net.config.d_model == 16
+    # resuming from the last checkpoint finishes at the same place
+    assert train_main([str(config), "--resume", "--output", str(tmp_path / "again")]) == 0
+    assert load_model(tmp_path / "again").metadata["provenance"]["steps"] == prov["steps"]
+    # fine-tuning section: start from the model just written, freeze the encoder
+    (tmp_path / "ft").mkdir()
+    tuned = _setup(tmp_path / "ft", '[finetune]\nfrom = "../model"\nfreeze = ["encoder"]\n')
+    assert train_main([str(tuned)]) == 0
+    assert "parent" in load_model(tmp_path / "ft" / "model").metadata["provenance"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gloo via torchrun is tested on POSIX")
+def test_two_process_gloo_run(tmp_path):
+    config = _setup(tmp_path)
+    root = str(pathlib.Path(specfm.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+        OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+           "-m", "specfm.training.command", str(config), "--device", "cpu"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("model written to") == 1  # only rank 0 reports and writes
+    net = load_model(tmp_path / "model")
+    prov = net.metadata["provenance"]
+    assert prov["world_size"] == 2
+    # 18 training rows, 2 processes, batch 4: 3 steps per epoch, 2 epochs
+    assert prov["steps"] == 6
+    assert all(h["val_loss"] is not None for h in prov["history"])
+    last = sorted((tmp_path / "checkpoints").glob("step_*"))[-1]
+    assert {p.name for p in last.iterdir()} >= {"rng_rank0.safetensors",
+                                                "rng_rank1.safetensors", "state.json"}
