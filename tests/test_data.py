@@ -63,6 +63,8 @@ def test_gaia_xp_labels():
     assert labels["teff"].unit == u.K
     assert labels["medflux"].unit == u.W / u.m**2 / u.nm
     assert np.all((labels["teff"] > 3000 * u.K) & (labels["teff"] < 20000 * u.K))
-    assert np.all((labels["logg"] > -0.5) & (labels["logg"] < 5.5))
+    logg = labels["logg"].to_value(u.dex(u.cm / u.s**2))
+    assert labels["logg"].unit == u.dex(u.cm / u.s**2)
+    assert np.all((logg > -0.5) & (logg < 5.5))
     for name in ("apogee_id", "gaiaedr3_source_id", "fe_h", "alpha_m", "j", "h", "k"):
         assert name in labels.colnames

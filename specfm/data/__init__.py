@@ -18,12 +18,9 @@ that made them; the ``licenses/`` folder credits the sources.
 import importlib.resources
 import pathlib
 
-import astropy.units as u
-import numpy as np
-from astropy.nddata import StdDevUncertainty
-from astropy.table import QTable
+from astropy.table import hstack
 
-from .._compat import make_spectrum
+from ..io import read_gaia_xp_table
 
 __all__ = ["get_example_path", "list_examples", "read_example"]
 
@@ -103,7 +100,8 @@ def read_example(name):
         gives one spectrum object holding 20 rows of dimensionless flux (each star divided
         by its median) on 343 wavelengths, with a standard-deviation uncertainty; its
         ``meta["labels"]`` is a `~astropy.table.QTable` of the stars' identifiers,
-        magnitudes and APOGEE labels.
+        magnitudes, colours and APOGEE labels (read with
+        `specfm.io.read_gaia_xp_table`, which gives them as separate tables).
 
     Raises
     ------
@@ -128,18 +126,9 @@ def read_example(name):
 
 def _read_xp_table(path):
     """Turn the bundled Gaia XP table into one two-dimensional spectrum."""
-    table = QTable.read(path, hdu="XPSPEC")
-    meta = table.meta
-    wave_unit = u.Unit(meta["WAVEUNIT"])
-    wavelength = (meta["WAVE0"] + meta["DWAVE"] * np.arange(meta["NWAVE"])) * wave_unit
-    flux = np.asarray(table["flux"], dtype=float) * u.dimensionless_unscaled
-    error = np.asarray(table["flux_error"], dtype=float)
-    labels = table.copy()
-    labels.remove_columns(["flux", "flux_error"])
-    labels.meta = {}
-    return make_spectrum(
-        flux=flux,
-        spectral_axis=wavelength,
-        uncertainty=StdDevUncertainty(error),
-        meta={"source": path.name, "labels": labels},
+    table = read_gaia_xp_table(path)
+    spectrum = table.spectra
+    spectrum.meta.update(
+        source=path.name, labels=hstack([table.meta, table.labels, table.colours])
     )
+    return spectrum

@@ -68,7 +68,9 @@ class XPTable:
         Colours in mag (``bp_rp``, ``g_rp``, ``bp_g``, ``g_j``, ``j_h``, ``h_k``,
         ``j_k``), masked where a magnitude is missing.
     meta : astropy.table.QTable
-        Identifiers and other columns (``medflux``, ``snr``, ``ak_targ``, ...).
+        Identifiers, magnitudes (under the table's own column names) and other columns
+        (``medflux``, ``snr``, ``ak_targ``).
+
     """
 
     spectra: object
@@ -115,6 +117,7 @@ def read_gaia_xp_table(path, rows=None):
     (20, 343)
     >>> table.labels["teff"].unit
     Unit("K")
+
     """
     with fits.open(path, memmap=False) as hdul:
         data = hdul[1].data
@@ -163,6 +166,9 @@ def read_gaia_xp_table(path, rows=None):
         if key in column:
             values = column[key]
             meta[key] = np.char.strip(values) if values.dtype.kind in "SU" else values
+    for long in _MAGS.values():
+        if long in column:
+            meta[long] = _masked(column[long], u.mag)
     if "medflux" in column:
         meta["medflux"] = _masked(column["medflux"], MEDFLUX_UNIT)
     for key in ("snr", "ak_targ"):
