@@ -4,16 +4,18 @@ Turn stellar label vectors into spectra as a given instrument would record them:
 
 * emulators map labels to a continuum-normalised spectrum on a fine wavelength grid:
   `CannonEmulator`, `PayneEmulator`, `PixelwisePayneEmulator` (the shipped formats) and
-  `GridEmulator` (interpolation in a user's own grid of synthetic spectra);
+  `GridEmulator` (interpolation in a user's own grid of synthetic spectra), and
+  `CombinedEmulator` to join emulators valid over different label ranges;
 * an `Instrument` (pixel grid with chip gaps, Gaussian LSF of resolving power R, air or
   vacuum, normalised or fluxed, noise model) renders them as `specutils.Spectrum`
-  batches; presets: `get_instrument` / `PRESETS`;
+  batches; presets: `get_instrument` / ``PRESETS``;
 * `write_corpus` and `iter_corpus` build reproducible pre-training corpora.
 
-`specfm.synth` never imports `specfm.model` or `specfm.training`.
+``specfm.synth`` never imports ``specfm.model`` or ``specfm.training``.
 """
 
 from .cannon import CannonEmulator
+from .combined import CombinedEmulator
 from .corpus import CorpusConfig, iter_corpus, read_shard, write_corpus
 from .emulators import Emulator
 from .grid import GridEmulator
@@ -27,6 +29,7 @@ from .presets import PRESETS, get_instrument
 __all__ = [
     "PRESETS",
     "CannonEmulator",
+    "CombinedEmulator",
     "CorpusConfig",
     "Emulator",
     "ExtrapolationError",

@@ -31,8 +31,8 @@ from astropy.nddata import StdDevUncertainty
 from astropy.table import QTable
 from tqdm.auto import tqdm
 
-from .._compat import make_spectrum
 from ..exceptions import SpecfmInputError
+from .emulators import spectrum
 from .instruments import Instrument
 from .presets import get_instrument
 
@@ -46,7 +46,7 @@ class CorpusConfig:
     Parameters
     ----------
     instruments : tuple of str or `~specfm.synth.Instrument`
-        Preset names (see `~specfm.synth.presets.PRESETS`) or instruments.
+        Preset names (see ``specfm.synth.PRESETS``) or instruments.
     n_spectra : int
         Number of stars; each is rendered by every instrument.
     seed : int
@@ -174,7 +174,8 @@ def _render_batch(emulator, instruments, config, n, rng, first_id):
         meta.pop("labels")
         meta["star_id"] = table["star_id"].value.copy()
         # plain arrays (Spectrum objects do not pickle between processes)
-        spectra[inst.name] = {"flux": flux, "uncertainty": sigma, "mask": mask,
+        spectra[inst.name] = {"flux": flux.astype(np.float32),
+                              "uncertainty": sigma.astype(np.float32), "mask": mask,
                               "wavelength": spec.spectral_axis.to_value(u.AA),
                               "unit": spec.flux.unit.to_string(), "meta": meta}
         table[f"snr_{inst.name}"] = snr
@@ -186,7 +187,7 @@ def _render_batch(emulator, instruments, config, n, rng, first_id):
 
 
 def _to_spectrum(raw):
-    return make_spectrum(flux=raw["flux"] * u.Unit(raw["unit"]),
+    return spectrum(flux=raw["flux"] * u.Unit(raw["unit"]),
                          spectral_axis=raw["wavelength"] * u.AA,
                          uncertainty=StdDevUncertainty(raw["uncertainty"]), mask=raw["mask"],
                          meta=raw["meta"])
@@ -387,7 +388,7 @@ def read_shard(path):
     with h5py.File(path, "r") as f:
         for name in f:
             g = f[name]
-            spectra[name] = make_spectrum(
+            spectra[name] = spectrum(
                 flux=np.asarray(g["flux"], dtype=float) * u.Unit(g.attrs["flux_unit"]),
                 spectral_axis=np.asarray(g["wavelength"]) * u.AA,
                 uncertainty=StdDevUncertainty(np.asarray(g["uncertainty"], dtype=float)),

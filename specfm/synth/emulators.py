@@ -11,18 +11,40 @@ import astropy.units as u
 import numpy as np
 from astropy.nddata import StdDevUncertainty
 
-from .._compat import make_spectrum
+from .._compat import SPECUTILS_MAJOR, make_spectrum
 from ..exceptions import SpecfmInputError
 from ..wavelengths import air_to_vacuum
 from .labels import check_range, labels_to_array, labels_to_table, sample_prior
 
-__all__ = ["MEDIA", "Emulator", "load_npz"]
+__all__ = ["MEDIA", "Emulator", "load_npz", "spectrum"]
 
 MEDIA = ("vacuum", "air")
 """Wavelength media an emulator or instrument can use."""
 
 FLUXED_UNIT = u.erg / (u.s * u.cm**2 * u.AA)
 """Unit attached to fluxed spectra (their scale is arbitrary unless stated in ``meta``)."""
+
+
+def spectrum(**kwargs):
+    """Make a `specutils.Spectrum` whose last flux axis is the spectral axis.
+
+    A thin wrapper of `specfm._compat.make_spectrum` that tells specutils 2.x which axis is
+    spectral, so that a batch with as many spectra as pixels is not ambiguous.
+
+    Parameters
+    ----------
+    **kwargs
+        Arguments of `specutils.Spectrum` (``flux`` is required).
+
+    Returns
+    -------
+    specutils.Spectrum
+        The spectrum.
+
+    """
+    if SPECUTILS_MAJOR >= 2:
+        kwargs.setdefault("spectral_axis_index", np.ndim(kwargs["flux"]) - 1)
+    return make_spectrum(**kwargs)
 
 
 def load_npz(path, required):
@@ -311,7 +333,7 @@ class Emulator:
             unit = FLUXED_UNIT
         table = labels_to_table(array, self.labels)
         table["extrapolated"] = flags
-        return make_spectrum(
+        return spectrum(
             flux=flux * unit,
             spectral_axis=self.wavelength,
             uncertainty=StdDevUncertainty(np.zeros_like(flux)),

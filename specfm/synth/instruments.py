@@ -13,16 +13,18 @@ import astropy.units as u
 import numpy as np
 from astropy.nddata import StdDevUncertainty
 
-from .._compat import is_spectrum, make_spectrum
+from .._compat import is_spectrum
 from ..exceptions import SpecfmInputError
 from ..wavelengths import air_to_vacuum
-from .emulators import FLUXED_UNIT, MEDIA
+from .emulators import FLUXED_UNIT, MEDIA, spectrum
 from .labels import labels_to_table
 from .lsf import GaussianLSF
 from .noise import NoiseModel
 from .render import RenderPlan
 
 __all__ = ["NORMALISATIONS", "Instrument"]
+
+_CHUNK = 128  # stars rendered at once inside `Instrument.render`
 
 NORMALISATIONS = ("continuum", "median", "none")
 """``continuum``: continuum-normalised; ``median``: fluxed, divided by its median;
@@ -44,7 +46,7 @@ class Instrument:
     medium : {"vacuum", "air"}
         Medium of ``wavelength`` and of the rendered spectral axis.
     normalisation : {"continuum", "median", "none"}
-        How the data product is scaled (see `NORMALISATIONS`).
+        How the data product is scaled (see ``NORMALISATIONS``).
     chips : list of (Quantity, Quantity), optional
         Wavelength ranges (in ``medium``) that detectors cover; other pixels are chip
         gaps, always masked.
@@ -201,7 +203,7 @@ class Instrument:
         return inst
 
     def plan(self, emulator):
-        """Return the cached `~specfm.synth.render.RenderPlan` for an emulator."""
+        """Return the cached ``specfm.synth.render.RenderPlan`` for an emulator."""
         key = id(emulator)
         if key not in self._plans:
             self._plans[key] = (emulator, RenderPlan(self, emulator))
@@ -218,7 +220,8 @@ class Instrument:
         labels : `~astropy.table.QTable`, dict or array-like
             Stellar labels (see `~specfm.synth.labels.labels_to_array`).
         snr : float or array-like, optional
-            S/N per spectrum (median per-pixel flux/uncertainty); default `snr`.
+            S/N per spectrum (median per-pixel flux/uncertainty); default: the
+            instrument's ``snr``.
         radial_velocity : `~astropy.units.Quantity`
             Radial velocity per star (or one for all), km/s if bare numbers.
         av : float or array-like
@@ -252,8 +255,14 @@ class Instrument:
             u.Quantity(radial_velocity, u.km / u.s).to_value(u.km / u.s), (n,)).astype(float)
         snr = np.broadcast_to(np.asarray(self.snr if snr is None else snr, float), (n,))
         av = np.broadcast_to(np.asarray(av, dtype=float), (n,))
-        flux, good = self.plan(emulator).render(array, rv, av if self.fluxed else None,
-                                                fluxed=self.fluxed)
+        plan = self.plan(emulator)
+        flux = np.empty((n, self.n_pixels))
+        good = np.empty((n, self.n_pixels), dtype=bool)
+        for start in range(0, n, _CHUNK):  # bounded memory for long label tables
+            sl = slice(start, start + _CHUNK)
+            flux[sl], good[sl] = plan.render(array[sl], rv[sl],
+                                             av[sl] if self.fluxed else None,
+                                             fluxed=self.fluxed)
         good &= ~self.pixel_mask[None, :]
         if not good.any(axis=1).all():
             raise SpecfmInputError(
@@ -273,7 +282,7 @@ class Instrument:
         table["av"] = av * u.mag
         table["extrapolated"] = flags
         unit = FLUXED_UNIT if self.normalisation == "none" else u.dimensionless_unscaled
-        return make_spectrum(
+        return spectrum(
             flux=flux * unit,
             spectral_axis=self.wavelength,
             uncertainty=StdDevUncertainty(sigma),

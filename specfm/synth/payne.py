@@ -100,7 +100,7 @@ class PayneEmulator(Emulator):
     x_min, x_max : numpy.ndarray
         Label scaling; also the valid ranges.
     label_names : sequence of str
-        Names in the file (mapped with `payne_label_name`).
+        Names in the file (mapped with ``payne_label_name``).
     wavelength_air : numpy.ndarray
         Air wavelengths of the output pixels.
     training_labels : numpy.ndarray, optional
@@ -172,7 +172,7 @@ class PixelwisePayneEmulator(Emulator):
     wavelength_vacuum : numpy.ndarray
         Vacuum wavelengths of the pixels (the APOGEE 7214-pixel grid).
     label_names : sequence of str
-        Defaults to `PIXELWISE_LABELS`.
+        Defaults to ``PIXELWISE_LABELS``.
     native_resolution : float
         The output is already at APOGEE resolution (default 22500).
 

@@ -2,7 +2,7 @@
 
 Each preset is a function returning a new `~specfm.synth.Instrument`; keyword arguments
 override any of its settings (e.g. ``boss(normalisation="none")`` for fluxed BOSS
-spectra, or ``apogee(snr=50)``). `get_instrument` looks one up by name.
+spectra, or ``apogee(snr=50)``). `~specfm.synth.get_instrument` looks one up by name.
 
 =========  ==================  ===========  ======  ================  =============
 Name       Range (Angstrom)    Pixels       R       Medium            Product
@@ -82,7 +82,7 @@ def apogee(**overrides):
 
     R ~ 22,500 (Majewski et al. 2017, AJ 154, 94; Wilson et al. 2019, PASP 131, 055001);
     log-linear grid ``log10(lambda) = 4.179 + 6e-6 i``, i = 0..8574, vacuum (Nidever et
-    al. 2015, AJ 150, 173); chip gaps outside `APOGEE_CHIP_PIXELS` are masked (NaN in
+    al. 2015, AJ 150, 173); chip gaps outside ``APOGEE_CHIP_PIXELS`` are masked (NaN in
     DR17 apStar files).
 
     Parameters
@@ -128,7 +128,7 @@ def gaia_xp(**overrides):
 
     343 pixels from 3360 to 10200 Angstrom in 20 Angstrom steps (Gaia DR3
     ``xp_sampled_mean_spectrum``; Montegriffo et al. 2023, A&A 674, A3); resolving power
-    from `GAIA_XP_RESOLUTION`; interstellar extinction is applied with ``av`` in
+    from ``GAIA_XP_RESOLUTION``; interstellar extinction is applied with ``av`` in
     `~specfm.synth.Instrument.render` (G23 curve of ``dust_extinction``); each spectrum is
     divided by its median, as in ``gaia_xp_apogee/train.fits.gz``. At this resolution the
     air/vacuum difference (~2 A) is far below a pixel; wavelengths are taken as vacuum.
@@ -181,7 +181,7 @@ GALAH_BANDS = ((4713.0, 4903.0), (5648.0, 5873.0), (6478.0, 6737.0), (7585.0, 78
 def galah(**overrides):
     """GALAH / HERMES: four bands at R ~ 28,000, air wavelengths, 4096 pixels per band.
 
-    Bands `GALAH_BANDS` (Sheinis et al. 2015; De Silva et al. 2015, MNRAS 449, 2604);
+    Bands ``GALAH_BANDS`` (Sheinis et al. 2015; De Silva et al. 2015, MNRAS 449, 2604);
     normalised spectra on air wavelengths as in GALAH DR3 (Buder et al. 2021, MNRAS 506,
     150).
 
@@ -235,7 +235,7 @@ BOSS_RESOLUTION = (
 def boss(**overrides):
     """SDSS/BOSS optical spectra: 3600-10300 Angstrom, log10 step 1e-4, vacuum.
 
-    Resolving power from `BOSS_RESOLUTION` (Smee et al. 2013; Dawson et al. 2013, AJ 145,
+    Resolving power from ``BOSS_RESOLUTION`` (Smee et al. 2013; Dawson et al. 2013, AJ 145,
     10). Normalised by default; pass ``normalisation="none"`` for fluxed spectra.
 
     Parameters
@@ -265,7 +265,7 @@ def get_instrument(name, **overrides):
     Parameters
     ----------
     name : str
-        One of `PRESETS` (case-insensitive; ``-`` and spaces read as ``_``).
+        One of ``PRESETS`` (case-insensitive; ``-`` and spaces read as ``_``).
     **overrides
         Passed to the preset.
 

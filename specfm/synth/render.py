@@ -40,10 +40,22 @@ def _segments(wave):
     return np.split(np.arange(wave.size), breaks)
 
 
-def _fine_gaps(wave):
-    """Intervals where the fine grid has holes (steps over 5x the median step)."""
+def _hole_steps(wave):
+    """Return which steps of a fine grid are holes, and the local step to use there.
+
+    A hole is a step over 5 times both neighbouring steps (e.g. between detectors).
+    """
     step = np.diff(wave)
-    big = np.nonzero(step > 5.0 * np.median(step))[0]
+    if step.size < 3:
+        return np.zeros(step.size, dtype=bool), step
+    local = np.minimum(np.r_[step[1], step[:-1]], np.r_[step[1:], step[-2]])
+    hole = step > 5.0 * local
+    return hole, np.where(hole, local, step)
+
+
+def _fine_gaps(wave):
+    """Intervals where the fine grid has holes."""
+    big = np.nonzero(_hole_steps(wave)[0])[0]
     return np.stack([wave[big], wave[big + 1]], axis=1) if big.size else np.zeros((0, 2))
 
 
@@ -91,20 +103,32 @@ class _Segment:
         """Group fine pixels into super-pixels no wider than 1/10 of the FWHM."""
         step = np.diff(fine_wave)
         med = float(np.median(step))
-        s = np.minimum(step, 2.0 * med)  # do not let holes in the grid inflate weights
+        hole, s = _hole_steps(fine_wave)  # holes must not inflate the weights
         weight = np.zeros(fine_wave.size)
         weight[:-1] += 0.5 * s
         weight[1:] += 0.5 * s
         fwhm_min = float(np.min(fine_wave / self.lsf.resolution_at(fine_wave)))
         k = max(1, int(fwhm_min / 10.0 / med))
-        self.starts = np.arange(0, fine_wave.size, k)
-        counts = np.diff(np.r_[self.starts, fine_wave.size])
-        self.centre = np.add.reduceat(weight * fine_wave, self.starts) / np.add.reduceat(
-            weight, self.starts)
+        holes = np.nonzero(hole)[0] + 1  # groups never straddle a hole in the grid
+        self.starts = np.unique(np.r_[np.arange(0, fine_wave.size, k), holes])
+        ends = np.r_[self.starts[1:], fine_wave.size] - 1
+        counts = ends - self.starts + 1
         self.weight = weight
-        self.offset = fine_wave - np.repeat(self.centre, counts)
-        # boundaries of the super-pixels: each holds its quadrature weight
-        bounds = fine_wave[0] + np.r_[0.0, np.cumsum(np.add.reduceat(weight, self.starts))]
+        group_weight = np.add.reduceat(weight, self.starts)
+        centre = np.add.reduceat(weight * fine_wave, self.starts) / group_weight
+        self.offset = fine_wave - np.repeat(centre, counts)
+        # each group spans its pixels' quadrature intervals; holes become empty groups
+        half = np.r_[0.0, 0.5 * s, 0.0]  # half-steps left of pixel i: half[i]; right: half[i+1]
+        left = fine_wave[self.starts] - half[self.starts]
+        right = fine_wave[ends] + half[ends + 1]
+        is_hole = left[1:] - right[:-1] > 1e-6 * np.minimum(right[:-1] - left[:-1], med)
+        self.real = np.arange(self.starts.size) + np.r_[0, np.cumsum(is_hole)]
+        self.n_groups = self.starts.size + int(is_hole.sum())
+        bounds = np.empty(self.n_groups + 1)
+        bounds[self.real] = left
+        bounds[self.real + 1] = right
+        self.centre = 0.5 * (bounds[1:] + bounds[:-1])
+        self.centre[self.real] = centre
         self.u_bounds = np.interp(np.log(bounds), self.log_ref, self.u_ref) - self.u0
         self.r_bounds = self.lsf.resolution_at(bounds)
         self.u_centre = np.interp(np.log(self.centre), self.log_ref, self.u_ref) - self.u0
@@ -123,6 +147,12 @@ class _Segment:
         u: total flux and line positions are conserved, even for lines narrower than a
         node spacing. Returns the density per unit u at the nodes, ``(n, n_nodes)``.
         """
+        if self.n_groups != mass.shape[1]:  # put empty groups into the holes
+            full = np.zeros((len(mass), self.n_groups))
+            full_moment = np.zeros_like(full)
+            full[:, self.real] = mass
+            full_moment[:, self.real] = moment
+            mass, moment = full, full_moment
         n, n_sp = mass.shape
         log_d = np.log(doppler)[:, None]
         rows = np.arange(n)[:, None]

@@ -256,3 +256,43 @@ def test_grid_input_errors():
         GridEmulator([1.0, 2.0], np.ones((2, 2)), Table({"teff": [1.0, np.nan]}), "vacuum")
     with pytest.raises(SpecfmInputError, match=r"\.fits"):
         GridEmulator.from_file("grid.txt")
+
+
+# --- combined emulators -----------------------------------------------------------------------
+
+def _member(tmp_path, name, teff_lo, teff_hi, level):
+    wave = np.linspace(5000.0, 5010.0, 11)
+    labels = Table({"teff": [teff_lo, teff_hi, teff_lo, teff_hi],
+                    "logg": [1.0, 1.0, 3.0, 3.0]})
+    return GridEmulator(wave, np.full((4, 11), level), labels, "air", name=name)
+
+
+def test_combined_emulator_routes_each_star_to_a_valid_member(tmp_path):
+    from specfm.synth import CombinedEmulator
+
+    cool = _member(tmp_path, "cool", 3500.0, 4200.0, 0.5)
+    warm = _member(tmp_path, "warm", 4000.0, 5000.0, 0.7)
+    both = CombinedEmulator([cool, warm])
+    assert both.name == "cool+warm" and both.medium == "air"
+    assert both.label_ranges["teff"][1] == 5000 * u.K
+    spec = both({"teff": [3600.0, 4150.0, 4900.0], "logg": [2.0, 2.0, 2.0]})
+    # 4150 K lies in both ranges; it goes to the member where it is further from the edges
+    np.testing.assert_allclose(spec.flux.value[:, 0], [0.5, 0.7, 0.7], rtol=1e-6)
+    with pytest.raises(ExtrapolationError, match="every member"):
+        both({"teff": [5500.0], "logg": [2.0]})
+    _, flags = both.prepare(both.sample_labels(50, seed=1, jitter=0.3))
+    assert not flags.any()  # the prior only draws stars some member can render
+    flagged = both({"teff": [5500.0], "logg": [2.0]}, extrapolate="flag")
+    assert flagged.meta["extrapolated"].tolist() == [True]
+    other = GridEmulator(np.linspace(6000.0, 6010.0, 11), np.ones((4, 11)),
+                         Table({"teff": [1.0, 2.0, 1.0, 2.0], "logg": [1.0, 1.0, 2.0, 2.0]}),
+                         "air")
+    with pytest.raises(SpecfmInputError, match="wavelength grid"):
+        CombinedEmulator([cool, other])
+
+
+def test_batch_with_as_many_stars_as_pixels_is_not_ambiguous():
+    wave = np.array([5000.0, 5001.0, 5002.0])
+    grid = GridEmulator(wave, np.ones((2, 3)), Table({"teff": [4000.0, 5000.0]}), "vacuum")
+    spec = grid({"teff": [4100.0, 4200.0, 4300.0]})  # 3 stars x 3 pixels
+    assert spec.flux.shape == (3, 3) and spec.spectral_axis.size == 3

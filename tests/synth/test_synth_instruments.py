@@ -3,7 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import curve_fit
 
@@ -217,3 +217,50 @@ def test_presets_have_documented_grids():
     assert float(lsf.resolution_at(3700.0)) == pytest.approx(1560)
     for name in ("gaia_rvs", "lamost"):
         assert get_instrument(name).n_pixels > 1000
+
+
+def test_lines_beyond_a_hole_in_the_emulator_grid_stay_in_place(make_line_grid):
+    from astropy.table import QTable
+
+    from specfm.synth import GridEmulator
+
+    full = make_line_grid(center=CA_VAC, extra_lines=(8490.0,))
+    wave = full.wavelength.to_value(u.AA)
+    keep = (wave < 8510.0) | (wave > 8530.0)  # a 20 A hole, as between detectors
+    flux = full._flux[:, keep]
+    holey = GridEmulator(wave[keep] * u.AA, flux, QTable({"teff": [4000.0, 6000.0] * u.K}),
+                         "vacuum")
+    spec = fine_instrument(5000.0, lo=8480.0).render(holey, LABELS, noise=False)
+    assert fit_line(spec, CA_VAC)[0] == pytest.approx(CA_VAC, abs=0.01)
+    assert fit_line(spec, 8490.0)[0] == pytest.approx(8490.0, abs=0.01)
+    wave_out = spec.spectral_axis.to_value(u.AA)
+    assert spec.mask[0, (wave_out > 8510) & (wave_out < 8530)].all()  # the hole is masked
+    assert not spec.mask[0, (wave_out > 8485) & (wave_out < 8503)].any()
+
+
+@pytest.mark.parametrize("resolution", [50.0, 2000.0, 22500.0])
+def test_continuum_stays_flat_on_a_wide_log_uniform_emulator_grid(resolution):
+    from astropy.table import QTable
+
+    from specfm.synth import GridEmulator
+
+    wave = np.geomspace(3000.0, 18000.0, 40000)  # the step grows six-fold across the grid
+    grid = GridEmulator(wave * u.AA, np.ones((2, wave.size)),
+                        QTable({"teff": [4000.0, 5000.0] * u.K}), "vacuum")
+    inst = Instrument("wide", np.geomspace(4000.0, 16000.0, 2000) * u.AA, resolution)
+    spec = inst.render(grid, LABELS, noise=False)
+    assert not spec.mask.any()
+    np.testing.assert_allclose(spec.flux.value, 1.0, atol=2e-4)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rv=st.floats(-600.0, 600.0), resolution=st.sampled_from([3000.0, 11500.0, 28000.0]))
+def test_doppler_shift_property(ca_emulator, rv, resolution):
+    # the fixture is never modified, so sharing it between examples is safe
+    expected = CA_VAC * doppler_factor(rv)
+    inst = fine_instrument(resolution, lo=8520.0, hi=8575.0)
+    spec = inst.render(ca_emulator, LABELS, noise=False, radial_velocity=rv)
+    centre, fwhm, _ = fit_line(spec, expected)
+    assert centre == pytest.approx(expected, abs=0.002 * CA_VAC / resolution + 1e-3)
+    assert fwhm == pytest.approx(np.hypot(CA_VAC / resolution, 0.0235), rel=0.03)

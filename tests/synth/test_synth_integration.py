@@ -116,3 +116,18 @@ def test_pixelwise_payne_renders_apogee(data):
     native = np.interp(wave[good], fine.spectral_axis.to_value(u.AA), fine.flux.value[0])
     # same pixels, same resolution: only mild resampling differences
     assert np.median(np.abs(spec.flux.value[0, good] - native)) < 2e-3
+
+
+def test_hot_dwarf_cannon_and_combined_optical_payne(data):
+    from specfm.synth import CombinedEmulator
+
+    hot = CannonEmulator.from_npz(data / "emulators" / "cannon_cubic_hotdwarfs.npz")
+    assert hot.label_ranges["teff"][0] >= 7999 * u.K
+    spec = get_instrument("gaia_xp").render(hot, hot.sample_labels(3, seed=0), seed=1)
+    assert np.all(np.isfinite(spec.flux.value)) and not spec.mask.any()
+    files = sorted((data / "emulators").glob("payne_ann_optical_giants_*.npz"))
+    payne = CombinedEmulator([PayneEmulator.from_npz(f) for f in files], name="payne_optical")
+    assert payne.label_ranges["teff"][0].value < 3600 and payne.label_ranges["teff"][1].value > 5900
+    labels = payne.sample_labels(6, seed=2)
+    spec = get_instrument("lamost").render(payne, labels, seed=3)
+    assert 0.3 < np.median(spec.flux.value[~spec.mask]) < 1.5
