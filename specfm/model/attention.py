@@ -1,11 +1,17 @@
-"""Multi-head attention with an explicit softmax, so its weights can be returned.
+"""Multi-head attention that can return its weights.
 
-The weights of every attention block can be kept (``need_weights=True``): they are what
-the attention maps of `SpecFMNetwork.forward` are built from. Padding keys get exactly
-zero weight, and a row whose keys are all padding gives a zero output instead of NaN.
+Without weights, attention runs through PyTorch's fused
+`~torch.nn.functional.scaled_dot_product_attention`, which never stores the
+``(queries, keys)`` weight matrix: for 8,600 pixels and 64 latents that matrix would be
+the largest tensor of the whole forward pass. With ``need_weights=True`` an explicit
+softmax is used instead and the weights are returned: they are what the attention maps
+of `SpecFMNetwork.forward` are built from. Padding keys get exactly zero weight, and a
+row whose keys are all padding gives a zero output instead of NaN. The two paths agree to
+float32 rounding.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["CrossAttentionBlock", "FeedForward", "MultiHeadAttention", "SelfAttentionBlock"]
@@ -19,7 +25,7 @@ class MultiHeadAttention(nn.Module):
     d_model : int
         Width of queries, keys and values.
     n_heads : int
-        Number of heads (divides `d_model`).
+        Number of heads (divides ``d_model``).
     dropout : float
         Dropout on the attention weights during training.
 
@@ -39,13 +45,25 @@ class MultiHeadAttention(nn.Module):
         self.n_heads = n_heads
         self.d_head = d_model // n_heads
         self.q = nn.Linear(d_model, d_model)
-        self.kv = nn.Linear(d_model, 2 * d_model)
+        self.k = nn.Linear(d_model, d_model)
+        self.v = nn.Linear(d_model, d_model)
         self.out = nn.Linear(d_model, d_model)
         self.dropout = nn.Dropout(dropout)
 
     def _split(self, x):
         b, n, _ = x.shape
         return x.view(b, n, self.n_heads, self.d_head).transpose(1, 2)
+
+    def _fused(self, q, k, v, key_mask):
+        """`torch.nn.functional.scaled_dot_product_attention`: no (q, n) matrix is kept."""
+        p = self.dropout.p if self.training else 0.0
+        if key_mask is None:
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+        any_valid = key_mask.any(-1)
+        # a row without valid keys attends to all (harmlessly) and is then zeroed
+        mask = (key_mask | ~any_valid[:, None])[:, None, None, :]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        return out * any_valid[:, None, None, None].to(out.dtype)
 
     def forward(self, query, context, key_mask=None, need_weights=False):
         """Attend from ``query`` (b, q, d) to ``context`` (b, n, d).
@@ -68,7 +86,11 @@ class MultiHeadAttention(nn.Module):
 
         """
         q = self._split(self.q(query))
-        k, v = (self._split(t) for t in self.kv(context).chunk(2, dim=-1))
+        k, v = self._split(self.k(context)), self._split(self.v(context))
+        if not need_weights:
+            out = self._fused(q, k, v, key_mask)
+            b, h, nq, dh = out.shape
+            return self.out(out.transpose(1, 2).reshape(b, nq, h * dh)), None
         scores = torch.matmul(q, k.transpose(-1, -2)) * self.d_head**-0.5
         if key_mask is not None:
             mask = key_mask[:, None, None, :]

@@ -29,7 +29,7 @@ class WavelengthEncoding(nn.Module):
     """Multi-scale Fourier features of log-wavelength, projected to ``d_model``.
 
     The phases are computed in float64, so pixel-scale frequencies keep their precision
-    for any wavelength. The periods are geometrically spaced from `min_log_period` (in
+    for any wavelength. The periods are geometrically spaced from ``min_log_period`` (in
     ``ln(lambda)``) up to twice the log-span ``ln(wavelength_max / wavelength_min)``, so
     one encoding serves spectra from the UV to the mid-infrared without knowing any
     instrument. A linear term (the centred, scaled log-wavelength) is appended.
@@ -69,10 +69,11 @@ class WavelengthEncoding(nn.Module):
     def features(self, wavelength):
         """Return the raw (unprojected) features, shape ``(..., 2 * n_frequencies + 1)``."""
         x = torch.log(wavelength.double().clamp_min(1.0)) - self.centre
-        phase = x.unsqueeze(-1) * self.omega
-        feats = torch.cat([torch.sin(phase), torch.cos(phase), (x / self.half_span)[..., None]],
-                          dim=-1)
-        return feats.to(self.proj.weight.dtype)
+        # the phase needs float64; once reduced modulo 2 pi, float32 is enough
+        phase = torch.remainder(x.unsqueeze(-1) * self.omega, 2 * math.pi)
+        phase = phase.to(self.proj.weight.dtype)
+        linear = (x / self.half_span).to(phase.dtype).unsqueeze(-1)
+        return torch.cat([torch.sin(phase), torch.cos(phase), linear], dim=-1)
 
     def forward(self, wavelength):
         """Encode wavelengths (Angstrom, any shape) to vectors of width ``d_model``."""
@@ -174,8 +175,9 @@ class TokenEmbedding(nn.Module):
 
     Notes
     -----
-    Every branch is computed for every token and the results are selected by kind, so
-    every weight takes part in every step (which distributed training requires).
+    The flux branch runs on every token, the label/colour branch only on the non-flux
+    tokens (and on zero rows when there are none), so every weight takes part in every
+    step, which distributed training requires, at little cost.
 
     """
 
@@ -192,10 +194,16 @@ class TokenEmbedding(nn.Module):
 
     def forward(self, wavelength, value, error, kind, ident, valid):
         """Return token vectors; padding tokens give zeros before the final norm."""
-        is_flux = (kind == TokenKind.FLUX).unsqueeze(-1)
-        flux = self.flux_value(_value_features(value, error, 1.0)) + self.wavelength(wavelength)
-        other = self.other_value(_value_features(value, error)) + self.ident(ident)
-        out = torch.where(is_flux, flux, other) + self.kind(kind)
+        is_flux = kind == TokenKind.FLUX
+        out = (self.flux_value(_value_features(value, error, 1.0)) + self.wavelength(wavelength)
+               + self.kind.weight[int(TokenKind.FLUX)])
+        # the few non-flux tokens get their own branch; it runs (on zero rows, if need be)
+        # even without any, so every weight is always part of the graph
+        other = ~is_flux
+        sel_value, sel_error, sel_ident = value[other], error[other], ident[other]
+        emb = (self.other_value(_value_features(sel_value, sel_error)) + self.ident(sel_ident)
+               + self.kind(kind[other]))
+        out = out.index_put((other,), emb)
         return self.norm(out) * valid.unsqueeze(-1).to(out.dtype)
 
 

@@ -11,8 +11,10 @@ from .distributed import (
     init_distributed,
 )
 from .finetune import PARTS, FineTuneConfig, extend_network, finetune, freeze, unfreeze
-from .loop import Trainer, TrainerConfig, TrainingResult, parameter_groups, seed_everything
+from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig, ObjectiveOutput, gaussian_nll
+from .optim import parameter_groups, seed_everything, warmup_cosine
+from .settings import TrainerConfig, TrainingResult
 
 __all__ = [
     "PARTS",
@@ -41,4 +43,5 @@ __all__ = [
     "seed_everything",
     "train_main",
     "unfreeze",
+    "warmup_cosine",
 ]

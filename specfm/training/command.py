@@ -39,8 +39,10 @@ from .checkpoint import latest_checkpoint
 from .data import TokenDataset
 from .distributed import cleanup_distributed, init_distributed
 from .finetune import extend_network, freeze
-from .loop import Trainer, TrainerConfig, seed_everything
+from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig
+from .optim import seed_everything
+from .settings import TrainerConfig
 
 __all__ = ["build_parser", "train_main"]
 

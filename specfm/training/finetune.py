@@ -17,7 +17,8 @@ import dataclasses
 from ..exceptions import SpecfmInputError
 from ..model.network import SpecFMNetwork
 from ..tokens.vocabulary import TokenSpec
-from .loop import Trainer, TrainerConfig
+from .loop import Trainer
+from .settings import TrainerConfig
 
 __all__ = ["PARTS", "FineTuneConfig", "extend_network", "finetune", "freeze", "unfreeze"]
 

@@ -6,12 +6,8 @@ process reads its own shard of a `TokenDataset`, and only rank 0 writes files).
 """
 
 import copy
-import dataclasses
 import datetime
-import math
-import random
 
-import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
@@ -22,136 +18,10 @@ from . import checkpoint as ckpt
 from .data import TokenDataset
 from .distributed import all_reduce_sum, barrier, choose_device, distributed_info
 from .objectives import MaskedTokenObjective
+from .optim import parameter_groups, warmup_cosine
+from .settings import TrainerConfig, TrainingResult
 
-__all__ = ["Trainer", "TrainerConfig", "TrainingResult", "parameter_groups", "seed_everything"]
-
-_NO_DECAY = ("latents", "marker", "ident.weight", "kind.weight")
-
-
-def seed_everything(seed):
-    """Seed Python's, NumPy's and torch's global random generators."""
-    random.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)  # noqa: NPY002 - seeds legacy global users
-    torch.manual_seed(int(seed))
-
-
-def parameter_groups(network, weight_decay):
-    """AdamW groups: weight decay on weight matrices only.
-
-    Biases, norms, embedding tables and latents get none, so rows frozen by
-    `~specfm.model.GrowableEmbedding.freeze_rows` stay exactly unchanged.
-    """
-    decay, no_decay = [], []
-    for name, p in network.named_parameters():
-        if not p.requires_grad:
-            continue
-        if p.ndim < 2 or name.endswith(_NO_DECAY):
-            no_decay.append(p)
-        else:
-            decay.append(p)
-    return [{"params": decay, "weight_decay": float(weight_decay)},
-            {"params": no_decay, "weight_decay": 0.0}]
-
-
-@dataclasses.dataclass
-class TrainerConfig:
-    """Settings of the `Trainer`.
-
-    Parameters
-    ----------
-    epochs : int
-        Passes over the training data (ignored when `max_steps` is set).
-    max_steps : int or None
-        Total optimizer steps; overrides `epochs`.
-    batch_size : int
-        Rows per step and process.
-    learning_rate, weight_decay : float
-        AdamW settings.
-    warmup_steps : int
-        Linear warm-up from 0 to `learning_rate`; then a cosine decay to
-        ``min_lr_ratio * learning_rate`` at the last step.
-    min_lr_ratio : float
-        Final learning rate as a fraction of the peak.
-    grad_clip : float or None
-        Clip the global gradient norm to this value.
-    seed : int
-        Seed of the data order, the context sampling and dropout.
-    checkpoint_every : int
-        Write a checkpoint every this many steps (0: never).
-    checkpoint_dir : str or None
-        Where to write ``step_*`` checkpoint folders.
-    keep_checkpoints : int or None
-        Newest checkpoints to keep (None: all).
-    patience : int or None
-        Early stopping: stop after this many epochs without a better validation loss.
-    min_delta : float
-        Smallest decrease of the validation loss that counts as better.
-    restore_best : bool
-        With early stopping, end with the weights of the best validation epoch.
-    progress : bool
-        Show a tqdm progress bar (rank 0 only).
-    device : str or None
-        ``"cpu"``, ``"cuda"``, ... or None for automatic choice.
-
-    """
-
-    epochs: int = 1
-    max_steps: int | None = None
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 100
-    min_lr_ratio: float = 0.05
-    grad_clip: float | None = 1.0
-    seed: int = 0
-    checkpoint_every: int = 0
-    checkpoint_dir: str | None = None
-    keep_checkpoints: int | None = 3
-    patience: int | None = None
-    min_delta: float = 0.0
-    restore_best: bool = True
-    progress: bool = True
-    device: str | None = None
-
-    def __post_init__(self):
-        if self.checkpoint_every and not self.checkpoint_dir:
-            raise SpecfmInputError("checkpoint_every needs a checkpoint_dir to write into.")
-        if self.batch_size < 1:
-            raise SpecfmInputError("batch_size must be a positive integer.")
-
-    def to_dict(self):
-        """Return a JSON-serialisable dict."""
-        return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass
-class TrainingResult:
-    """What `Trainer.fit` returns.
-
-    Attributes
-    ----------
-    steps : int
-        Optimizer steps done in total (including before a resume).
-    epochs_completed : int
-        Epochs finished.
-    history : list of dict
-        One entry per epoch: ``epoch``, ``step``, ``train_loss``, ``val_loss``, ``lr``.
-    best_val_loss : float or None
-        Lowest validation loss seen.
-    stopped_early : bool
-        True if early stopping ended the run.
-    interrupted : bool
-        True if ``fit(stop_after=...)`` ended it before the end.
-
-    """
-
-    steps: int
-    epochs_completed: int
-    history: list
-    best_val_loss: float | None
-    stopped_early: bool
-    interrupted: bool = False
-
+__all__ = ["Trainer"]
 
 class Trainer:
     """Train a `~specfm.model.SpecFMNetwork`.
@@ -225,13 +95,8 @@ class Trainer:
         return int(self.config.epochs) * per_epoch
 
     def _lr_factor(self, step):
-        warm = self.config.warmup_steps
-        if step < warm:
-            return (step + 1) / warm
-        span = max(1, self.total_steps - warm)
-        progress = min(1.0, (step - warm) / span)
-        low = self.config.min_lr_ratio
-        return low + (1 - low) * 0.5 * (1 + math.cos(math.pi * progress))
+        return warmup_cosine(step, self.config.warmup_steps, self.total_steps,
+                             self.config.min_lr_ratio)
 
     def _batches(self, data, epoch, start=0, shuffle=True):
         if isinstance(data, TokenDataset):

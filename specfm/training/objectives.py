@@ -184,7 +184,8 @@ class MaskedTokenObjective:
         frac = lo + (hi - lo) * rand(rows, 1)
         u = rand(rows, width)
         keep = valid & torch.where(is_flux, u < frac, u < cfg.label_context_probability)
-        first = torch.where(valid, u, 2.0).argmin(1)  # every row keeps at least one token
+        # every row keeps at least one token, a flux pixel if it has any
+        first = torch.where(valid, u + 2.0 * (~is_flux), 5.0).argmin(1)
         keep[torch.arange(rows, device=dev), first] |= valid.any(1)
         key = torch.where(keep, u, 2.0 + u)
         n_keep = int(keep.sum(1).max()) if rows else 0

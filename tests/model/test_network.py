@@ -84,8 +84,9 @@ def test_attention_rows_sum_to_one_and_skip_padding(net):
     assert torch.all(att[~toks.valid[:, None, :].expand_as(att)] == 0)
     assert torch.allclose(att.sum(-1), torch.ones(2, len(QUERY)), atol=1e-5)
     assert (att >= 0).all()
-    plain = net(toks, QUERY.build(2, net.vocabulary))
-    assert torch.equal(plain.mean, out.mean)
+    plain = net(toks, QUERY.build(2, net.vocabulary))  # fused attention path
+    assert torch.allclose(plain.mean, out.mean, atol=1e-5)
+    assert torch.allclose(plain.logvar, out.logvar, atol=1e-5)
 
 
 def test_cost_is_linear_in_the_number_of_tokens(net):
@@ -172,7 +173,8 @@ def test_chunked_prediction(net):
     assert torch.allclose(whole.attention, one.attention, atol=1e-6)
     parts = predict_chunked(net, toks, queries, chunk_size=12, seed=3, return_attention=True)
     assert torch.allclose(parts.attention.sum(-1), torch.ones(2, len(QUERY)), atol=1e-5)
-    # the mixture variance is at least the mean of the chunk variances
     again = predict_chunked(net, toks, queries, chunk_size=12, seed=3)
-    assert torch.equal(again.mean, parts.mean)  # seeded
+    assert torch.allclose(again.mean, parts.mean, atol=1e-5)
+    assert torch.equal(predict_chunked(net, toks, queries, chunk_size=12, seed=3).mean,
+                       again.mean)  # seeded
     assert not torch.allclose(parts.mean, one.mean, atol=1e-7)
