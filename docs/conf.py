@@ -53,12 +53,6 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(ValueError|TypeError|KeyError|RuntimeError|UserWarning|Exception)"),
 ]
 
-# Subpackages that are being written and not yet on an API page; remove each entry when
-# its page (automodapi) is added to the toctree.
-nitpick_ignore = [
-    ("py:obj", "specfm.synth"),
-]
-
 # -- Extensions --------------------------------------------------------------------------
 
 # Inheritance diagrams need Graphviz's `dot`, which is not installed everywhere.

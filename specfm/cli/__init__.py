@@ -10,12 +10,13 @@ import argparse
 import sys
 
 from ..exceptions import SpecfmError
-from . import demo
+from . import demo, train
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = {
     "demo": (demo.setup_parser, demo.run),
+    "train": (train.setup_parser, train.run),
 }
 """Subcommand name -> ``(setup_parser, run)``; the first line of ``run``'s module docstring
 is the subcommand's help."""

@@ -58,7 +58,8 @@ class XPTable:
     Attributes
     ----------
     spectra : specutils.Spectrum
-        A 2-D batch (one row per star) of median-normalised flux on `XP_SAMPLING`, with a
+        A 2-D batch (one row per star) of median-normalised flux on the 343 XP sampling
+        wavelengths (``specfm.io.XP_SAMPLING``: 3360-10200 Angstrom in 20 Angstrom steps), with a
         `~astropy.nddata.StdDevUncertainty` and a mask (True where flux or error is not
         finite).
     labels : astropy.table.QTable or None

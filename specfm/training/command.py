@@ -44,19 +44,35 @@ from .objectives import MaskedTokenObjective, ObjectiveConfig
 from .optim import seed_everything
 from .settings import TrainerConfig
 
-__all__ = ["build_parser", "train_main"]
+__all__ = ["add_arguments", "build_parser", "run_training", "train_main"]
 
 
-def build_parser():
-    """Return the `argparse.ArgumentParser` of ``specfm train``."""
-    parser = argparse.ArgumentParser(
-        prog="specfm train", description="Train or fine-tune a specfm model from a TOML file.")
+def add_arguments(parser):
+    """Add the arguments of ``specfm train`` to an `argparse.ArgumentParser`.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser to extend.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The same parser.
+
+    """
     parser.add_argument("config", help="TOML configuration file")
     parser.add_argument("--resume", nargs="?", const="latest", default=None,
                         help="resume from a checkpoint folder (default: the latest one)")
     parser.add_argument("--output", help="override the output path of the model")
     parser.add_argument("--device", help="override the device (cpu, cuda, ...)")
     return parser
+
+
+def build_parser():
+    """Return the `argparse.ArgumentParser` of ``specfm train``."""
+    return add_arguments(argparse.ArgumentParser(
+        prog="specfm train", description="Train or fine-tune a specfm model from a TOML file."))
 
 
 def _section(config, name, cls):
@@ -81,7 +97,23 @@ def train_main(argv=None):
         0 on success.
 
     """
-    args = build_parser().parse_args(argv)
+    return run_training(build_parser().parse_args(argv))
+
+
+def run_training(args):
+    """Train as ``specfm train`` does, from parsed arguments (see `add_arguments`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments.
+
+    Returns
+    -------
+    int
+        0 on success.
+
+    """
     path = pathlib.Path(args.config)
     with open(path, "rb") as f:
         config = tomllib.load(f)
