@@ -10,6 +10,7 @@ from .extract import FLAMBDA_UNIT, SpectrumGroup, extract_groups
 from .noise import der_snr_noise
 from .normalisation import (
     NORMALISATIONS,
+    AutoNormalisation,
     ContinuumNormalisation,
     MedianNormalisation,
     Normalisation,
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_VOCABULARY",
     "FLAMBDA_UNIT",
     "NORMALISATIONS",
+    "AutoNormalisation",
     "ContinuumNormalisation",
     "ExtraTokens",
     "MedianNormalisation",

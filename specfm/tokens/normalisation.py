@@ -14,6 +14,10 @@ the dimensionless values the model was trained on. Three recipes ship:
     such as Gaia XP sampled spectra (whose shape carries the temperature information).
 ``"none"``
     Pass-through, for spectra that are already normalised.
+``"auto"``
+    For models that read many instruments: ``"continuum"`` for spectra sampled finer than
+    a threshold (``lambda / delta-lambda`` per pixel, 1000 by default), ``"median"`` for
+    coarser ones such as Gaia XP (``lambda / delta-lambda`` of 170-510).
 
 Each recipe is a small object with a `name`, its `options` (JSON-serialisable, so that a
 model's configuration can record them) and a call that works on 2-D arrays of rows.
@@ -28,6 +32,7 @@ from ..wavelengths import SPEED_OF_LIGHT_KMS
 
 __all__ = [
     "NORMALISATIONS",
+    "AutoNormalisation",
     "ContinuumNormalisation",
     "MedianNormalisation",
     "Normalisation",
@@ -68,6 +73,21 @@ class Normalisation:
 
     def __hash__(self):
         return hash((self.name, tuple(sorted(self._options.items()))))
+
+    def choose(self, wavelength):
+        """Return the recipe that will normalise spectra on this grid (here: ``self``).
+
+        Parameters
+        ----------
+        wavelength : numpy.ndarray
+            Ascending wavelengths in Angstrom.
+
+        Returns
+        -------
+        Normalisation
+
+        """
+        return self
 
     def normalise(self, wavelength, flux, error, valid):
         """Normalise rows of flux.
@@ -320,8 +340,65 @@ class ContinuumNormalisation(Normalisation):
         return flux / safe, error / safe, ok, np.ones(flux.shape[0])
 
 
+class AutoNormalisation(Normalisation):
+    """Continuum normalisation for finely sampled spectra, median for coarse ones.
+
+    Parameters
+    ----------
+    sampling_threshold : float
+        Median ``lambda / delta-lambda`` of the pixels at and above which the continuum
+        recipe is used.
+    **continuum_options
+        Options of `ContinuumNormalisation`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from specfm.tokens import AutoNormalisation
+    >>> auto = AutoNormalisation()
+    >>> auto.choose(np.arange(3360.0, 10201.0, 20.0)).name  # Gaia XP sampling
+    'median'
+    >>> auto.choose(np.geomspace(15100, 17000, 8575)).name  # APOGEE
+    'continuum'
+
+    """
+
+    name = "auto"
+
+    def __init__(self, sampling_threshold=1000.0, **continuum_options):
+        super().__init__()
+        self._continuum = ContinuumNormalisation(**continuum_options)
+        self._median = MedianNormalisation()
+        self._options = {"sampling_threshold": float(sampling_threshold), **self._continuum.options}
+
+    def choose(self, wavelength):
+        """Return the continuum or the median recipe for spectra on this grid.
+
+        Parameters
+        ----------
+        wavelength : numpy.ndarray
+            Ascending wavelengths in Angstrom.
+
+        Returns
+        -------
+        Normalisation
+
+        """
+        if wavelength.size < 2:
+            return self._median
+        sampling = np.median(wavelength[1:] / np.diff(wavelength))
+        if sampling >= self._options["sampling_threshold"]:
+            return self._continuum
+        return self._median
+
+    def normalise(self, wavelength, flux, error, valid):
+        """Normalise with the recipe `choose` picks (see `Normalisation.normalise`)."""
+        return self.choose(wavelength).normalise(wavelength, flux, error, valid)
+
+
 NORMALISATIONS = {
-    cls.name: cls for cls in (ContinuumNormalisation, MedianNormalisation, PassThrough)
+    cls.name: cls
+    for cls in (ContinuumNormalisation, MedianNormalisation, PassThrough, AutoNormalisation)
 }
 """Recipes by name."""
 
@@ -332,7 +409,8 @@ def get_normalisation(recipe="continuum", **options):
     Parameters
     ----------
     recipe : str, dict or Normalisation
-        A name from `NORMALISATIONS` (``"continuum"``, ``"median"``, ``"none"``), the dict
+        A name from `NORMALISATIONS` (``"continuum"``, ``"median"``, ``"none"``,
+        ``"auto"``), the dict
         written by `Normalisation.to_dict`, or a recipe object (returned as is).
     **options
         Options of the recipe, e.g. ``width_kms`` for ``"continuum"``.

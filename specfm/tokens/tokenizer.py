@@ -253,7 +253,7 @@ class Tokenizer:
             for lo, hi in cfg.coverage:
                 inside |= (rest >= lo) & (rest <= hi)
 
-        recipe: Normalisation = self.normalisation
+        recipe: Normalisation = self.normalisation.choose(group.wavelength)
         value, scaled, norm_valid, scale = recipe.normalise(
             group.wavelength,
             np.where(valid, group.flux, 0.0),

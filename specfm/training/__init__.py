@@ -15,6 +15,15 @@ from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig, ObjectiveOutput, gaussian_nll
 from .optim import parameter_groups, seed_everything, warmup_cosine
 from .settings import TrainerConfig, TrainingResult
+from .sources import (
+    SyntheticSource,
+    gaia_xp_dataset,
+    label_ranges,
+    load_emulator,
+    split_indices,
+    synthetic_dataset,
+    training_vocabulary,
+)
 
 __all__ = [
     "PARTS",
@@ -24,6 +33,7 @@ __all__ = [
     "MaskedTokenObjective",
     "ObjectiveConfig",
     "ObjectiveOutput",
+    "SyntheticSource",
     "TokenDataset",
     "Trainer",
     "TrainerConfig",
@@ -35,13 +45,19 @@ __all__ = [
     "extend_network",
     "finetune",
     "freeze",
+    "gaia_xp_dataset",
     "gaussian_nll",
     "init_distributed",
+    "label_ranges",
     "labels_to_tensors",
     "latest_checkpoint",
+    "load_emulator",
     "parameter_groups",
     "seed_everything",
+    "split_indices",
+    "synthetic_dataset",
     "train_main",
+    "training_vocabulary",
     "unfreeze",
     "warmup_cosine",
 ]

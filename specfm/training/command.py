@@ -21,6 +21,28 @@ Example configuration::
     freeze = ["encoder"]
     new_tokens = [{name = "li_fe", kind = "LABEL", unit = "dex", scale = 0.3}]
 
+Instead of pre-tokenised files, ``[data]`` can name a source that is rendered or read and
+tokenised with the ``[tokenizer]`` settings (`~specfm.tokens.TokenizerConfig` fields, stored
+in the model), and cached in ``cache`` (a folder) for later runs::
+
+    [tokenizer]
+    normalisation = "auto"
+    max_tokens = 1024
+    [data]
+    kind = "synthetic"              # or "gaia_xp"
+    cache = "runs/base-data"
+    validation_fraction = 0.05
+    workers = 2
+    [[data.sources]]                # SyntheticSource fields
+    emulator = "cannon_coolstars"
+    instruments = ["apogee", "gaia_xp"]
+    n_stars = 1000
+    # kind = "gaia_xp": path = "gaia_xp_apogee/train.fits.gz" (in the shared data folder),
+    # colours = true, n_train = 100 with train_selection = "fe_h > -1" for small subsets.
+
+``[provenance]`` (``description``, ``outputs``, ``training_data``, ``credits``) is stored
+with the model, together with the label ranges of the training data.
+
 Launch on several processes with
 ``torchrun --nproc_per_node 4 -m specfm.training.command config.toml``.
 """
@@ -29,6 +51,7 @@ import argparse
 import pathlib
 import sys
 
+import numpy as np
 import tomllib
 
 from ..exceptions import SpecfmInputError
@@ -43,6 +66,14 @@ from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig
 from .optim import seed_everything
 from .settings import TrainerConfig
+from .sources import (
+    data_directory,
+    gaia_xp_dataset,
+    label_ranges,
+    split_indices,
+    synthetic_dataset,
+    training_vocabulary,
+)
 
 __all__ = ["add_arguments", "build_parser", "run_training", "train_main"]
 
@@ -81,6 +112,103 @@ def _section(config, name, cls):
         return cls(**values)
     except TypeError as err:
         raise SpecfmInputError(f"Bad key in [{name}] of the configuration: {err}") from None
+
+
+def _tokenizer_config(config):
+    from ..tokens import TokenizerConfig, Vocabulary
+
+    section = dict(config.get("tokenizer", {}))
+    vocab = section.pop("vocabulary", None)
+    vocabulary = Vocabulary.from_list(vocab) if vocab else training_vocabulary()
+    return TokenizerConfig(vocabulary=vocabulary, **section)
+
+
+def _select_rows(labels_path, data, seed):
+    """Return the rows of the XP table to train on and to validate on."""
+    from ..io import read_gaia_xp_table
+
+    table = read_gaia_xp_table(labels_path)
+    n = len(table)
+    train, val = split_indices(n, data.get("validation_fraction", 0.1), seed)
+    selection = data.get("train_selection")
+    if selection:
+        name, op, value = selection.split()
+        column = table.labels[name]
+        known = ~column.mask
+        x = column.unmasked.value
+        keep = known & (x > float(value) if op == ">" else x < float(value))
+        train = train[keep[train]]
+    if data.get("n_train"):
+        rng = np.random.default_rng(data.get("subset_seed", seed))
+        train = np.sort(rng.choice(train, size=int(data["n_train"]), replace=False))
+    return train, val
+
+
+def load_training_data(config, base, seed, progress=True):
+    """Build or load the training and validation sets that ``[data]`` describes.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed TOML configuration.
+    base : pathlib.Path
+        Folder that relative paths in the configuration start from.
+    seed : int
+        Seed of validation splits.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    train, val : TokenDataset
+        ``val`` may be None.
+    tokenizer : `~specfm.tokens.TokenizerConfig` or None
+        The settings the data were tokenised with (None for pre-tokenised files).
+    record : dict
+        A description of the data for the model's provenance.
+
+    """
+    data = config.get("data", {})
+    kind = data.get("kind", "files")
+    if kind == "files":
+        if "train" not in data:
+            raise SpecfmInputError("The configuration needs [data] train = '<file>'.")
+        train = TokenDataset.load(base / data["train"])
+        if data.get("validation"):
+            val = TokenDataset.load(base / data["validation"])
+        elif data.get("validation_fraction"):
+            train, val = train.split(data["validation_fraction"], seed)
+        else:
+            val = None
+        return train, val, None, {"kind": "files", "train": data["train"]}
+    tokenizer = _tokenizer_config(config)
+    cache = base / data["cache"] if data.get("cache") else None
+    if cache is not None and (cache / "train.safetensors").exists():
+        train = TokenDataset.load(cache / "train.safetensors")
+        val_path = cache / "validation.safetensors"
+        val = TokenDataset.load(val_path) if val_path.exists() else None
+    elif kind == "synthetic":
+        full = synthetic_dataset(data["sources"], tokenizer, data_directory(data.get("data_dir")),
+                                 data.get("workers", 2), progress)
+        train, val = full.split(data.get("validation_fraction", 0.05), seed)
+    elif kind == "gaia_xp":
+        path = data_directory(data.get("data_dir")) / data.get(
+            "path", "gaia_xp_apogee/train.fits.gz")
+        train_rows, val_rows = _select_rows(path, data, seed)
+        colours = data.get("colours", True)
+        train = gaia_xp_dataset(path, tokenizer, rows=train_rows, colours=colours)
+        val = gaia_xp_dataset(path, tokenizer, rows=val_rows, colours=colours)
+    else:
+        raise SpecfmInputError(f"Unknown [data] kind {kind!r}: use files, synthetic or gaia_xp.")
+    if cache is not None and not (cache / "train.safetensors").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        train.save(cache / "train.safetensors")
+        if val is not None:
+            val.save(cache / "validation.safetensors")
+    record = {key: value for key, value in data.items() if key not in ("cache", "data_dir")}
+    record["n_train_rows"] = len(train)
+    record["n_validation_rows"] = 0 if val is None else len(val)
+    return train, val, tokenizer, record
 
 
 def train_main(argv=None):
@@ -123,17 +251,9 @@ def run_training(args):
         if args.device:
             trainer_cfg.device = args.device
         seed_everything(trainer_cfg.seed)
-        data = config.get("data", {})
-        if "train" not in data:
-            raise SpecfmInputError("The configuration needs [data] train = '<file>'.")
         base = path.parent
-        train = TokenDataset.load(base / data["train"])
-        if data.get("validation"):
-            val = TokenDataset.load(base / data["validation"])
-        elif data.get("validation_fraction"):
-            train, val = train.split(data["validation_fraction"], trainer_cfg.seed)
-        else:
-            val = None
+        train, val, tokenizer, data_record = load_training_data(
+            config, base, trainer_cfg.seed, progress=trainer_cfg.progress)
         fine = config.get("finetune")
         if fine:
             network = extend_network(load_model(base / fine["from"]),
@@ -142,6 +262,8 @@ def run_training(args):
         else:
             model_cfg = dict(config.get("model", {}))
             model_cfg.setdefault("vocabulary", train.vocabulary.to_list())
+            if tokenizer is not None:
+                model_cfg.setdefault("tokenizer", tokenizer.to_dict())
             network = SpecFMNetwork(ModelConfig.from_dict(model_cfg))
         objective = MaskedTokenObjective(_section(config, "objective", ObjectiveConfig))
         if trainer_cfg.checkpoint_dir:
@@ -156,8 +278,11 @@ def run_training(args):
         result = trainer.fit()
         output = args.output or config.get("output")
         if output:
+            extra = dict(config.get("provenance", {}))
+            extra["training_data"] = data_record
+            extra["label_ranges"] = label_ranges(train)
             out = trainer.save_model(base / output if not args.output else output,
-                                     overwrite=True)
+                                     overwrite=True, extra_provenance=extra)
             if info.is_main:
                 print(f"specfm train: {result.steps} steps, {result.epochs_completed} epochs, "
                       f"best validation loss {result.best_val_loss}; model written to {out}")

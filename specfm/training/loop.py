@@ -305,12 +305,17 @@ class Trainer:
                           if hasattr(self.objective, "config") else None),
         }
 
-    def save_model(self, path, overwrite=False):
-        """Save the network with this run's provenance (rank 0 only; others return None)."""
+    def save_model(self, path, overwrite=False, extra_provenance=None):
+        """Save the network with this run's provenance (rank 0 only; others return None).
+
+        ``extra_provenance`` (a JSON-able dict: training data, outputs, label ranges, ...) is
+        merged into the record.
+        """
         if not self.info.is_main:
             return None
         provenance = dict(self.network.metadata.get("provenance") or {})
         record = self.provenance()
+        record.update(extra_provenance or {})
         if provenance:
             record["parent"] = provenance
         return save_model(self.network, path, provenance=record, overwrite=overwrite)

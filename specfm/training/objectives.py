@@ -64,7 +64,11 @@ class ObjectiveConfig:
     context_fraction : tuple of float
         Each row keeps a fraction of its flux tokens drawn uniformly in this interval.
     label_context_probability : float
-        Probability that each known label or colour is given as context.
+        Probability that each known label is given as context.
+    colour_context_probability : float or None
+        Probability that each colour token of the input is kept as context (None: the same
+        as ``label_context_probability``). Set it high when colours will be given at
+        prediction time (e.g. Gaia XP with photometry).
     max_context_tokens : int or None
         Cap on context tokens per row (None: no cap).
     n_flux_queries : int
@@ -83,6 +87,7 @@ class ObjectiveConfig:
 
     context_fraction: tuple = (0.3, 1.0)
     label_context_probability: float = 0.25
+    colour_context_probability: float | None = None
     max_context_tokens: int | None = None
     n_flux_queries: int = 8
     request_context_labels: bool = True
@@ -98,6 +103,10 @@ class ObjectiveConfig:
         self.context_fraction = (lo, hi)
         if not 0 <= self.label_context_probability <= 1:
             raise SpecfmInputError("label_context_probability must lie in [0, 1].")
+        if self.colour_context_probability is not None and not (
+            0 <= self.colour_context_probability <= 1
+        ):
+            raise SpecfmInputError("colour_context_probability must lie in [0, 1].")
         if self.n_flux_queries < 0:
             raise SpecfmInputError("n_flux_queries must be >= 0.")
 
@@ -183,7 +192,10 @@ class MaskedTokenObjective:
         lo, hi = cfg.context_fraction
         frac = lo + (hi - lo) * rand(rows, 1)
         u = rand(rows, width)
-        keep = valid & torch.where(is_flux, u < frac, u < cfg.label_context_probability)
+        p_colour = (cfg.label_context_probability if cfg.colour_context_probability is None
+                    else cfg.colour_context_probability)
+        p_other = torch.where(kind == TokenKind.COLOUR, p_colour, cfg.label_context_probability)
+        keep = valid & torch.where(is_flux, u < frac, u < p_other)
         # every row keeps at least one token, a flux pixel if it has any
         first = torch.where(valid, u + 2.0 * (~is_flux), 5.0).argmin(1)
         keep[torch.arange(rows, device=dev), first] |= valid.any(1)

@@ -184,3 +184,17 @@ def test_noise_free_spectrum_is_normalised_everywhere():
     values = batch.value[0].numpy()
     assert np.median(values) == pytest.approx(1.0, abs=1e-3)
     assert values.min() == pytest.approx(0.6, abs=0.02)
+
+
+def test_auto_normalisation_picks_by_sampling():
+    xp = make_spectrum(
+        flux=np.linspace(1, 3, 343) * u.Unit("W / (m2 nm)"),
+        spectral_axis=np.arange(3360.0, 10201.0, 20.0) * u.AA,
+        uncertainty=StdDevUncertainty(np.full(343, 0.01)),
+    )
+    spec, _, truth, _ = apogee_like()
+    batch = tokenize([xp, spec], normalisation="auto")
+    assert [r.normalisation for r in batch.reports] == ["median", "continuum"]
+    assert float(batch.value[0][batch.valid[0]].median()) == pytest.approx(1.0, abs=1e-3)
+    got = batch.value[1][batch.valid[1]].numpy()
+    assert abs(np.median(got / truth) - 1) < 0.01

@@ -1,0 +1,209 @@
+"""Cutting the input of `Model.predict` into batches, and merging rows into spectra.
+
+The input spectra are cut into batches *before* they are tokenised, so the memory used
+is bounded by the batch size whatever the size of the input: a 2-D spectrum is sliced
+along its first axis, lists are sliced, and the per-spectrum values that come with them
+(``inputs``, ``radial_velocity``, ``redshift``) are sliced to match.
+"""
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from .._compat import is_spectrum, make_spectrum
+from ..exceptions import ShapeMismatchError, SpecfmInputError
+
+__all__ = [
+    "Piece",
+    "batch_spectra",
+    "combine_rows",
+    "derived_seed",
+    "make_batches",
+    "slice_inputs",
+    "slice_values",
+    "split_pieces",
+]
+
+
+@dataclasses.dataclass
+class Piece:
+    """A part of the input that is never split further.
+
+    One spectrum, or one first-axis slice of an N-D spectrum (which holds several spectra
+    when N > 2).
+
+    Attributes
+    ----------
+    spectrum : specutils.Spectrum
+        The part.
+    start : int
+        Position of its first spectrum in the flattened input.
+    n_spectra : int
+        Spectra it holds.
+
+    """
+
+    spectrum: object
+    start: int
+    n_spectra: int
+
+
+def _units(spectra):
+    """Yield ``(spectrum, n_first_axis or None, spectra per first-axis entry)``."""
+    if type(spectra).__name__ == "SpectrumCollection":
+        unc, mask = spectra.uncertainty, spectra.mask
+        for i in range(spectra.flux.shape[0]):
+            yield make_spectrum(
+                flux=spectra.flux[i], spectral_axis=spectra.spectral_axis[i],
+                uncertainty=None if unc is None else unc[i],
+                mask=None if mask is None else np.asarray(mask)[i],
+            ), None, 1
+        return
+    if is_spectrum(spectra):
+        shape = spectra.flux.shape
+        if len(shape) <= 1:
+            yield spectra, None, 1
+        else:
+            yield spectra, shape[0], int(np.prod(shape[1:-1], dtype=int))
+        return
+    if isinstance(spectra, list | tuple):  # also SpectrumList
+        if len(spectra) == 0:
+            raise SpecfmInputError("No spectra were given: the list is empty.")
+        for item in spectra:
+            yield from _units(item)
+        return
+    # Let the tokenizer raise its own, specific message (bare arrays, unknown objects).
+    yield spectra, None, 1
+
+
+def split_pieces(spectra):
+    """Return the `Piece` objects of ``spectra`` (any input the tokenizer accepts), in order."""
+    pieces, start = [], 0
+    for spectrum, n_first, per_entry in _units(spectra):
+        if n_first is None:
+            pieces.append(Piece(spectrum, start, 1))
+            start += 1
+            continue
+        for i in range(n_first):
+            pieces.append(Piece(_Slice(spectrum, i, i + 1), start, per_entry))
+            start += per_entry
+    return pieces
+
+
+@dataclasses.dataclass
+class _Slice:
+    """A lazy first-axis slice ``spectrum[start:stop]``, made only when tokenised."""
+
+    spectrum: object
+    start: int
+    stop: int
+
+
+def _materialise(pieces):
+    """Turn consecutive lazy slices of one spectrum into one slice each; return a list."""
+    out = []
+    for piece in pieces:
+        item = piece.spectrum
+        last = out[-1] if out else None
+        if (isinstance(item, _Slice) and isinstance(last, _Slice)
+                and last.spectrum is item.spectrum and last.stop == item.start):
+            out[-1] = _Slice(item.spectrum, last.start, item.stop)
+        else:
+            out.append(item)
+    return [s.spectrum[s.start:s.stop] if isinstance(s, _Slice) else s for s in out]
+
+
+def make_batches(pieces, batch_size):
+    """Group pieces into batches of at most ``batch_size`` spectra (at least one piece each).
+
+    Yields
+    ------
+    list of Piece
+        Consecutive pieces.
+
+    """
+    batch, count = [], 0
+    for piece in pieces:
+        if batch and count + piece.n_spectra > batch_size:
+            yield batch
+            batch, count = [], 0
+        batch.append(piece)
+        count += piece.n_spectra
+    if batch:
+        yield batch
+
+
+def batch_spectra(pieces):
+    """Return what the tokenizer should read for ``pieces``: one spectrum or a list."""
+    parts = _materialise(pieces)
+    return parts[0] if len(parts) == 1 else parts
+
+
+def slice_values(values, start, stop, n_total, name):
+    """Slice a per-spectrum value (scalar, or one per spectrum) to spectra ``start:stop``."""
+    if values is None or np.ndim(values) == 0:
+        return values
+    n = len(values)
+    if n == 1:
+        return values
+    if n != n_total:
+        raise ShapeMismatchError(
+            f"{name} has {n} values but {n_total} spectra were given: give one value, or one "
+            "per spectrum."
+        )
+    return values[start:stop]
+
+
+def slice_inputs(inputs, start, stop, n_total):
+    """Slice a table or mapping of non-spectral inputs to spectra ``start:stop``."""
+    if inputs is None:
+        return None
+    if hasattr(inputs, "colnames"):  # Table / QTable
+        if len(inputs) == n_total:
+            return inputs[start:stop]
+        if len(inputs) == 1:
+            return inputs
+        raise ShapeMismatchError(
+            f"The inputs table has {len(inputs)} rows but {n_total} spectra were given: "
+            "give one row per spectrum (or a single row for all)."
+        )
+    return {
+        name: slice_values(value, start, stop, n_total, f"Input {name!r}")
+        for name, value in inputs.items()
+    }
+
+
+def derived_seed(seed, index):
+    """Return a seed for spectrum ``index`` that depends on nothing else (not the batch)."""
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
+
+
+def combine_rows(mean, logvar, row_spectrum, n_spectra):
+    """Merge the rows of each spectrum as an equal-weight Gaussian mixture.
+
+    Parameters
+    ----------
+    mean, logvar : torch.Tensor
+        ``(rows, queries)`` per-row predictions.
+    row_spectrum : torch.Tensor
+        ``(rows,)`` index of the spectrum of each row, in ``range(n_spectra)``.
+    n_spectra : int
+        Number of spectra.
+
+    Returns
+    -------
+    mean, variance : torch.Tensor
+        ``(n_spectra, queries)``: the mean of the means, and the mean of the variances
+        plus the (population) variance of the means. NaN for spectra with no rows.
+
+    """
+    n_q = mean.shape[1]
+    count = torch.zeros(n_spectra, dtype=mean.dtype).index_add_(
+        0, row_spectrum, torch.ones(len(row_spectrum), dtype=mean.dtype))[:, None]
+    total = torch.zeros(n_spectra, n_q, dtype=mean.dtype).index_add_(0, row_spectrum, mean)
+    avg = total / count
+    spread = torch.exp(logvar) + (mean - avg[row_spectrum]) ** 2
+    variance = torch.zeros(n_spectra, n_q, dtype=mean.dtype).index_add_(
+        0, row_spectrum, spread) / count
+    return avg, variance

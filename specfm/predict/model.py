@@ -1,0 +1,443 @@
+"""The user-facing `Model`: a trained network, its tokenizer, and ``predict`` -> `QTable`."""
+
+import dataclasses
+import html
+import pathlib
+import warnings
+
+import astropy.units as u
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..exceptions import CoverageWarning, SpecfmInputError
+from ..model import Query, load_model, predict_chunked, read_model_config
+from ..pretrained.registry import config_coverage
+from ..tokens import TokenBatch, Tokenizer, TokenizerConfig, TokenKind
+from .batching import (
+    batch_spectra,
+    combine_rows,
+    derived_seed,
+    make_batches,
+    slice_inputs,
+    slice_values,
+    split_pieces,
+)
+from .table import FLAG_DESCRIPTIONS, PredictionFlag, make_table
+
+__all__ = ["METHODS", "Model", "load"]
+
+METHODS = ("one_pass", "chunked")
+"""Inference methods of `Model.predict`: the whole spectrum at once, or random chunks."""
+
+_PROGRESS_BATCHES = 4  # with progress=None, show a bar above this many batches
+
+
+def _specfm_version():
+    from .. import __version__
+
+    return __version__
+
+
+def _input_names(inputs):
+    if inputs is None:
+        return ()
+    names = list(inputs.colnames if hasattr(inputs, "colnames") else inputs.keys())
+    return tuple(n for n in names if not (n.endswith("_err") and n[:-4] in names))
+
+
+class Model:
+    """A trained specfm network, ready to turn spectra into a table of stellar labels.
+
+    Make one with `load` (a model folder) or `specfm.pretrained.load_pretrained` (a
+    shipped model), rather than directly.
+
+    Parameters
+    ----------
+    network : `~specfm.model.SpecFMNetwork`
+        The network, e.g. from `specfm.model.load_model`.
+    name : str, optional
+        A name for tables and logs (default: the folder name, else ``"unnamed"``).
+    path : str or path-like, optional
+        Where it was loaded from.
+    config : dict, optional
+        The parsed ``config.json`` (see `specfm.model.read_model_config`).
+
+    Attributes
+    ----------
+    network : `~specfm.model.SpecFMNetwork`
+        The network (in eval mode).
+    tokenizer_config : `~specfm.tokens.TokenizerConfig`
+        How spectra are tokenised for this network.
+    provenance : dict
+        How the weights were made; ``"outputs"`` (labels the model predicts),
+        ``"label_ranges"`` (``{name: [low, high]}`` of the training labels) and
+        ``"description"`` are read here when present.
+    choice : str or None
+        Why this model was chosen, when `~specfm.pretrained.load_pretrained` chose it.
+
+    """
+
+    def __init__(self, network, name=None, path=None, config=None):
+        self.network = network.eval()
+        meta = getattr(network, "metadata", {}) or {}
+        self.config = dict(config or {})
+        self.provenance = dict(meta.get("provenance") or self.config.get("provenance") or {})
+        self._sha256 = meta.get("sha256") or self.config.get("weights", {}).get("sha256")
+        self.path = None if path is None else pathlib.Path(path)
+        self._name = name or (self.path.name if self.path is not None else "unnamed")
+        tok = network.config.tokenizer
+        tok_config = TokenizerConfig.from_dict(tok) if tok else TokenizerConfig()
+        self.tokenizer_config = dataclasses.replace(tok_config, vocabulary=network.vocabulary)
+        self.choice = None
+
+    @classmethod
+    def from_path(cls, path, name=None, map_location="cpu"):
+        """Load a model folder or ``.zip`` written by `specfm.model.save_model`."""
+        config = read_model_config(path)
+        return cls(load_model(path, map_location=map_location), name=name, path=path,
+                   config=config)
+
+    # -- description -------------------------------------------------------------------
+
+    @property
+    def name(self):
+        """The model's name (str)."""
+        return self._name
+
+    @property
+    def sha256(self):
+        """The sha256 of the weights file, checked when it was loaded (str or None)."""
+        return self._sha256
+
+    @property
+    def vocabulary(self):
+        """The `~specfm.tokens.Vocabulary` of labels and colours the network knows."""
+        return self.network.vocabulary
+
+    @property
+    def labels(self):
+        """Names of the labels the model predicts (tuple of str)."""
+        outputs = self.provenance.get("outputs")
+        return tuple(outputs) if outputs else self.vocabulary.labels()
+
+    @property
+    def coverage(self):
+        """Wavelength ranges the model reads: Quantity ``(n, 2)`` in Angstrom, or None."""
+        ranges = self.tokenizer_config.coverage
+        if ranges is None:
+            ranges = config_coverage({"model": self.network.config.to_dict()})
+        return None if ranges is None else np.array(ranges, dtype=float) * u.AA
+
+    @property
+    def label_ranges(self):
+        """``{name: Quantity [low, high]}`` of the training labels (empty when unknown)."""
+        out = {}
+        for name, (lo, hi) in (self.provenance.get("label_ranges") or {}).items():
+            if name in self.vocabulary:
+                out[name] = np.array([lo, hi], dtype=float) << self.vocabulary[name].quantity_unit
+        return out
+
+    def _coverage_text(self):
+        cov = self.coverage
+        if cov is None:
+            return "any wavelength"
+        return ", ".join(f"{lo:.0f}-{hi:.0f} AA" for lo, hi in cov.to_value(u.AA))
+
+    def info(self):
+        """Return a JSON-serialisable description of the model (dict)."""
+        arch = self.network.config
+        cov = self.coverage
+        tok = self.tokenizer_config
+        return {
+            "name": self.name,
+            "path": None if self.path is None else str(self.path),
+            "sha256": self.sha256,
+            "description": self.provenance.get("description", ""),
+            "labels": list(self.labels),
+            "coverage_angstrom": None if cov is None else cov.to_value(u.AA).tolist(),
+            "label_ranges": {k: [float(x) for x in v.value] for k, v in self.label_ranges.items()},
+            "inputs": list(self.vocabulary.names),
+            "n_parameters": self.network.n_parameters(),
+            "architecture": {k: getattr(arch, k) for k in (
+                "d_model", "n_heads", "n_latents", "n_latent_layers", "n_decoder_layers")},
+            "tokenizer": self._tokenizer_summary(),
+            "normalisation": tok.normalisation.get("name"),
+            "specfm_version": self.config.get("specfm_version"),
+        }
+
+    def _tokenizer_summary(self):
+        tok = self.tokenizer_config
+        return {
+            "normalisation": tok.normalisation.get("name"),
+            "coverage": None if tok.coverage is None else [list(p) for p in tok.coverage],
+            "max_tokens": tok.max_tokens,
+            "cap_mode": tok.cap_mode,
+        }
+
+    def __repr__(self):
+        sha = (self.sha256 or "unknown")[:12]
+        return (f"<specfm.Model {self.name!r}: labels {', '.join(self.labels)}; "
+                f"coverage {self._coverage_text()}; {self.network.n_parameters():,} "
+                f"parameters; sha256 {sha}>")
+
+    def _repr_html_(self):
+        rows = [
+            ("name", self.name),
+            ("labels", ", ".join(self.labels)),
+            ("coverage", self._coverage_text()),
+            ("parameters", f"{self.network.n_parameters():,}"),
+            ("sha256", (self.sha256 or "unknown")[:12]),
+        ]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+        return f"<table><caption>specfm model</caption>{body}</table>"
+
+    def to(self, device):
+        """Move the network to ``device`` (e.g. ``"cuda"``); return the model."""
+        self.network.to(device)
+        return self
+
+    # -- prediction --------------------------------------------------------------------
+
+    def _resolve_labels(self, labels, inputs):
+        available = list(self.labels)
+        given = [n for n in _input_names(inputs) if n in self.vocabulary]
+        available += [n for n in given if n not in available]
+        if labels is None:
+            return tuple(self.labels)
+        names = (labels,) if isinstance(labels, str) else tuple(labels)
+        unknown = [n for n in names if n not in available]
+        if unknown or not names:
+            raise SpecfmInputError(
+                f"Model {self.name!r} cannot predict {', '.join(map(repr, unknown)) or 'nothing'}"
+                f". Available labels: {', '.join(available)} (labels given in inputs= can also "
+                "be requested back)."
+            )
+        return names
+
+    def predict(self, spectra, labels=None, inputs=None, batch_size=64, progress=None,
+                medium="vacuum", radial_velocity=None, redshift=None, method="one_pass",
+                chunk_size=512, seed=0, on_error="mask"):
+        """Predict stellar labels, with uncertainties, for each spectrum.
+
+        Parameters
+        ----------
+        spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
+            Anything `specfm.tokens.Tokenizer` accepts: one spectrum, a 2-D batch, or
+            spectra on different grids, in any spectral and flux unit.
+        labels : str or list of str, optional
+            Labels to predict (default: all of `labels`). Labels given in ``inputs``
+            may be requested back.
+        inputs : dict or `~astropy.table.Table`, optional
+            Non-spectral inputs per spectrum (colours, known labels), as for
+            `specfm.tokens.extra_tokens`, e.g. ``{"logg": 2.5 * u.dex(u.cm / u.s**2)}``.
+        batch_size : int
+            Spectra tokenised and read together; bounds the memory used.
+        progress : bool, optional
+            Show a progress bar (default: only when there are more than a few batches).
+        medium : {"vacuum", "air"}
+            Medium of the input wavelengths.
+        radial_velocity : Quantity, optional
+            Velocity to remove (scalar or one per spectrum).
+        redshift : float or array-like, optional
+            Redshift to remove (scalar or one per spectrum).
+        method : {"one_pass", "chunked"}
+            Read every pixel at once (default), or average over random chunks of at most
+            ``chunk_size`` pixels (`specfm.model.predict_chunked`, as in SpectraFM).
+        chunk_size : int
+            Pixels per chunk for ``method="chunked"``.
+        seed : int
+            Seed of every random choice (chunks, token caps); results do not depend on
+            ``batch_size``.
+        on_error : {"mask", "raise"}
+            For a spectrum with no usable pixel: mask its row (default), or raise.
+
+        Returns
+        -------
+        `~astropy.table.QTable`
+            One row per spectrum: ``spectrum_index``; ``<label>`` and ``<label>_err``
+            (masked Quantities); ``n_tokens``; ``flag`` (bits of
+            `~specfm.predict.PredictionFlag`). ``meta`` names the model, its version and
+            sha256, the tokenizer and the method.
+
+        Raises
+        ------
+        SpecfmInputError
+            For unknown labels, bad arguments, or unusable spectra with
+            ``on_error="raise"``.
+
+        """
+        if method not in METHODS:
+            raise SpecfmInputError(f"method must be one of {METHODS}, not {method!r}.")
+        if int(batch_size) < 1 or int(chunk_size) < 1:
+            raise SpecfmInputError("batch_size and chunk_size must be positive integers.")
+        names = self._resolve_labels(labels, inputs)
+        query = Query(labels=names)
+        pieces = split_pieces(spectra)
+        n_total = sum(p.n_spectra for p in pieces)
+        batches = list(make_batches(pieces, int(batch_size)))
+        show = len(batches) > _PROGRESS_BATCHES if progress is None else bool(progress)
+        per_batch, outside = [], []
+        for batch in tqdm(batches, disable=not show, unit="batch", desc=f"specfm {self.name}"):
+            tokens = self._tokenize(batch, n_total, inputs, radial_velocity, redshift, medium,
+                                    on_error, seed)
+            outside += [r.n_outside_coverage for r in tokens.reports]
+            per_batch.append(self._predict_tokens(tokens, query, method, chunk_size, seed,
+                                                  batch[0].start))
+        self._warn_coverage(outside)
+        parts = [np.concatenate(x) for x in zip(*per_batch, strict=True)]
+        return self._table(names, *parts, outside, method, chunk_size, seed)
+
+    def _tokenize(self, batch, n_total, inputs, radial_velocity, redshift, medium, on_error,
+                  seed):
+        """Tokenise one batch; with a token cap, each piece alone (batch-size invariant)."""
+        config = self.tokenizer_config
+        groups = [batch] if config.max_tokens is None else [[p] for p in batch]
+        out = []
+        for group in groups:
+            start = group[0].start
+            stop = group[-1].start + group[-1].n_spectra
+            cfg = config if config.max_tokens is None else dataclasses.replace(
+                config, seed=derived_seed(seed, start))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                out.append(Tokenizer(cfg)(
+                    batch_spectra(group),
+                    inputs=slice_inputs(inputs, start, stop, n_total),
+                    medium=medium,
+                    radial_velocity=slice_values(radial_velocity, start, stop, n_total,
+                                                 "radial_velocity"),
+                    redshift=slice_values(redshift, start, stop, n_total, "redshift"),
+                    on_error=on_error,
+                ))
+            for w in caught:  # coverage is reported once, for all batches, below
+                if not issubclass(w.category, CoverageWarning):
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return out[0] if len(out) == 1 else TokenBatch.concatenate(out)
+
+    def _warn_coverage(self, outside):
+        n_spec = sum(1 for n in outside if n)
+        if n_spec:
+            warnings.warn(
+                f"{n_spec} of {len(outside)} spectra extend beyond the coverage of model "
+                f"{self.name!r} ({self._coverage_text()}, vacuum); their {sum(outside)} pixels "
+                "outside it were not used. These rows have flag & 1 set "
+                "(PredictionFlag.COVERAGE); check the medium and velocity, or use a model that "
+                "covers the whole range.",
+                CoverageWarning,
+                stacklevel=3,
+            )
+
+    def _run(self, tokens, query, method="one_pass", chunk_size=512, seed=0, offset=0):
+        """Return per-row ``(mean, logvar)`` in scaled units (float64, CPU) for ``query``.
+
+        The one place the network is called; flux queries (generation, in-painting) will
+        go through it too.
+        """
+        device = next(self.network.parameters()).device
+        tokens = tokens.to(device)
+        queries = query.build(tokens.n_rows, self.vocabulary, device=device)
+        with torch.inference_mode():
+            if method == "one_pass":
+                out = self.network(tokens, queries)
+                return out.mean.double().cpu(), out.logvar.double().cpu()
+            mean = torch.zeros(tokens.n_rows, len(query), dtype=torch.float64)
+            logvar = torch.zeros_like(mean)
+            index = tokens.spectrum_index.cpu()
+            for s in torch.unique(index).tolist():
+                rows = torch.nonzero(index == s).flatten()
+                out = predict_chunked(self.network, tokens.select(rows),
+                                      queries.select(rows.to(device)), chunk_size=chunk_size,
+                                      seed=derived_seed(seed, offset + s), batch_size=64)
+                mean[rows], logvar[rows] = out.mean.double().cpu(), out.logvar.double().cpu()
+            return mean, logvar
+
+    def _predict_tokens(self, tokens, query, method, chunk_size, seed, offset):
+        """Per-spectrum scaled mean, variance, usable, n_tokens, input label values."""
+        n_spec = tokens.n_spectra
+        usable = np.array([r.n_tokens > 0 for r in tokens.reports], bool)
+        index = tokens.spectrum_index.numpy()
+        rows = np.nonzero(usable[index])[0]
+        mean = torch.full((n_spec, len(query)), np.nan, dtype=torch.float64)
+        variance = mean.clone()
+        if rows.size:
+            part = tokens.select(rows).trim()
+            row_mean, row_logvar = self._run(part, query, method, chunk_size, seed, offset)
+            mean, variance = combine_rows(row_mean, row_logvar, part.spectrum_index.cpu(),
+                                          n_spec)
+        n_tokens = np.array([r.n_tokens for r in tokens.reports], np.int64)
+        return mean.numpy(), variance.numpy(), usable, n_tokens, self._input_labels(tokens)
+
+    def _input_labels(self, tokens):
+        """``(n_spectra, len(vocabulary))`` physical values of input labels (NaN if absent)."""
+        out = np.full((tokens.n_spectra, len(self.vocabulary)), np.nan)
+        first = {}
+        for r, s in enumerate(tokens.spectrum_index.tolist()):
+            first.setdefault(s, r)
+        for s, r in first.items():
+            is_label = tokens.valid[r] & (tokens.kind[r] == TokenKind.LABEL)
+            for i, v in zip(tokens.ident[r][is_label].tolist(),
+                            tokens.value[r][is_label].tolist(), strict=True):
+                spec = self.vocabulary[i]
+                out[s, i] = v * spec.scale + spec.offset
+        return out
+
+    def _table(self, names, mean, variance, usable, n_tokens, given, outside, method,
+               chunk_size, seed):
+        specs = [self.vocabulary[n] for n in names]
+        scale = np.array([s.scale for s in specs])
+        offset = np.array([s.offset for s in specs])
+        value = mean * scale + offset
+        std = np.sqrt(variance) * scale
+        flags = np.where(np.asarray(outside) > 0, int(PredictionFlag.COVERAGE), 0)
+        flags |= np.where(usable, 0, int(PredictionFlag.NO_DATA))
+        for name, (lo, hi) in self.label_ranges.items():
+            if name in names:
+                v = value[:, names.index(name)]
+                out_of_range = usable & ((v < lo.value) | (v > hi.value))
+                flags |= np.where(out_of_range, int(PredictionFlag.LABEL_RANGE), 0)
+            g = given[:, self.vocabulary.index(name)]
+            with np.errstate(invalid="ignore"):
+                bad_input = np.isfinite(g) & ((g < lo.value) | (g > hi.value))
+            flags |= np.where(bad_input, int(PredictionFlag.INPUT_RANGE), 0)
+        meta = {
+            "model": self.name,
+            "model_version": self.provenance.get("version", self.config.get("specfm_version")),
+            "model_sha256": self.sha256,
+            "specfm_version": _specfm_version(),
+            "tokenizer": self._tokenizer_summary(),
+            "method": method,
+            "labels": list(names),
+            "flags": {str(k): v for k, v in FLAG_DESCRIPTIONS.items()},
+        }
+        if method == "chunked":
+            meta.update(chunk_size=int(chunk_size), seed=int(seed))
+        if self.choice:
+            meta["model_choice"] = self.choice
+        return make_table(names, self.vocabulary, value, std, usable, n_tokens, flags, meta)
+
+
+def load(path, name=None, map_location="cpu"):
+    """Load a model folder (or ``.zip``) written by `specfm.model.save_model`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder or archive; its sha256 is checked.
+    name : str, optional
+        Name used in tables and logs (default: the folder name).
+    map_location : str or torch.device
+        Device for the weights (default CPU).
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    specfm.model.ModelFileError
+        If the files are missing, corrupted or not a specfm model.
+
+    """
+    return Model.from_path(path, name=name, map_location=map_location)

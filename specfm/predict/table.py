@@ -1,0 +1,96 @@
+"""The result of `Model.predict`: flags, columns with units and masks, and ``meta``."""
+
+import enum
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable
+from astropy.utils.masked import Masked
+
+__all__ = ["FLAG_DESCRIPTIONS", "PredictionFlag", "label_units", "make_table"]
+
+
+class PredictionFlag(enum.IntFlag):
+    """Bits of the ``flag`` column of a prediction table.
+
+    Test a bit with ``table["flag"] & PredictionFlag.COVERAGE``; ``flag == 0`` means
+    nothing to report.
+    """
+
+    COVERAGE = 1
+    """Some pixels lie outside the model's wavelength coverage (they were not used)."""
+    NO_DATA = 2
+    """No usable pixel: the prediction is masked."""
+    LABEL_RANGE = 4
+    """A predicted label lies outside the range of the model's training labels."""
+    INPUT_RANGE = 8
+    """A label given in ``inputs`` lies outside the range of the training labels."""
+
+
+FLAG_DESCRIPTIONS = {
+    int(PredictionFlag.COVERAGE): "some pixels outside the model's wavelength coverage",
+    int(PredictionFlag.NO_DATA): "no usable pixels; prediction masked",
+    int(PredictionFlag.LABEL_RANGE): "a predicted label outside the training label range",
+    int(PredictionFlag.INPUT_RANGE): "an input label outside the training label range",
+}
+"""One line per bit of `PredictionFlag`, as written to ``table.meta["flags"]``."""
+
+
+def label_units(spec):
+    """Return ``(value unit, error unit)`` of a vocabulary entry.
+
+    The error of a logarithmic quantity (``dex(cm / s2)``) is a width in ``dex``.
+    """
+    unit = spec.quantity_unit
+    return unit, (u.dex if isinstance(unit, u.DexUnit) else unit)
+
+
+def _masked(values, unit, mask):
+    return Masked(np.asarray(values, dtype=float) << unit, mask=mask)
+
+
+def make_table(names, vocabulary, mean, std, usable, n_tokens, flags, meta):
+    """Build the prediction table.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Requested labels.
+    vocabulary : `~specfm.tokens.Vocabulary`
+        Units and descriptions.
+    mean, std : numpy.ndarray
+        ``(n_spectra, len(names))`` in physical units (NaN where not usable).
+    usable : numpy.ndarray of bool
+        ``(n_spectra,)``: False where the prediction is masked.
+    n_tokens : numpy.ndarray of int
+        Flux tokens read per spectrum.
+    flags : numpy.ndarray of int
+        Bit mask per spectrum (`PredictionFlag`).
+    meta : dict
+        Goes to ``table.meta``.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+
+    """
+    n = len(usable)
+    table = QTable(meta=meta)
+    table["spectrum_index"] = np.arange(n)
+    table["spectrum_index"].info.description = "Position of the spectrum in the input"
+    mask = ~np.asarray(usable, bool)
+    for j, name in enumerate(names):
+        spec = vocabulary[name]
+        unit, err_unit = label_units(spec)
+        what = spec.description or name
+        table[name] = _masked(np.where(mask, 0.0, mean[:, j]), unit, mask)
+        table[name].info.description = f"Predicted {what}"
+        table[f"{name}_err"] = _masked(np.where(mask, 0.0, std[:, j]), err_unit, mask)
+        table[f"{name}_err"].info.description = (
+            f"One-sigma uncertainty of {name} (predicted by the model)")
+    table["n_tokens"] = np.asarray(n_tokens, dtype=np.int64)
+    table["n_tokens"].info.description = "Flux tokens (pixels) the model read"
+    table["flag"] = np.asarray(flags, dtype=np.int32)
+    table["flag"].info.description = "Bit mask: " + "; ".join(
+        f"{bit} = {text}" for bit, text in FLAG_DESCRIPTIONS.items())
+    return table

@@ -1,0 +1,127 @@
+"""Training data sources: splits, the Gaia XP table, synthetic corpora, config-driven runs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from specfm.data import get_example_path
+from specfm.model import read_model_config
+from specfm.tokens import TokenizerConfig, TokenKind
+from specfm.training import (
+    MaskedTokenObjective,
+    ObjectiveConfig,
+    SyntheticSource,
+    TrainingBatch,
+    gaia_xp_dataset,
+    label_ranges,
+    split_indices,
+    synthetic_dataset,
+    train_main,
+    training_vocabulary,
+)
+
+
+def test_split_indices_is_a_reproducible_partition():
+    train, val = split_indices(100, 0.1, seed=3)
+    assert len(val) == 10 and len(train) == 90
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(100))
+    again, _ = split_indices(100, 0.1, seed=3)
+    assert np.array_equal(train, again)
+    other, _ = split_indices(100, 0.1, seed=4)
+    assert not np.array_equal(train, other)
+
+
+def test_gaia_xp_dataset_has_tokens_colours_and_labels():
+    config = TokenizerConfig(normalisation="auto", vocabulary=training_vocabulary())
+    data = gaia_xp_dataset(get_example_path("gaia_xp_example.fits"), config)
+    assert len(data) == 20
+    vocab = data.vocabulary
+    tokens = data.tokens
+    assert int((tokens.kind == TokenKind.COLOUR).sum(1).min()) >= 5
+    assert int((tokens.kind == TokenKind.FLUX).logical_and(tokens.valid).sum(1).min()) == 343
+    assert bool(data.label_mask[:, vocab.index("teff")].all())
+    assert not bool(data.label_mask[:, vocab.index("mg_fe")].any())
+    ranges = label_ranges(data)
+    assert 3000 < ranges["teff"][0] < ranges["teff"][1] < 20000
+    assert set(ranges) <= {"teff", "logg", "fe_h", "alpha_m"}
+    # errors carry the reference labels' uncertainties, scaled
+    teff_err = data.label_errors[:, vocab.index("teff")] * vocab["teff"].scale
+    assert float(teff_err.min()) > 0 and float(teff_err.max()) < 500
+
+
+def test_colour_context_probability():
+    config = TokenizerConfig(normalisation="auto", vocabulary=training_vocabulary())
+    data = gaia_xp_dataset(get_example_path("gaia_xp_example.fits"), config)
+    batch = TrainingBatch(data.tokens, data.labels, data.label_errors, data.label_mask)
+    gen = torch.Generator().manual_seed(0)
+    for p, expected in ((1.0, 7), (0.0, 0)):
+        objective = MaskedTokenObjective(
+            ObjectiveConfig(label_context_probability=0.0, colour_context_probability=p)
+        )
+        context, *_ = objective.sample(batch, gen)
+        colours = (context.kind == TokenKind.COLOUR) & context.valid
+        assert int(colours.sum(1).max()) == expected
+        labels = (context.kind == TokenKind.LABEL) & context.valid
+        assert not bool(labels.any())
+
+
+def test_train_command_on_the_xp_example(tmp_path):
+    example = get_example_path("gaia_xp_example.fits")
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        f"""
+output = "model"
+[tokenizer]
+normalisation = "auto"
+[data]
+kind = "gaia_xp"
+data_dir = "{example.parent}"
+path = "{example.name}"
+validation_fraction = 0.2
+train_selection = "fe_h > -1"
+cache = "cache"
+[model]
+d_model = 16
+n_heads = 2
+n_latents = 8
+n_latent_layers = 1
+n_frequencies = 8
+[trainer]
+max_steps = 3
+batch_size = 4
+warmup_steps = 1
+progress = false
+[provenance]
+outputs = ["teff", "logg", "fe_h", "alpha_m"]
+description = "tiny test model"
+"""
+    )
+    assert train_main([str(config)]) == 0
+    saved = read_model_config(tmp_path / "model")
+    provenance = saved["provenance"]
+    assert provenance["outputs"] == ["teff", "logg", "fe_h", "alpha_m"]
+    assert provenance["training_data"]["kind"] == "gaia_xp"
+    assert provenance["training_data"]["n_validation_rows"] == 4
+    assert provenance["label_ranges"]["fe_h"][0] > -1
+    tokenizer = TokenizerConfig.from_dict(saved["model"]["tokenizer"])
+    assert tokenizer.normalisation["name"] == "auto"
+    assert (tmp_path / "cache" / "train.safetensors").exists()
+    json.dumps(saved)  # the whole record is JSON
+
+
+@pytest.mark.integration
+def test_synthetic_dataset_from_the_shared_emulators(shared_data):
+    config = TokenizerConfig(normalisation="auto", max_tokens=256, vocabulary=training_vocabulary())
+    source = SyntheticSource("cannon_coolstars", ["apogee", "gaia_xp"], n_stars=6, shard_size=3)
+    data = synthetic_dataset([source], config, data_dir=shared_data, workers=0, progress=False)
+    assert len(data) == 12
+    vocab = data.vocabulary
+    for name in ("teff", "logg", "fe_h"):
+        assert bool(data.label_mask[:, vocab.index(name)].all())
+    assert not bool(data.label_mask[:, vocab.index("mg_fe")].any())
+    widths = data.tokens.valid.sum(1)
+    assert int(widths.max()) == 256 and int(widths.min()) > 200
+    again = synthetic_dataset([source], config, data_dir=shared_data, workers=0, progress=False)
+    assert torch.equal(again.tokens.value, data.tokens.value)
