@@ -40,6 +40,10 @@ in the model), and cached in ``cache`` (a folder) for later runs::
     # kind = "gaia_xp": path = "gaia_xp_apogee/train.fits.gz" (in the shared data folder),
     # colours = true, n_train = 100 with train_selection = "fe_h > -1" for small subsets.
 
+``[prediction]`` overrides fields of ``[tokenizer]`` in the tokenizer settings stored with
+the model, i.e. how spectra are tokenised at prediction time (e.g. ``max_tokens = 512`` and
+``cap_mode = "chunk"``: every pixel is used, in chunks as long as the training contexts).
+
 ``[provenance]`` (``description``, ``outputs``, ``training_data``, ``credits``) is stored
 with the model, together with the label ranges of the training data.
 
@@ -262,9 +266,11 @@ def run_training(args):
         else:
             model_cfg = dict(config.get("model", {}))
             model_cfg.setdefault("vocabulary", train.vocabulary.to_list())
-            if tokenizer is not None:
-                model_cfg.setdefault("tokenizer", tokenizer.to_dict())
             network = SpecFMNetwork(ModelConfig.from_dict(model_cfg))
+        if tokenizer is not None:
+            stored = {**tokenizer.to_dict(), **config.get("prediction", {})}
+            stored["vocabulary"] = tokenizer.vocabulary
+            network.config.tokenizer = type(tokenizer)(**stored).to_dict()
         objective = MaskedTokenObjective(_section(config, "objective", ObjectiveConfig))
         if trainer_cfg.checkpoint_dir:
             trainer_cfg.checkpoint_dir = str(base / trainer_cfg.checkpoint_dir)

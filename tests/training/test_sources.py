@@ -125,3 +125,39 @@ def test_synthetic_dataset_from_the_shared_emulators(shared_data):
     assert int(widths.max()) == 256 and int(widths.min()) > 200
     again = synthetic_dataset([source], config, data_dir=shared_data, workers=0, progress=False)
     assert torch.equal(again.tokens.value, data.tokens.value)
+
+
+def test_prediction_section_sets_the_stored_tokenizer(tmp_path):
+    example = get_example_path("gaia_xp_example.fits")
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        f"""
+output = "model"
+[tokenizer]
+normalisation = "auto"
+max_tokens = 1024
+[prediction]
+max_tokens = 64
+cap_mode = "chunk"
+[data]
+kind = "gaia_xp"
+data_dir = "{example.parent}"
+path = "{example.name}"
+validation_fraction = 0.2
+[model]
+d_model = 16
+n_heads = 2
+n_latents = 8
+n_latent_layers = 1
+n_frequencies = 8
+[trainer]
+max_steps = 1
+batch_size = 4
+warmup_steps = 1
+progress = false
+"""
+    )
+    assert train_main([str(config)]) == 0
+    stored = TokenizerConfig.from_dict(read_model_config(tmp_path / "model")["model"]["tokenizer"])
+    assert stored.max_tokens == 64 and stored.cap_mode == "chunk"
+    assert stored.normalisation["name"] == "auto"

@@ -1,0 +1,308 @@
+"""Shared helpers of the model benchmarks (issue 5): data split, metrics, baselines, output.
+
+Used by ``xp_accuracy.py``, ``hundred_stars.py``, ``synthetic_recovery.py`` and
+``shipped_throughput.py``; one place for:
+
+* the Gaia XP / APOGEE table and **our validation split** (the one ``specfm-xp`` was
+  validated on: ``specfm.training.split_indices(n_rows, 0.1, seed=0)``, second array);
+* label arrays in K / dex with NaN where unknown;
+* the XGBoost baseline (Leung & Bovy 2023 style: 343 normalised fluxes + 7 colours);
+* prediction through the user API (`specfm.predict.Model.predict`);
+* metrics (median bias, MAD-based sigma, RMSE);
+* run metadata (command line, date, machine, model sha256) and the ``.rst`` tables.
+"""
+
+import datetime
+import os
+import pathlib
+import platform
+import shlex
+import sys
+
+import numpy as np
+import tomllib
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+MODELS = ROOT / "specfm" / "pretrained" / "models"
+XP_FILE = "gaia_xp_apogee/train.fits.gz"
+XP_CONFIG = ROOT / "configs" / "specfm-xp.toml"
+LABELS = ("teff", "logg", "fe_h", "alpha_m")
+COLOURS = ("bp_rp", "g_rp", "bp_g", "g_j", "j_h", "h_k", "j_k")
+VALIDATION_FRACTION = 0.1  # configs/specfm-xp.toml [data] validation_fraction
+SPLIT_SEED = 0  # configs/specfm-xp.toml [trainer] seed (the split's seed in specfm train)
+PAPER_BAR = {"teff": 47.0, "logg": 0.11, "fe_h": 0.07}
+"""Scatter reached by the published XP models (issue 5): Teff 47 K, logg 0.11, [Fe/H] 0.07."""
+XGB_ROUNDS = 600
+XGB_PARAMS = dict(max_depth=6, eta=0.05, tree_method="hist", subsample=0.8,
+                  colsample_bytree=0.5, min_child_weight=1.0, objective="reg:squarederror",
+                  seed=0, nthread=1)
+"""Fixed hyper-parameters of the XGBoost baseline (one booster of ``XGB_ROUNDS`` trees per
+label; the native `xgboost.train` API, which needs no scikit-learn)."""
+
+
+def light_torch(threads=1):
+    """Limit torch (and BLAS) to ``threads`` CPU threads."""
+    import torch
+
+    torch.set_num_threads(int(threads))
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def data_dir(path=None):
+    """The shared data folder: ``--data``, ``$SPECFM_DATA``, ``../shared/data`` (from the
+    current folder, then from the repository root)."""
+    from specfm.training.sources import data_directory
+
+    beside_root = ROOT.parent / "shared" / "data"
+    if path is None and not os.environ.get("SPECFM_DATA") and beside_root.is_dir():
+        path = beside_root
+    return data_directory(path)
+
+
+def xp_path(data=None):
+    """Path of the Gaia XP / APOGEE table in the shared data folder."""
+    return data_dir(data) / XP_FILE
+
+
+def n_table_rows(path):
+    """Rows of a FITS table (read from the header only)."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        return int(hdul[1].header["NAXIS2"])
+
+
+def xp_split(path):
+    """Return ``(train, validation)`` row indices of our split of the XP table."""
+    from specfm.training import split_indices
+
+    return split_indices(n_table_rows(path), VALIDATION_FRACTION, seed=SPLIT_SEED)
+
+
+def subsample(rows, n, seed=0):
+    """Return a sorted random subset of ``n`` of ``rows`` (all when ``n`` is None or larger)."""
+    if n is None or n >= len(rows):
+        return np.asarray(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, size=int(n), replace=False))
+
+
+def read_xp(path, rows):
+    """Read rows of the XP table (`specfm.io.read_gaia_xp_table`)."""
+    from specfm.io import read_gaia_xp_table
+
+    return read_gaia_xp_table(path, rows=np.asarray(rows))
+
+
+def label_arrays(labels, names=LABELS):
+    """``{name: float array}`` in K / dex from a (masked) label QTable; NaN where unknown."""
+    out = {}
+    for name in names:
+        if name not in labels.colnames:
+            continue
+        column = labels[name]
+        unit = column.unit
+        value = getattr(column, "unmasked", column)
+        value = np.asarray(value.to_value(unit) if hasattr(value, "to_value") else value,
+                           dtype=float)
+        mask = np.asarray(getattr(column, "mask", np.zeros(len(value), bool)), dtype=bool)
+        out[name] = np.where(mask, np.nan, value)
+    return out
+
+
+def xp_tokenizer_settings():
+    """The ``[tokenizer]`` section of configs/specfm-xp.toml (dict)."""
+    with open(XP_CONFIG, "rb") as f:
+        return dict(tomllib.load(f).get("tokenizer", {}))
+
+
+def xp_config_section(name):
+    """A section of configs/specfm-xp.toml (dict)."""
+    with open(XP_CONFIG, "rb") as f:
+        return dict(tomllib.load(f).get(name, {}))
+
+
+# -- XGBoost baseline --------------------------------------------------------------------
+
+
+def xgb_features(xp):
+    """Features of the XGBoost baseline: 343 median-normalised fluxes + 7 colours.
+
+    Masked values become NaN (XGBoost learns a default direction for them).
+    """
+    flux = np.asarray(xp.spectra.flux.value, dtype=float)
+    mask = np.asarray(xp.spectra.mask, dtype=bool) if xp.spectra.mask is not None else None
+    if mask is not None:
+        flux = np.where(mask, np.nan, flux)
+    cols = [label_arrays(xp.colours, COLOURS)[c] for c in COLOURS if c in xp.colours.colnames]
+    return np.hstack([flux, np.column_stack(cols)]).astype(np.float32)
+
+
+def fit_xgboost(features, labels, names, params=None, rounds=XGB_ROUNDS):
+    """Fit one booster per label on the rows where that label is known.
+
+    Returns
+    -------
+    dict
+        ``{name: xgboost.Booster}``.
+
+    """
+    import xgboost
+
+    models = {}
+    for name in names:
+        y = labels[name]
+        known = np.isfinite(y)
+        data = xgboost.DMatrix(features[known], label=y[known], missing=np.nan)
+        models[name] = xgboost.train(dict(XGB_PARAMS, **(params or {})), data,
+                                     num_boost_round=int(rounds))
+    return models
+
+
+def predict_xgboost(models, features):
+    """``{name: predictions}`` of the boosters of `fit_xgboost`."""
+    import xgboost
+
+    data = xgboost.DMatrix(features, missing=np.nan)
+    return {name: model.predict(data).astype(float) for name, model in models.items()}
+
+
+# -- specfm predictions ------------------------------------------------------------------
+
+
+def load_model(path_or_network, name=None):
+    """A `specfm.predict.Model` from a model folder, or from an in-memory network."""
+    from specfm.predict import Model, load
+
+    if isinstance(path_or_network, str | os.PathLike):
+        return load(path_or_network, name=name)
+    return Model(path_or_network, name=name)
+
+
+def predict(model, spectra, names, inputs=None, batch_size=64):
+    """``({name: values}, {name: errors})`` in K / dex, NaN where the row is masked.
+
+    Through the user API, `specfm.predict.Model.predict` (one pass, seed 0).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # coverage / range warnings: flags are in the table
+        table = model.predict(spectra, labels=list(names), inputs=inputs,
+                              batch_size=batch_size, progress=False)
+    values = label_arrays(table, names)
+    errors = label_arrays(table, [f"{n}_err" for n in names])
+    return values, {n: errors[f"{n}_err"] for n in names}
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+
+def mad_sigma(x):
+    """1.4826 x median |x - median x| (NaN ignored)."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return np.nan
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def metrics(predicted, reference):
+    """``dict(n, bias, sigma, rmse)`` of ``predicted - reference`` (rows with both finite)."""
+    d = np.asarray(predicted, dtype=float) - np.asarray(reference, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return {"n": 0, "bias": np.nan, "sigma": np.nan, "rmse": np.nan}
+    return {"n": int(d.size), "bias": float(np.median(d)), "sigma": mad_sigma(d),
+            "rmse": float(np.sqrt(np.mean(d**2)))}
+
+
+def rmse(predicted, reference, select=None):
+    """RMSE of ``predicted - reference`` over ``select`` (rows with both finite)."""
+    p, r = np.asarray(predicted, float), np.asarray(reference, float)
+    if select is not None:
+        p, r = p[select], r[select]
+    return metrics(p, r)["rmse"]
+
+
+# -- metadata and output -----------------------------------------------------------------
+
+
+def model_sha256(path):
+    """sha256 of a model folder's weights (from its ``config.json``), or None."""
+    from specfm.model import read_model_config
+
+    try:
+        return read_model_config(path).get("weights", {}).get("sha256")
+    except Exception:  # metadata only: never fail a benchmark over it
+        return None
+
+
+def run_metadata(models=None, **extra):
+    """Command line, date, machine and model sha256s, for ``table.meta``."""
+    import specfm
+
+    meta = {
+        "command": " ".join(shlex.quote(a) for a in [sys.executable.split("/")[-1],
+                                                      *sys.argv]),
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "specfm_version": getattr(specfm, "__version__", "unknown"),
+    }
+    if models:
+        meta["models"] = {name: {"path": str(path), "sha256": model_sha256(path)}
+                          for name, path in models.items()}
+    meta.update(extra)
+    return meta
+
+
+def fmt(value, spec):
+    """Format a number for a table cell ('' for NaN/None)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return format(value, spec)
+
+
+def write_rst(path, caption, header, rows, notes=()):
+    """Write a ``.. table::`` simple table (cells are strings) for ``.. include::``."""
+    cells = [tuple(header)] + [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    rule = "   " + "  ".join("=" * w for w in widths)
+    with open(path, "w") as f:
+        f.write(f".. table:: {caption}\n\n{rule}\n")
+        for k, c in enumerate(cells):
+            f.write("   " + "  ".join(x.ljust(w) for x, w in zip(c, widths, strict=True))
+                    .rstrip() + "\n")
+            if k == 0:
+                f.write(rule + "\n")
+        f.write(rule + "\n")
+        if notes:
+            f.write("\n")
+            for note in notes:
+                f.write(f"{note}\n\n")
+
+
+def write_results(table, name, outdir, caption, header, rows, notes=()):
+    """Write ``<outdir>/<name>.ecsv`` and ``<name>.rst``; return the folder."""
+    outdir = pathlib.Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    table.write(outdir / f"{name}.ecsv", overwrite=True)
+    write_rst(outdir / f"{name}.rst", caption, header, rows, notes)
+    print(f"wrote {outdir / name}.ecsv and .rst")
+    return outdir
+
+
+def common_arguments(parser, output=True):
+    """Add ``--data``, ``--output-dir`` and ``--threads`` to a parser."""
+    parser.add_argument("--data", default=None,
+                        help="shared data folder (default: $SPECFM_DATA or ../shared/data)")
+    if output:
+        parser.add_argument("--output-dir", default=str(RESULTS),
+                            help="where results go (default: benchmarks/results)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return parser

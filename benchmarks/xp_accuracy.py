@@ -1,0 +1,161 @@
+"""Accuracy on real Gaia XP spectra: specfm-xp against an XGBoost baseline, same split.
+
+Both methods are judged on **our validation split** of ``gaia_xp_apogee/train.fits.gz``
+(``specfm.training.split_indices(n_rows, 0.1, seed=0)``, second array: the rows that
+``specfm-xp`` never trained on) against the APOGEE DR17 labels.
+
+* ``specfm-xp``: the model folder given (through `specfm.predict.Model.predict`, with the
+  seven Gaia/2MASS colours as input tokens, one pass);
+* ``xgboost``: one XGBoost booster per label (the Leung & Bovy 2023 kind of
+  baseline) on the 343 median-normalised XP fluxes + the 7 colours, fitted on the training
+  split rows where that label is known; fixed hyper-parameters (``_common.XGB_PARAMS``:
+  600 trees, depth 6, learning rate 0.05, hist, subsample 0.8, 50% of features per tree,
+  seed 0).
+
+Metrics of predicted - reference, per label (teff, logg, fe_h; alpha_m as an extra), for
+all validation stars with a reference value and for reference Teff < 7000 K: median bias,
+MAD-based sigma (1.4826 x median |d - median d|) and RMSE. The bar from the published XP
+models (issue 5) is sigma = 47 K, 0.11 dex, 0.07 dex.
+
+Usage::
+
+    python benchmarks/xp_accuracy.py                          # full run
+    python benchmarks/xp_accuracy.py /tmp/model --max-train 2000 --max-val 500
+
+Writes ``benchmarks/results/xp_accuracy.ecsv``, ``.rst`` and ``.png`` (residuals against
+the reference label, both methods).
+"""
+
+import argparse
+import time
+
+import _common as c
+import numpy as np
+
+NAMES = ("teff", "logg", "fe_h", "alpha_m")
+UNITS = {"teff": "K", "logg": "dex", "fe_h": "dex", "alpha_m": "dex"}
+TITLES = {"teff": "Teff [K]", "logg": "logg [dex]", "fe_h": "[Fe/H]", "alpha_m": "[alpha/M]"}
+TEFF_CUT = 7000.0
+
+
+def _plot(ref, preds, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(preds), len(NAMES), figsize=(3.2 * len(NAMES),
+                                                                2.6 * len(preds)),
+                             squeeze=False)
+    limits = {"teff": 500, "logg": 1.0, "fe_h": 0.5, "alpha_m": 0.25}
+    for i, (method, pred) in enumerate(preds.items()):
+        for j, name in enumerate(NAMES):
+            ax = axes[i, j]
+            d = pred[name] - ref[name]
+            ok = np.isfinite(d)
+            ax.scatter(ref[name][ok], d[ok], s=1, alpha=0.3, rasterized=True)
+            ax.axhline(0, color="k", lw=0.5)
+            ax.set_ylim(-limits[name], limits[name])
+            if ok.any():
+                ax.set_xlim(*np.nanpercentile(ref[name][ok], [0.5, 99.5]))
+            ax.set_xlabel(f"APOGEE {TITLES[name]}")
+            ax.set_title(f"{method}: sigma {c.mad_sigma(d):.3g}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel("predicted - reference")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-xp"),
+                        help="specfm-xp model folder (default: the shipped one)")
+    parser.add_argument("--max-train", type=int, default=None,
+                        help="XGBoost training rows (random subset; default: all)")
+    parser.add_argument("--max-val", type=int, default=None,
+                        help="validation rows (random subset; default: all)")
+    parser.add_argument("--batch-size", type=int, default=64, help="specfm predict batch")
+    parser.add_argument("--xgb-jobs", type=int, default=1, help="XGBoost threads")
+    c.common_arguments(parser)
+    args = parser.parse_args(argv)
+    c.light_torch(args.threads)
+
+    path = c.xp_path(args.data)
+    train_rows, val_rows = c.xp_split(path)
+    train_rows = c.subsample(train_rows, args.max_train, seed=1)
+    val_rows = c.subsample(val_rows, args.max_val, seed=2)
+    print(f"{len(train_rows)} training rows, {len(val_rows)} validation rows of {path}")
+    val = c.read_xp(path, val_rows)
+    ref = c.label_arrays(val.labels, NAMES)
+
+    t0 = time.perf_counter()
+    model = c.load_model(args.model, name="specfm-xp")
+    spec, spec_err = c.predict(model, val.spectra, NAMES, inputs=val.colours,
+                               batch_size=args.batch_size)
+    t_spec = time.perf_counter() - t0
+    print(f"specfm-xp: {len(val_rows)} spectra predicted in {t_spec:.1f} s")
+
+    t0 = time.perf_counter()
+    train = c.read_xp(path, train_rows)
+    xgb_models = c.fit_xgboost(c.xgb_features(train), c.label_arrays(train.labels, NAMES),
+                               NAMES, params={"nthread": args.xgb_jobs})
+    xgb = c.predict_xgboost(xgb_models, c.xgb_features(val))
+    t_xgb = time.perf_counter() - t0
+    print(f"xgboost: fitted and predicted in {t_xgb:.1f} s")
+
+    preds = {"specfm-xp": spec, "xgboost": xgb}
+    cool = ref["teff"] < TEFF_CUT
+    rows = []
+    for name in NAMES:
+        for subset, select in (("all", np.ones(len(val_rows), bool)),
+                               (f"Teff < {TEFF_CUT:.0f} K", cool)):
+            for method, pred in preds.items():
+                m = c.metrics(pred[name][select], ref[name][select])
+                rows.append({"label": name, "unit": UNITS[name], "subset": subset,
+                             "method": method, **m,
+                             "paper_sigma": c.PAPER_BAR.get(name, np.nan)})
+
+    from astropy.table import Table
+
+    table = Table(rows=rows)
+    for col in ("bias", "sigma", "rmse"):
+        table[col].info.format = ".4g"
+    table.meta.update(c.run_metadata(
+        models={"specfm-xp": args.model},
+        description="Accuracy on our validation split of the Gaia XP / APOGEE table",
+        split="specfm.training.split_indices(n_rows, 0.1, seed=0)[1]",
+        n_train_xgboost=len(train_rows), n_validation=len(val_rows),
+        xgboost_params=dict(c.XGB_PARAMS, nthread=args.xgb_jobs), xgboost_rounds=c.XGB_ROUNDS,
+        xgboost_features="343 median-normalised XP fluxes + 7 colours (NaN where masked)",
+        paper_bar="sigma 47 K (Teff), 0.11 dex (logg), 0.07 dex ([Fe/H])",
+        specfm_predict_seconds=t_spec, xgboost_fit_predict_seconds=t_xgb,
+        mean_predicted_error={n: float(np.nanmedian(spec_err[n])) for n in NAMES},
+    ))
+    table.pprint(max_lines=-1, max_width=200)
+
+    digits = {"teff": ".0f", "logg": ".3f", "fe_h": ".3f", "alpha_m": ".3f"}
+    cells = []
+    for r in table:
+        d = digits[r["label"]]
+        cells.append((r["label"], r["subset"], r["method"], str(r["n"]), c.fmt(r["bias"], d),
+                      c.fmt(r["sigma"], d), c.fmt(r["rmse"], d),
+                      c.fmt(r["paper_sigma"], ".0f" if r["label"] == "teff" else ".2f")))
+    c.write_results(
+        table, "xp_accuracy", args.output_dir,
+        f"Gaia XP accuracy on our validation split ({len(val_rows)} stars; XGBoost fitted on "
+        f"{len(train_rows)} training stars): predicted - APOGEE reference",
+        ("Label", "Subset", "Method", "N", "Bias", "Sigma (MAD)", "RMSE", "Paper sigma"),
+        cells,
+        notes=("Bias: median of predicted - reference; sigma: 1.4826 x median absolute "
+               "deviation; Teff in K, others in dex. Paper sigma: the bar from the published "
+               "XP models (47 K, 0.11 dex, 0.07 dex).",))
+    try:
+        _plot(ref, preds, f"{args.output_dir}/xp_accuracy.png")
+    except ImportError:  # pragma: no cover
+        print("matplotlib is not installed: no plot written")
+    return table
+
+
+if __name__ == "__main__":
+    main()
