@@ -11,6 +11,9 @@ except ImportError:  # pragma: no cover - only without an installed version file
     __version__ = "0.0.0.dev0"
 
 from . import exceptions
+from . import predict  # the subpackage; it is callable: specfm.predict(spectra, ...)
+from .predict import Model, load
+from .pretrained import available_models, load_pretrained
 from .tokens import (
     TokenBatch,
     Tokenizer,
@@ -21,12 +24,17 @@ from .tokens import (
 )
 
 __all__ = [
+    "Model",
     "TokenBatch",
     "TokenKind",
     "Tokenizer",
     "TokenizerConfig",
     "Vocabulary",
     "__version__",
+    "available_models",
     "exceptions",
+    "load",
+    "load_pretrained",
+    "predict",
     "tokenize",
 ]

@@ -7,12 +7,14 @@ along its first axis, lists are sliced, and the per-spectrum values that come wi
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 import torch
 
 from .._compat import is_spectrum, make_spectrum
-from ..exceptions import ShapeMismatchError, SpecfmInputError
+from ..exceptions import CoverageWarning, ShapeMismatchError, SpecfmInputError
+from ..tokens import TokenBatch, Tokenizer
 
 __all__ = [
     "Piece",
@@ -23,6 +25,7 @@ __all__ = [
     "slice_inputs",
     "slice_values",
     "split_pieces",
+    "tokenize_batch",
 ]
 
 
@@ -41,12 +44,15 @@ class Piece:
         Position of its first spectrum in the flattened input.
     n_spectra : int
         Spectra it holds.
+    n_pixels : int
+        Pixels per spectrum.
 
     """
 
     spectrum: object
     start: int
     n_spectra: int
+    n_pixels: int = 0
 
 
 def _units(spectra):
@@ -81,12 +87,14 @@ def split_pieces(spectra):
     """Return the `Piece` objects of ``spectra`` (any input the tokenizer accepts), in order."""
     pieces, start = [], 0
     for spectrum, n_first, per_entry in _units(spectra):
+        shape = np.shape(getattr(spectrum, "flux", None))
+        n_pix = int(shape[-1]) if shape else 0
         if n_first is None:
-            pieces.append(Piece(spectrum, start, 1))
+            pieces.append(Piece(spectrum, start, 1, n_pix))
             start += 1
             continue
         for i in range(n_first):
-            pieces.append(Piece(_Slice(spectrum, i, i + 1), start, per_entry))
+            pieces.append(Piece(_Slice(spectrum, i, i + 1), start, per_entry, n_pix))
             start += per_entry
     return pieces
 
@@ -177,6 +185,53 @@ def slice_inputs(inputs, start, stop, n_total):
 def derived_seed(seed, index):
     """Return a seed for spectrum ``index`` that depends on nothing else (not the batch)."""
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
+
+
+def _groups(config, batch):
+    """Split a batch into tokenizer calls: a spectrum that the cap splits goes alone."""
+    groups = []
+    for piece in batch:
+        alone = config.max_tokens is not None and piece.n_pixels > config.max_tokens
+        if alone or not groups or groups[-1][1]:
+            groups.append(([piece], alone))
+        else:
+            groups[-1][0].append(piece)
+    return groups
+
+
+def tokenize_batch(config, batch, n_total, inputs=None, radial_velocity=None, redshift=None,
+                   medium="vacuum", on_error="mask", seed=0):
+    """Tokenise one batch of pieces so that the result does not depend on the batch size.
+
+    A spectrum that the token cap splits into rows is tokenised alone, with a seed
+    derived from its position in the whole input (`derived_seed`). Coverage warnings are
+    left to the caller (which reports them once for all batches); others pass through.
+
+    Returns
+    -------
+    `~specfm.tokens.TokenBatch`
+
+    """
+    out = []
+    for group, alone in _groups(config, batch):
+        start = group[0].start
+        stop = group[-1].start + group[-1].n_spectra
+        cfg = dataclasses.replace(config, seed=derived_seed(seed, start)) if alone else config
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out.append(Tokenizer(cfg)(
+                batch_spectra(group),
+                inputs=slice_inputs(inputs, start, stop, n_total),
+                medium=medium,
+                radial_velocity=slice_values(radial_velocity, start, stop, n_total,
+                                             "radial_velocity"),
+                redshift=slice_values(redshift, start, stop, n_total, "redshift"),
+                on_error=on_error,
+            ))
+        for w in caught:
+            if not issubclass(w.category, CoverageWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out[0] if len(out) == 1 else TokenBatch.concatenate(out)
 
 
 def combine_rows(mean, logvar, row_spectrum, n_spectra):

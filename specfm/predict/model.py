@@ -13,17 +13,9 @@ from tqdm.auto import tqdm
 from ..exceptions import CoverageWarning, SpecfmInputError
 from ..model import Query, load_model, predict_chunked, read_model_config
 from ..pretrained.registry import config_coverage
-from ..tokens import TokenBatch, Tokenizer, TokenizerConfig, TokenKind
-from .batching import (
-    batch_spectra,
-    combine_rows,
-    derived_seed,
-    make_batches,
-    slice_inputs,
-    slice_values,
-    split_pieces,
-)
-from .table import FLAG_DESCRIPTIONS, PredictionFlag, make_table
+from ..tokens import TokenizerConfig
+from .batching import combine_rows, derived_seed, make_batches, split_pieces, tokenize_batch
+from .table import FLAG_DESCRIPTIONS, input_label_values, make_table, prediction_flags
 
 __all__ = ["METHODS", "Model", "load"]
 
@@ -85,7 +77,9 @@ class Model:
         self.provenance = dict(meta.get("provenance") or self.config.get("provenance") or {})
         self._sha256 = meta.get("sha256") or self.config.get("weights", {}).get("sha256")
         self.path = None if path is None else pathlib.Path(path)
-        self._name = name or (self.path.name if self.path is not None else "unnamed")
+        if name is None and self.path is not None:
+            name = self.path.stem if self.path.suffix == ".zip" else self.path.name
+        self._name = name or "unnamed"
         tok = network.config.tokenizer
         tok_config = TokenizerConfig.from_dict(tok) if tok else TokenizerConfig()
         self.tokenizer_config = dataclasses.replace(tok_config, vocabulary=network.vocabulary)
@@ -157,6 +151,7 @@ class Model:
             "labels": list(self.labels),
             "coverage_angstrom": None if cov is None else cov.to_value(u.AA).tolist(),
             "label_ranges": {k: [float(x) for x in v.value] for k, v in self.label_ranges.items()},
+            "sampling": self.provenance.get("sampling"),
             "inputs": list(self.vocabulary.names),
             "n_parameters": self.network.n_parameters(),
             "architecture": {k: getattr(arch, k) for k in (
@@ -166,8 +161,8 @@ class Model:
             "specfm_version": self.config.get("specfm_version"),
         }
 
-    def _tokenizer_summary(self):
-        tok = self.tokenizer_config
+    def _tokenizer_summary(self, tok=None):
+        tok = self.tokenizer_config if tok is None else tok
         return {
             "normalisation": tok.normalisation.get("name"),
             "coverage": None if tok.coverage is None else [list(p) for p in tok.coverage],
@@ -218,7 +213,7 @@ class Model:
 
     def predict(self, spectra, labels=None, inputs=None, batch_size=64, progress=None,
                 medium="vacuum", radial_velocity=None, redshift=None, method="one_pass",
-                chunk_size=512, seed=0, on_error="mask"):
+                chunk_size=512, seed=0, on_error="mask", max_tokens="model"):
         """Predict stellar labels, with uncertainties, for each spectrum.
 
         Parameters
@@ -252,6 +247,11 @@ class Model:
             ``batch_size``.
         on_error : {"mask", "raise"}
             For a spectrum with no usable pixel: mask its row (default), or raise.
+        max_tokens : "model", int or None
+            Most flux tokens per row. ``"model"`` (default): the cap the model was trained
+            with, if any. A spectrum with more valid pixels is split at random into
+            several rows (never sub-sampled: every pixel is used), whose predictions are
+            combined as an equal-weight mixture. None: read every pixel in one row.
 
         Returns
         -------
@@ -273,6 +273,7 @@ class Model:
         if int(batch_size) < 1 or int(chunk_size) < 1:
             raise SpecfmInputError("batch_size and chunk_size must be positive integers.")
         names = self._resolve_labels(labels, inputs)
+        config = self._inference_config(max_tokens)
         query = Query(labels=names)
         pieces = split_pieces(spectra)
         n_total = sum(p.n_spectra for p in pieces)
@@ -280,41 +281,26 @@ class Model:
         show = len(batches) > _PROGRESS_BATCHES if progress is None else bool(progress)
         per_batch, outside = [], []
         for batch in tqdm(batches, disable=not show, unit="batch", desc=f"specfm {self.name}"):
-            tokens = self._tokenize(batch, n_total, inputs, radial_velocity, redshift, medium,
-                                    on_error, seed)
+            tokens = tokenize_batch(config, batch, n_total, inputs, radial_velocity, redshift,
+                                    medium, on_error, seed)
             outside += [r.n_outside_coverage for r in tokens.reports]
             per_batch.append(self._predict_tokens(tokens, query, method, chunk_size, seed,
                                                   batch[0].start))
         self._warn_coverage(outside)
         parts = [np.concatenate(x) for x in zip(*per_batch, strict=True)]
-        return self._table(names, *parts, outside, method, chunk_size, seed)
+        return self._table(names, *parts, outside, method, chunk_size, seed, config)
 
-    def _tokenize(self, batch, n_total, inputs, radial_velocity, redshift, medium, on_error,
-                  seed):
-        """Tokenise one batch; with a token cap, each piece alone (batch-size invariant)."""
+    def _inference_config(self, max_tokens):
+        """Return the tokenizer configuration for prediction (a cap chunks, never drops)."""
         config = self.tokenizer_config
-        groups = [batch] if config.max_tokens is None else [[p] for p in batch]
-        out = []
-        for group in groups:
-            start = group[0].start
-            stop = group[-1].start + group[-1].n_spectra
-            cfg = config if config.max_tokens is None else dataclasses.replace(
-                config, seed=derived_seed(seed, start))
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                out.append(Tokenizer(cfg)(
-                    batch_spectra(group),
-                    inputs=slice_inputs(inputs, start, stop, n_total),
-                    medium=medium,
-                    radial_velocity=slice_values(radial_velocity, start, stop, n_total,
-                                                 "radial_velocity"),
-                    redshift=slice_values(redshift, start, stop, n_total, "redshift"),
-                    on_error=on_error,
-                ))
-            for w in caught:  # coverage is reported once, for all batches, below
-                if not issubclass(w.category, CoverageWarning):
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        return out[0] if len(out) == 1 else TokenBatch.concatenate(out)
+        cap = config.max_tokens if isinstance(max_tokens, str) else max_tokens
+        if (isinstance(max_tokens, str) and max_tokens != "model") or (
+                cap is not None and int(cap) < 1):
+            raise SpecfmInputError(
+                f"max_tokens must be 'model', a positive integer or None, not {max_tokens!r}.")
+        if cap is None:
+            return dataclasses.replace(config, max_tokens=None)
+        return dataclasses.replace(config, max_tokens=int(cap), cap_mode="chunk")
 
     def _warn_coverage(self, outside):
         n_spec = sum(1 for n in outside if n)
@@ -367,52 +353,30 @@ class Model:
             mean, variance = combine_rows(row_mean, row_logvar, part.spectrum_index.cpu(),
                                           n_spec)
         n_tokens = np.array([r.n_tokens for r in tokens.reports], np.int64)
-        return mean.numpy(), variance.numpy(), usable, n_tokens, self._input_labels(tokens)
-
-    def _input_labels(self, tokens):
-        """``(n_spectra, len(vocabulary))`` physical values of input labels (NaN if absent)."""
-        out = np.full((tokens.n_spectra, len(self.vocabulary)), np.nan)
-        first = {}
-        for r, s in enumerate(tokens.spectrum_index.tolist()):
-            first.setdefault(s, r)
-        for s, r in first.items():
-            is_label = tokens.valid[r] & (tokens.kind[r] == TokenKind.LABEL)
-            for i, v in zip(tokens.ident[r][is_label].tolist(),
-                            tokens.value[r][is_label].tolist(), strict=True):
-                spec = self.vocabulary[i]
-                out[s, i] = v * spec.scale + spec.offset
-        return out
+        return mean.numpy(), variance.numpy(), usable, n_tokens, input_label_values(tokens)
 
     def _table(self, names, mean, variance, usable, n_tokens, given, outside, method,
-               chunk_size, seed):
+               chunk_size, seed, config):
         specs = [self.vocabulary[n] for n in names]
         scale = np.array([s.scale for s in specs])
         offset = np.array([s.offset for s in specs])
         value = mean * scale + offset
         std = np.sqrt(variance) * scale
-        flags = np.where(np.asarray(outside) > 0, int(PredictionFlag.COVERAGE), 0)
-        flags |= np.where(usable, 0, int(PredictionFlag.NO_DATA))
-        for name, (lo, hi) in self.label_ranges.items():
-            if name in names:
-                v = value[:, names.index(name)]
-                out_of_range = usable & ((v < lo.value) | (v > hi.value))
-                flags |= np.where(out_of_range, int(PredictionFlag.LABEL_RANGE), 0)
-            g = given[:, self.vocabulary.index(name)]
-            with np.errstate(invalid="ignore"):
-                bad_input = np.isfinite(g) & ((g < lo.value) | (g > hi.value))
-            flags |= np.where(bad_input, int(PredictionFlag.INPUT_RANGE), 0)
+        ranges = {k: v.value for k, v in self.label_ranges.items()}
+        flags = prediction_flags(names, value, usable, outside, given, ranges, self.vocabulary)
         meta = {
             "model": self.name,
             "model_version": self.provenance.get("version", self.config.get("specfm_version")),
             "model_sha256": self.sha256,
             "specfm_version": _specfm_version(),
-            "tokenizer": self._tokenizer_summary(),
+            "tokenizer": self._tokenizer_summary(config),
             "method": method,
+            "seed": int(seed),
             "labels": list(names),
             "flags": {str(k): v for k, v in FLAG_DESCRIPTIONS.items()},
         }
         if method == "chunked":
-            meta.update(chunk_size=int(chunk_size), seed=int(seed))
+            meta["chunk_size"] = int(chunk_size)
         if self.choice:
             meta["model_choice"] = self.choice
         return make_table(names, self.vocabulary, value, std, usable, n_tokens, flags, meta)

@@ -7,7 +7,16 @@ import numpy as np
 from astropy.table import QTable
 from astropy.utils.masked import Masked
 
-__all__ = ["FLAG_DESCRIPTIONS", "PredictionFlag", "label_units", "make_table"]
+from ..tokens import TokenKind
+
+__all__ = [
+    "FLAG_DESCRIPTIONS",
+    "PredictionFlag",
+    "input_label_values",
+    "label_units",
+    "make_table",
+    "prediction_flags",
+]
 
 
 class PredictionFlag(enum.IntFlag):
@@ -43,6 +52,75 @@ def label_units(spec):
     """
     unit = spec.quantity_unit
     return unit, (u.dex if isinstance(unit, u.DexUnit) else unit)
+
+
+def input_label_values(tokens):
+    """Return the labels given as input tokens, in physical units.
+
+    Parameters
+    ----------
+    tokens : `~specfm.tokens.TokenBatch`
+        Every row of a spectrum carries the same input tokens; the first row is read.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_spectra, len(vocabulary))``, NaN where a label was not given.
+
+    """
+    vocab = tokens.vocabulary
+    out = np.full((tokens.n_spectra, len(vocab)), np.nan)
+    first = {}
+    for r, s in enumerate(tokens.spectrum_index.tolist()):
+        first.setdefault(s, r)
+    for s, r in first.items():
+        is_label = tokens.valid[r] & (tokens.kind[r] == TokenKind.LABEL)
+        for i, v in zip(tokens.ident[r][is_label].tolist(),
+                        tokens.value[r][is_label].tolist(), strict=True):
+            out[s, i] = v * vocab[i].scale + vocab[i].offset
+    return out
+
+
+def prediction_flags(names, value, usable, outside, given, ranges, vocabulary):
+    """Return the ``flag`` bit mask of each spectrum (see `PredictionFlag`).
+
+    Parameters
+    ----------
+    names : sequence of str
+        Predicted labels (columns of ``value``).
+    value : numpy.ndarray
+        ``(n_spectra, len(names))`` predictions in physical units.
+    usable : numpy.ndarray of bool
+        Spectra with a prediction.
+    outside : sequence of int
+        Pixels outside the coverage, per spectrum.
+    given : numpy.ndarray
+        ``(n_spectra, len(vocabulary))`` input labels (NaN: not given).
+    ranges : dict
+        ``{name: (low, high)}`` of the training labels, in physical units.
+    vocabulary : `~specfm.tokens.Vocabulary`
+        For the columns of ``given``.
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    """
+    usable = np.asarray(usable, bool)
+    flags = np.where(np.asarray(outside) > 0, int(PredictionFlag.COVERAGE), 0)
+    flags |= np.where(usable, 0, int(PredictionFlag.NO_DATA))
+    names = list(names)
+    with np.errstate(invalid="ignore"):
+        for name, (lo, hi) in ranges.items():
+            if name in names:
+                v = value[:, names.index(name)]
+                bad = usable & ((v < lo) | (v > hi))
+                flags |= np.where(bad, int(PredictionFlag.LABEL_RANGE), 0)
+            if name in vocabulary:
+                g = given[:, vocabulary.index(name)]
+                bad = np.isfinite(g) & ((g < lo) | (g > hi))
+                flags |= np.where(bad, int(PredictionFlag.INPUT_RANGE), 0)
+    return flags
 
 
 def _masked(values, unit, mask):

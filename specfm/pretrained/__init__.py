@@ -13,6 +13,7 @@ from .registry import (
     available_models,
     choose_model,
     config_coverage,
+    config_sampling,
     model_path,
     registry_dir,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "available_models",
     "choose_model",
     "config_coverage",
+    "config_sampling",
     "load_pretrained",
     "model_path",
     "registry_dir",

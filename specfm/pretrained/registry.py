@@ -25,6 +25,7 @@ __all__ = [
     "available_models",
     "choose_model",
     "config_coverage",
+    "config_sampling",
     "model_path",
     "registry_dir",
 ]
@@ -133,6 +134,39 @@ def config_coverage(config):
     return None
 
 
+def config_sampling(config):
+    """Return the pixel sampling a model was trained for, from its ``config.json``.
+
+    Parameters
+    ----------
+    config : dict
+        As returned by `specfm.model.read_model_config`.
+
+    Returns
+    -------
+    (float, float) or None
+        ``provenance["sampling"]``: the lowest and highest median ``lambda / delta-lambda``
+        per pixel of the training spectra (e.g. about 170-510 for Gaia XP, 22,000-70,000
+        for APOGEE), or None when not recorded (any sampling).
+
+    """
+    sampling = (config.get("provenance") or {}).get("sampling")
+    if not sampling:
+        return None
+    lo, hi = sorted(float(x) for x in sampling)
+    return lo, hi
+
+
+def _sampling(wave):
+    """Median ``lambda / delta-lambda`` of a wavelength grid (inf for a single pixel)."""
+    wave = np.sort(np.asarray(wave, dtype=float).ravel())
+    step = np.diff(wave)
+    good = step > 0
+    if not good.any():
+        return np.inf
+    return float(np.median(wave[1:][good] / step[good]))
+
+
 def _wavelengths(spectra, medium):
     """Yield ``(vacuum Angstrom array, number of spectra sharing it)`` for each input part."""
     if type(spectra).__name__ == "SpectrumCollection":
@@ -159,10 +193,13 @@ def _wavelengths(spectra, medium):
 def choose_model(spectra, registry=None, medium="vacuum"):
     """Choose the registry model that covers most of the spectra's pixels.
 
-    Each model's coverage (see `config_coverage`) is compared with the pixels of all
-    the spectra (vacuum Angstrom; a model that records no coverage counts as covering
-    everything). The model with the largest fraction of pixels inside wins; on a tie the
-    more specialised one (the narrower total coverage) is preferred.
+    A pixel counts as covered by a model when its (vacuum) wavelength lies in the model's
+    coverage (see `config_coverage`; none recorded: every wavelength) and its spectrum's
+    pixel sampling lies in the model's range (see `config_sampling`; none recorded: any
+    sampling), so that a model trained on low-resolution Gaia XP spectra is not chosen
+    for a BOSS spectrum of the same wavelengths. The model that covers the largest
+    fraction of all pixels wins; on a tie the more specialised one (the narrower total
+    coverage) is preferred.
 
     Parameters
     ----------
@@ -192,35 +229,39 @@ def choose_model(spectra, registry=None, medium="vacuum"):
             f"No models found in {registry_dir(registry)}, so none can be chosen. Load a model "
             "folder with specfm.load(path) or set $SPECFM_MODEL_DIR."
         )
-    parts = list(_wavelengths(spectra, medium))
-    total = sum(w.size * n for w, n in parts)
+    parts = [(wave, n, _sampling(wave)) for wave, n in _wavelengths(spectra, medium)]
+    total = sum(w.size * n for w, n, _ in parts)
     scores = []
     for name in names:
         try:
-            ranges = config_coverage(read_model_config(model_path(name, registry)))
+            config = read_model_config(model_path(name, registry))
         except ModelFileError:
             continue  # a broken folder is reported when someone loads it by name
-        if ranges is None:
-            fraction, width = 1.0, np.inf
-        else:
-            inside = 0
-            for wave, n in parts:
-                hit = np.zeros(wave.shape, bool)
-                for lo, hi in ranges:
-                    hit |= (wave >= lo) & (wave <= hi)
-                inside += int(hit.sum()) * n
-            fraction = inside / total if total else 0.0
-            width = sum(hi - lo for lo, hi in ranges)
+        ranges, sampling = config_coverage(config), config_sampling(config)
+        inside = 0
+        for wave, n, pixel_sampling in parts:
+            if sampling is not None and not sampling[0] <= pixel_sampling <= sampling[1]:
+                continue
+            if ranges is None:
+                inside += wave.size * n
+                continue
+            hit = np.zeros(wave.shape, bool)
+            for lo, hi in ranges:
+                hit |= (wave >= lo) & (wave <= hi)
+            inside += int(hit.sum()) * n
+        fraction = inside / total if total else 0.0
+        width = np.inf if ranges is None else sum(hi - lo for lo, hi in ranges)
         scores.append((-fraction, width, name))
     if not scores or min(scores)[0] == 0:
         raise SpecfmInputError(
             "None of the models in the registry "
-            f"({', '.join(names)}) covers any pixel of these spectra. Check the spectral "
-            "unit and the medium, or train a model for this wavelength range."
+            f"({', '.join(names)}) covers any pixel of these spectra (wavelength range and "
+            "pixel sampling). Check the spectral unit and the medium, name a model, or "
+            "train one for these spectra."
         )
     neg_fraction, _, name = min(scores)
     reason = (
-        f"chose {name!r}: its coverage holds {-neg_fraction:.0%} of the spectra's pixels"
+        f"chose {name!r}: it covers {-neg_fraction:.0%} of the spectra's pixels"
     )
     others = [f"{n!r} {-f:.0%}" for f, _, n in sorted(scores) if n != name]
     if others:

@@ -35,15 +35,17 @@ def toy_spectrum(n=6, seed=99, n_pix=48, noise=0.01):
 
 
 def save_tiny(path, coverage=IR, outputs=("teff", "logg"), label_ranges=RANGES, seed=0,
-              network=None, **tokenizer):
+              network=None, normalisation="none", sampling=None, **tokenizer):
     """Save a tiny (untrained unless ``network`` is given) model; return its folder."""
-    tok = TokenizerConfig(normalisation="none", coverage=coverage, **tokenizer).to_dict()
+    tok = TokenizerConfig(normalisation=normalisation, coverage=coverage, **tokenizer).to_dict()
     if network is None:
         network = tiny_network(seed=seed, d_model=16, n_frequencies=8, tokenizer=tok)
     else:
         network.config.tokenizer = tok
     provenance = {"outputs": list(outputs), "label_ranges": label_ranges,
                   "description": "a tiny test model", "version": "0.1-test"}
+    if sampling is not None:
+        provenance["sampling"] = list(sampling)
     return save_model(network, path, provenance=provenance)
 
 
@@ -54,12 +56,12 @@ def tiny_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory):
-    """A tiny model trained for 120 steps: teff sets the depth of three lines."""
+    """A tiny model trained for 250 steps (~5 s): teff sets the depth of three lines."""
     torch.set_num_threads(1)
-    net = tiny_network(seed=0)
+    net = tiny_network(seed=0, d_model=16)
     objective = MaskedTokenObjective(ObjectiveConfig(
         context_fraction=(0.5, 1.0), label_context_probability=0.0, n_flux_queries=0))
-    config = TrainerConfig(max_steps=120, batch_size=32, learning_rate=1e-2, warmup_steps=10,
+    config = TrainerConfig(max_steps=250, batch_size=16, learning_rate=1e-2, warmup_steps=10,
                            progress=False)
-    Trainer(net, toy_dataset(128, seed=0), None, objective, config).fit()
+    Trainer(net, toy_dataset(256, seed=0), None, objective, config).fit()
     return save_tiny(tmp_path_factory.mktemp("trained") / "toy-trained", network=net.cpu())

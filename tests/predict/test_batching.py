@@ -45,6 +45,19 @@ def test_batch_size_does_not_change_results(tiny_dir, method):
                                atol=0)
 
 
+def test_per_spectrum_velocities_follow_their_spectra(tiny_dir):
+    import astropy.units as u
+
+    model = load(tiny_dir)
+    spec, *_ = toy_spectrum(5)
+    rv = [-300.0, -100.0, 0.0, 100.0, 300.0] * u.km / u.s
+    tables = [model.predict(spec, radial_velocity=rv, batch_size=b) for b in (2, 5)]
+    assert np.allclose(_values(tables[0]), _values(tables[1]), rtol=1e-6)
+    single = model.predict(spec[4], radial_velocity=rv[4])
+    assert np.allclose(_values(single), _values(tables[0])[4], rtol=1e-6)
+    assert not np.allclose(_values(model.predict(spec[4])), _values(single), rtol=1e-6)
+
+
 def test_chunked_with_one_chunk_equals_one_pass(tiny_dir):
     model = load(tiny_dir)
     spec, *_ = toy_spectrum(3)
@@ -84,8 +97,8 @@ def test_trained_model_predicts_the_toy_label(trained_dir):
     table = model.predict(spec)
     truth = z_teff * 1000 + 5000
     rmse = np.sqrt(np.mean((_values(table) - truth) ** 2))
-    # predicting the mean gives ~1000 K (teff is scaled by 1000 K)
-    assert rmse < 600, rmse
-    assert np.corrcoef(_values(table), truth)[0, 1] > 0.8
-    # the uncertainty is of the order of the actual error
-    assert 0.3 * rmse < np.median(_values(table, "teff_err")) < 3 * rmse
+    # predicting the mean gives ~1000 K (teff is scaled by 1000 K); we reach ~230 K
+    assert rmse < 450, rmse
+    assert np.corrcoef(_values(table), truth)[0, 1] > 0.85
+    # the uncertainty is in kelvin and of the order of the actual error
+    assert 0.2 * rmse < np.median(_values(table, "teff_err")) < 5 * rmse

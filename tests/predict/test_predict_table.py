@@ -1,6 +1,7 @@
 """Model.predict: columns, units, masks, meta, flags, inputs."""
 
 import dataclasses
+import json
 
 import astropy.units as u
 import numpy as np
@@ -28,6 +29,7 @@ def test_load_describes_the_model(tiny_dir):
     html = model._repr_html_()
     assert "tiny-ir" in html and "<table>" in html and "teff, logg" in html
     info = model.info()
+    json.dumps(info)  # what `specfm info` prints
     assert info["labels"] == ["teff", "logg"] and info["sha256"] == model.sha256
     assert info["description"] == "a tiny test model"
     assert info["n_parameters"] == model.network.n_parameters()
@@ -119,7 +121,8 @@ def test_known_labels_as_inputs(tiny_dir):
     model = load(tiny_dir)
     spec, *_ = toy_spectrum(7)
     logg = np.linspace(1.0, 4.0, 7) * u.dex(u.cm / u.s**2)
-    inputs = QTable({"logg": logg, "logg_err": np.full(7, 0.05) * u.dex, "bp_rp": np.full(7, 1.2) * u.mag})
+    inputs = QTable({"logg": logg, "logg_err": np.full(7, 0.05) * u.dex,
+                     "bp_rp": np.full(7, 1.2) * u.mag})
     with_inputs = model.predict(spec, inputs=inputs, batch_size=3)
     without = model.predict(spec)
     assert not np.allclose(with_inputs["teff"].unmasked.value, without["teff"].unmasked.value)
@@ -160,3 +163,24 @@ def test_chunk_rows_are_merged_as_a_mixture(tmp_path):
         expected_std = float((var.mean() + mean.var(unbiased=False)).sqrt()) * 1000
         assert table["teff"][i].unmasked.value == pytest.approx(expected_mean, rel=1e-6)
         assert table["teff_err"][i].unmasked.value == pytest.approx(expected_std, rel=1e-5)
+
+
+def test_a_training_cap_splits_but_never_drops_pixels(tmp_path):
+    model = load(save_tiny(tmp_path / "subsampled", max_tokens=20, cap_mode="subsample"))
+    spec, *_ = toy_spectrum(4)
+    short, *_ = toy_spectrum(2, n_pix=16, seed=5)
+    spectra = [spec[0], short[0], spec[1:], short[1]]
+    table = model.predict(spectra, batch_size=3)
+    assert table["n_tokens"].tolist() == [48, 16, 48, 48, 48, 16]
+    assert table.meta["tokenizer"]["cap_mode"] == "chunk"
+    assert table.meta["tokenizer"]["max_tokens"] == 20
+    for b in (1, 64):
+        again = model.predict(spectra, batch_size=b)
+        assert np.allclose(again["teff"].unmasked.value, table["teff"].unmasked.value,
+                           rtol=1e-6)
+    whole = model.predict(spectra, max_tokens=None)
+    assert whole.meta["tokenizer"]["max_tokens"] is None
+    assert whole["n_tokens"].tolist() == table["n_tokens"].tolist()
+    assert not np.allclose(whole["teff"].unmasked.value, table["teff"].unmasked.value)
+    with pytest.raises(SpecfmInputError, match="max_tokens must be"):
+        model.predict(spectra, max_tokens="all")

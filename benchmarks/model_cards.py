@@ -1,0 +1,81 @@
+"""Write the facts of each shipped model's card from its own config.json.
+
+Reads ``specfm/pretrained/models/<name>/config.json`` (architecture, tokenizer, provenance:
+training data, label ranges, outputs, training steps) and writes
+``benchmarks/results/model_card_<name>.rst``, included by ``docs/models.rst``, so that the
+cards cannot drift from the weights that ship.
+
+Usage::
+
+    python benchmarks/model_cards.py
+"""
+
+import argparse
+import json
+
+from _common import MODELS, RESULTS, write_rst
+
+
+def _fmt_range(name, low_high):
+    low, high = low_high
+    if name == "teff":
+        return f"{low:.0f} – {high:.0f} K"
+    return f"{low:+.2f} – {high:+.2f}"
+
+
+def card_rows(config):
+    model = config["model"]
+    prov = config.get("provenance", {})
+    tokenizer = model.get("tokenizer") or {}
+    data = prov.get("training_data", {})
+    rows = [
+        ("Description", prov.get("description", "")),
+        ("Outputs", ", ".join(prov.get("outputs", []))),
+        ("Weights sha256", config.get("sha256", "")[:16] + "…"),
+        ("Architecture", f"d_model {model['d_model']}, {model['n_heads']} heads, "
+                         f"{model['n_latents']} latents, {model['n_latent_layers']} latent "
+                         f"layers, {model['n_decoder_layers']} decoder layer(s)"),
+        ("Normalisation", json.dumps(tokenizer.get("normalisation", {}).get("name"))),
+        ("Prediction tokens", f"max_tokens {tokenizer.get('max_tokens')}, cap_mode "
+                              f"{tokenizer.get('cap_mode')!r}"),
+        ("Training data", f"{data.get('kind', '?')}: {data.get('n_train_rows', '?')} training "
+                          f"rows, {data.get('n_validation_rows', '?')} validation rows"),
+    ]
+    for source in data.get("sources", []):
+        rows.append(("  source", f"{source['emulator']} × {', '.join(source['instruments'])}, "
+                                 f"{source['n_stars']} stars, S/N {source.get('snr_range')}"))
+    for name, rng in prov.get("label_ranges", {}).items():
+        rows.append((f"Range of {name}", _fmt_range(name, rng)))
+    rows += [
+        ("Training steps", str(prov.get("steps"))),
+        ("Best validation loss", f"{prov.get('best_val_loss'):.4f}"
+         if prov.get("best_val_loss") is not None else "n/a"),
+        ("Created", str(prov.get("created", ""))[:19]),
+        ("specfm version", str(config.get("specfm_version", config.get("package_version", "")))),
+        ("Credits", prov.get("credits", "")),
+    ]
+    if prov.get("parent"):
+        rows.append(("Fine-tuned from", prov["parent"].get("description", "")[:60] + "…"))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=str(MODELS), help="folder of shipped models")
+    args = parser.parse_args(argv)
+    from pathlib import Path
+
+    for folder in sorted(Path(args.models).iterdir()):
+        if not (folder / "config.json").exists():
+            continue
+        config = json.loads((folder / "config.json").read_text())
+        rows = card_rows(config)
+        write_rst(RESULTS / f"model_card_{folder.name}.rst", f"Model card: {folder.name}",
+                  ("Field", "Value"), rows)
+        print(f"{folder.name}:")
+        for key, value in rows:
+            print(f"  {key:22s} {value}")
+
+
+if __name__ == "__main__":
+    main()
