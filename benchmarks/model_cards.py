@@ -31,7 +31,8 @@ def card_rows(config):
     rows = [
         ("Description", prov.get("description", "")),
         ("Outputs", ", ".join(prov.get("outputs", []))),
-        ("Weights sha256", config.get("sha256", "")[:16] + "…"),
+        ("Weights sha256", config["weights"]["sha256"]),
+        ("Parameters", f"{config['weights']['n_parameters']:,}"),
         ("Architecture", f"d_model {model['d_model']}, {model['n_heads']} heads, "
                          f"{model['n_latents']} latents, {model['n_latent_layers']} latent "
                          f"layers, {model['n_decoder_layers']} decoder layer(s)"),
@@ -51,7 +52,8 @@ def card_rows(config):
         ("Best validation loss", f"{prov.get('best_val_loss'):.4f}"
          if prov.get("best_val_loss") is not None else "n/a"),
         ("Created", str(prov.get("created", ""))[:19]),
-        ("specfm version", str(config.get("specfm_version", config.get("package_version", "")))),
+        ("specfm version", str(config.get("specfm_version", ""))),
+        ("PyTorch version", str(config.get("torch_version", ""))),
         ("Credits", prov.get("credits", "")),
     ]
     if prov.get("parent"):

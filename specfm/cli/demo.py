@@ -1,18 +1,20 @@
-"""Tokenise the bundled example spectra and print what the adapter did.
+"""Predict stellar labels for the bundled example spectra with the shipped models.
 
 ``specfm demo`` reads the APOGEE apStar example with specutils and the Gaia XP example (20
-stars), turns both into token batches with `specfm.tokens.tokenize`, and prints one line per
-spectrum: pixels in, valid tokens out, pixels dropped and why (masked, non-finite flux, bad
-uncertainty, outside the coverage), and the wavelength range the tokens cover.
+stars), shows what the adapter did to their pixels (one line per spectrum: pixels in, valid
+tokens out, pixels dropped and why, the wavelength range the tokens cover), then predicts
+their labels with the shipped models, chosen automatically by wavelength coverage (the XP
+stars with their photometric colours), and prints the tables, the XP ones beside their APOGEE
+reference labels.
 """
 
 import numpy as np
 from astropy.table import Table, vstack
 
-from ..data import read_example
+from ..data import get_example_path, read_example
 from ..tokens import tokenize
 
-__all__ = ["EXAMPLES", "run", "setup_parser", "summarise"]
+__all__ = ["EXAMPLES", "predict_examples", "run", "setup_parser", "summarise"]
 
 EXAMPLES = (
     ("APOGEE apStar", "apStar-dr17-2M19485057+5005279.fits", "continuum"),
@@ -120,4 +122,46 @@ def run(args):
     print("\n".join(summary.pformat(max_lines=-1, max_width=-1)))
     print()
     print(f"{len(summary)} spectra, {int(np.sum(summary['tokens']))} valid flux tokens.")
+    print()
+    predict_examples()
     return 0
+
+
+def _show(table, columns):
+    shown = table[[c for c in columns if c in table.colnames]]
+    for name in shown.colnames:
+        if name != "flag" and getattr(shown[name], "unit", None) is not None:
+            shown[name].info.format = ".0f" if name.startswith("teff") else ".2f"
+    print("\n".join(shown.pformat(max_lines=-1, max_width=-1)))
+
+
+def predict_examples():
+    """Predict the labels of the bundled examples with the shipped models and print them.
+
+    Returns
+    -------
+    list of astropy.table.QTable
+        The prediction tables (apStar, then Gaia XP).
+
+    """
+    from ..io import read_gaia_xp_table
+    from ..pretrained import available_models, load_pretrained
+
+    if not available_models():
+        print("No shipped model is installed: skipping prediction.")
+        return []
+    labels = ["teff", "teff_err", "logg", "logg_err", "fe_h", "fe_h_err", "flag"]
+    apstar = read_example(EXAMPLES[0][1])
+    model = load_pretrained(spectra=apstar)
+    table = model.predict(apstar)
+    print(f"APOGEE apStar example, predicted by {model.name} ({table.meta['model_choice']}):")
+    _show(table, labels)
+    xp = read_gaia_xp_table(get_example_path(EXAMPLES[1][1]))
+    model = load_pretrained(spectra=xp.spectra)
+    predicted = model.predict(xp.spectra, inputs=xp.colours)
+    for name in ("teff", "logg", "fe_h"):
+        predicted[f"apogee_{name}"] = xp.labels[name]
+    print()
+    print(f"Gaia XP examples with colours, predicted by {model.name}, beside APOGEE DR17:")
+    _show(predicted, [*labels[:-1], "apogee_teff", "apogee_logg", "apogee_fe_h"])
+    return [table, predicted]
