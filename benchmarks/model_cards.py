@@ -19,8 +19,8 @@ from _common import MODELS, RESULTS, write_rst
 def _fmt_range(name, low_high):
     low, high = low_high
     if name == "teff":
-        return f"{low:.0f} – {high:.0f} K"
-    return f"{low:+.2f} – {high:+.2f}"
+        return f"{low:.0f} to {high:.0f} K"
+    return f"{low:+.2f} to {high:+.2f}"
 
 
 def card_rows(config):
@@ -43,7 +43,7 @@ def card_rows(config):
                           f"rows, {data.get('n_validation_rows', '?')} validation rows"),
     ]
     for source in data.get("sources", []):
-        rows.append(("  source", f"{source['emulator']} × {', '.join(source['instruments'])}, "
+        rows.append(("  source", f"{source['emulator']} x {', '.join(source['instruments'])}, "
                                  f"{source['n_stars']} stars, S/N {source.get('snr_range')}"))
     for name, rng in prov.get("label_ranges", {}).items():
         rows.append((f"Range of {name}", _fmt_range(name, rng)))

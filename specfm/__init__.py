@@ -10,8 +10,10 @@ try:
 except ImportError:  # pragma: no cover - only without an installed version file
     __version__ = "0.0.0.dev0"
 
-from . import exceptions
-from . import predict  # the subpackage; it is callable: specfm.predict(spectra, ...)
+from . import (
+    exceptions,
+    predict,  # the subpackage; it is callable: specfm.predict(spectra, ...)
+)
 from .predict import Model, load
 from .pretrained import available_models, load_pretrained
 from .tokens import (

@@ -16,7 +16,10 @@ from .objectives import MaskedTokenObjective, ObjectiveConfig, ObjectiveOutput, 
 from .optim import parameter_groups, seed_everything, warmup_cosine
 from .settings import TrainerConfig, TrainingResult
 from .sources import (
+    EMULATORS,
+    EXTRA_LABELS,
     SyntheticSource,
+    data_directory,
     gaia_xp_dataset,
     label_ranges,
     load_emulator,
@@ -26,6 +29,8 @@ from .sources import (
 )
 
 __all__ = [
+    "EMULATORS",
+    "EXTRA_LABELS",
     "PARTS",
     "CheckpointError",
     "DistributedInfo",
@@ -41,6 +46,7 @@ __all__ = [
     "TrainingResult",
     "choose_device",
     "cleanup_distributed",
+    "data_directory",
     "distributed_info",
     "extend_network",
     "finetune",
