@@ -7,6 +7,15 @@ import pytest
 
 _HERE = Path(__file__).resolve().parent
 
+REAL_FILES = {
+    "apStar-dr17-2M17335483-2753043.fits": "APOGEE apStar",
+    "apStar-dr17-2M19485057+5005279.fits": "APOGEE apStar",
+    "apVisit-r13-5095-55844-128.fits": "APOGEE apVisit",
+    "apVisit-r13-9518-57729-104.fits": "APOGEE apVisit",
+    "spec-3586-55181-0500.fits": "SDSS-III/IV spec",
+}
+"""The real survey files of the shared data (``real_spectra/``) and their specutils formats."""
+
 
 def shared_data_dir():
     """Return the shared data folder, or None when it is absent."""

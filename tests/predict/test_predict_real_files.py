@@ -14,15 +14,11 @@ from astropy.io import fits
 from specfm._compat import SpectrumClass
 from specfm.pretrained import available_models, load_pretrained
 
+from ..conftest import REAL_FILES
+
 pytestmark = pytest.mark.integration
 
-FILES = {
-    "apStar-dr17-2M17335483-2753043.fits": "APOGEE apStar",
-    "apStar-dr17-2M19485057+5005279.fits": "APOGEE apStar",
-    "apVisit-r13-5095-55844-128.fits": "APOGEE apVisit",
-    "apVisit-r13-9518-57729-104.fits": "APOGEE apVisit",
-    "spec-3586-55181-0500.fits": "SDSS-III/IV spec",
-}
+FILES = REAL_FILES
 
 # Physically plausible ranges for FGKM stars (what any sensible model must give).
 PLAUSIBLE = {

@@ -10,15 +10,11 @@ from specutils import SpectrumList
 from specfm import tokenize
 from specfm._compat import SpectrumClass
 
+from ..conftest import REAL_FILES
+
 pytestmark = pytest.mark.integration
 
-FILES = {
-    "apStar-dr17-2M17335483-2753043.fits": "APOGEE apStar",
-    "apStar-dr17-2M19485057+5005279.fits": "APOGEE apStar",
-    "apVisit-r13-5095-55844-128.fits": "APOGEE apVisit",
-    "apVisit-r13-9518-57729-104.fits": "APOGEE apVisit",
-    "spec-3586-55181-0500.fits": "SDSS-III/IV spec",
-}
+FILES = REAL_FILES
 
 
 def read(path, fmt):

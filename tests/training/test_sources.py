@@ -67,21 +67,22 @@ def test_colour_context_probability():
         assert not bool(labels.any())
 
 
-def test_train_command_on_the_xp_example(tmp_path):
+def write_tiny_config(folder, tokenizer="", data="", extra="", steps=3):
+    """A tiny training configuration on the bundled Gaia XP example."""
     example = get_example_path("gaia_xp_example.fits")
-    config = tmp_path / "tiny.toml"
+    config = folder / "tiny.toml"
     config.write_text(
         f"""
 output = "model"
 [tokenizer]
 normalisation = "auto"
+{tokenizer}
 [data]
 kind = "gaia_xp"
 data_dir = "{example.parent}"
 path = "{example.name}"
 validation_fraction = 0.2
-train_selection = "fe_h > -1"
-cache = "cache"
+{data}
 [model]
 d_model = 16
 n_heads = 2
@@ -89,14 +90,22 @@ n_latents = 8
 n_latent_layers = 1
 n_frequencies = 8
 [trainer]
-max_steps = 3
+max_steps = {steps}
 batch_size = 4
 warmup_steps = 1
 progress = false
-[provenance]
-outputs = ["teff", "logg", "fe_h", "alpha_m"]
-description = "tiny test model"
+{extra}
 """
+    )
+    return config
+
+
+def test_train_command_on_the_xp_example(tmp_path):
+    config = write_tiny_config(
+        tmp_path,
+        data='train_selection = "fe_h > -1"\ncache = "cache"',
+        extra='[provenance]\noutputs = ["teff", "logg", "fe_h", "alpha_m"]\n'
+        'description = "tiny test model"',
     )
     assert train_main([str(config)]) == 0
     saved = read_model_config(tmp_path / "model")
@@ -128,34 +137,10 @@ def test_synthetic_dataset_from_the_shared_emulators(shared_data):
 
 
 def test_prediction_section_sets_the_stored_tokenizer(tmp_path):
-    example = get_example_path("gaia_xp_example.fits")
-    config = tmp_path / "tiny.toml"
-    config.write_text(
-        f"""
-output = "model"
-[tokenizer]
-normalisation = "auto"
-max_tokens = 1024
-[prediction]
-max_tokens = 64
-cap_mode = "chunk"
-[data]
-kind = "gaia_xp"
-data_dir = "{example.parent}"
-path = "{example.name}"
-validation_fraction = 0.2
-[model]
-d_model = 16
-n_heads = 2
-n_latents = 8
-n_latent_layers = 1
-n_frequencies = 8
-[trainer]
-max_steps = 1
-batch_size = 4
-warmup_steps = 1
-progress = false
-"""
+    config = write_tiny_config(
+        tmp_path,
+        tokenizer='max_tokens = 1024\n[prediction]\nmax_tokens = 64\ncap_mode = "chunk"',
+        steps=1,
     )
     assert train_main([str(config)]) == 0
     stored = TokenizerConfig.from_dict(read_model_config(tmp_path / "model")["model"]["tokenizer"])
