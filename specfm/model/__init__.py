@@ -6,7 +6,7 @@ colours, known labels) into a fixed number of latents and answers any requested 
 """
 
 from .attention import CrossAttentionBlock, FeedForward, MultiHeadAttention, SelfAttentionBlock
-from .chunking import chunk_indices, predict_chunked
+from .chunking import chunk_indices, combine_rows, predict_chunked
 from .config import ModelConfig
 from .embeddings import GrowableEmbedding, QueryEmbedding, TokenEmbedding, WavelengthEncoding
 from .heads import GaussianHead
@@ -33,6 +33,7 @@ __all__ = [
     "TokenEmbedding",
     "WavelengthEncoding",
     "chunk_indices",
+    "combine_rows",
     "load_model",
     "predict_chunked",
     "read_model_config",

@@ -16,7 +16,7 @@ import torch
 from ..tokens.vocabulary import TokenKind
 from .network import NetworkOutput
 
-__all__ = ["chunk_indices", "predict_chunked"]
+__all__ = ["chunk_indices", "combine_rows", "predict_chunked"]
 
 
 def chunk_indices(kind, valid, chunk_size=512, generator=None):
@@ -128,7 +128,7 @@ def predict_chunked(network, tokens, queries, chunk_size=512, seed=0, batch_size
     n_rows, n_tok = tokens.valid.shape
     n_q = queries.kind.shape[1]
     row_of = torch.tensor([r for r, _ in chunks], dtype=torch.long, device=device)
-    means, variances, attention = [], [], None
+    means, logvars, attention = [], [], None
     if return_attention:
         attention = torch.zeros(n_rows, n_q, n_tok, device=device)
     for start in range(0, len(chunks), batch_size):
@@ -144,16 +144,41 @@ def predict_chunked(network, tokens, queries, chunk_size=512, seed=0, batch_size
         out = network(_Tokens(**_gather(tokens, rows, index, pad)), queries.select(rows),
                       return_attention=return_attention)
         means.append(out.mean)
-        variances.append(torch.exp(out.logvar))
+        logvars.append(out.logvar)
         if return_attention:
             for i, (r, idx) in enumerate(part):
                 attention[r][:, idx.to(device)] += out.attention[i, :, :len(idx)]
-    means, variances = torch.cat(means), torch.cat(variances)
-    count = torch.zeros(n_rows, device=device).index_add_(
-        0, row_of, torch.ones(len(chunks), device=device))[:, None]
-    mean = torch.zeros(n_rows, n_q, device=device).index_add_(0, row_of, means) / count
-    spread = variances + (means - mean[row_of]) ** 2
-    variance = torch.zeros(n_rows, n_q, device=device).index_add_(0, row_of, spread) / count
+    mean, variance = combine_rows(torch.cat(means), torch.cat(logvars), row_of, n_rows)
     if return_attention:
-        attention = attention / count[:, :, None]
+        count = torch.bincount(row_of, minlength=n_rows).to(attention.dtype)
+        attention = attention / count[:, None, None]
     return NetworkOutput(mean=mean, logvar=torch.log(variance), attention=attention)
+
+
+def combine_rows(mean, logvar, row_index, n_rows):
+    """Merge predictions of several rows per target as an equal-weight Gaussian mixture.
+
+    Parameters
+    ----------
+    mean, logvar : torch.Tensor
+        ``(rows, queries)`` per-row predictions.
+    row_index : torch.Tensor
+        ``(rows,)`` target of each row, in ``range(n_rows)``.
+    n_rows : int
+        Number of targets (spectra, or token rows that were chunked).
+
+    Returns
+    -------
+    mean, variance : torch.Tensor
+        ``(n_rows, queries)``: the mean of the means, and the mean of the variances plus the
+        (population) variance of the means. NaN for targets with no rows.
+
+    """
+    n_q = mean.shape[1]
+    zeros = torch.zeros(n_rows, n_q, dtype=mean.dtype, device=mean.device)
+    count = torch.zeros(n_rows, dtype=mean.dtype, device=mean.device).index_add_(
+        0, row_index, torch.ones(len(row_index), dtype=mean.dtype, device=mean.device))[:, None]
+    avg = zeros.clone().index_add_(0, row_index, mean) / count
+    spread = torch.exp(logvar) + (mean - avg[row_index]) ** 2
+    variance = zeros.clone().index_add_(0, row_index, spread) / count
+    return avg, variance

@@ -10,7 +10,6 @@ import dataclasses
 import warnings
 
 import numpy as np
-import torch
 
 from .._compat import is_spectrum, make_spectrum
 from ..exceptions import CoverageWarning, ShapeMismatchError, SpecfmInputError
@@ -19,7 +18,6 @@ from ..tokens import TokenBatch, Tokenizer
 __all__ = [
     "Piece",
     "batch_spectra",
-    "combine_rows",
     "derived_seed",
     "make_batches",
     "slice_inputs",
@@ -232,33 +230,3 @@ def tokenize_batch(config, batch, n_total, inputs=None, radial_velocity=None, re
             if not issubclass(w.category, CoverageWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out[0] if len(out) == 1 else TokenBatch.concatenate(out)
-
-
-def combine_rows(mean, logvar, row_spectrum, n_spectra):
-    """Merge the rows of each spectrum as an equal-weight Gaussian mixture.
-
-    Parameters
-    ----------
-    mean, logvar : torch.Tensor
-        ``(rows, queries)`` per-row predictions.
-    row_spectrum : torch.Tensor
-        ``(rows,)`` index of the spectrum of each row, in ``range(n_spectra)``.
-    n_spectra : int
-        Number of spectra.
-
-    Returns
-    -------
-    mean, variance : torch.Tensor
-        ``(n_spectra, queries)``: the mean of the means, and the mean of the variances
-        plus the (population) variance of the means. NaN for spectra with no rows.
-
-    """
-    n_q = mean.shape[1]
-    count = torch.zeros(n_spectra, dtype=mean.dtype).index_add_(
-        0, row_spectrum, torch.ones(len(row_spectrum), dtype=mean.dtype))[:, None]
-    total = torch.zeros(n_spectra, n_q, dtype=mean.dtype).index_add_(0, row_spectrum, mean)
-    avg = total / count
-    spread = torch.exp(logvar) + (mean - avg[row_spectrum]) ** 2
-    variance = torch.zeros(n_spectra, n_q, dtype=mean.dtype).index_add_(
-        0, row_spectrum, spread) / count
-    return avg, variance

@@ -12,9 +12,10 @@ from tqdm.auto import tqdm
 
 from ..exceptions import CoverageWarning, SpecfmInputError
 from ..model import Query, load_model, predict_chunked, read_model_config
+from ..model.chunking import combine_rows
 from ..pretrained.registry import config_coverage
 from ..tokens import TokenizerConfig
-from .batching import combine_rows, derived_seed, make_batches, split_pieces, tokenize_batch
+from .batching import derived_seed, make_batches, split_pieces, tokenize_batch
 from .table import FLAG_DESCRIPTIONS, input_label_values, make_table, prediction_flags
 
 __all__ = ["METHODS", "Model", "load"]

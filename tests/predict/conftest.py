@@ -17,15 +17,6 @@ IR = [(15100.0, 15300.0)]
 RANGES = {"teff": [3000.0, 7000.0], "logg": [0.0, 5.0]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; two threads fight on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def toy_spectrum(n=6, seed=99, n_pix=48, noise=0.01):
     """A 2-D Spectrum of toy stars (dimensionless flux near 1) and their scaled teff."""
     wave, flux, z_teff, z_logg, _ = toy_spectra(n, n_pix=n_pix, seed=seed, noise=noise)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from specutils import SpectrumCollection, SpectrumList
 
+from specfm.model import combine_rows
 from specfm.predict import load
-from specfm.predict.batching import combine_rows
 
 from .conftest import toy_spectrum
 
