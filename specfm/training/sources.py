@@ -138,13 +138,12 @@ class SyntheticSource:
 
 
 def _labels_of(table, vocabulary):
-    values, errors = {}, {}
-    for spec in vocabulary:
-        if spec.kind != TokenKind.LABEL or spec.name not in table.colnames:
-            continue
-        column = table[spec.name]
-        values[spec.name] = np.asarray(column.to_value(spec.quantity_unit), dtype=float)
-    return values, errors
+    """Label values of a corpus table, in the vocabulary's units (synthetic: no errors)."""
+    return {
+        spec.name: np.asarray(table[spec.name].to_value(spec.quantity_unit), dtype=float)
+        for spec in vocabulary
+        if spec.kind == TokenKind.LABEL and spec.name in table.colnames
+    }
 
 
 def _render_shard(args):
@@ -167,10 +166,10 @@ def _render_shard(args):
     )
     parts = []
     for spectra, table in iter_corpus(emulator, corpus):
-        values, _ = _labels_of(table, config.vocabulary)
+        labels, errs, mask = labels_to_tensors(_labels_of(table, config.vocabulary),
+                                               config.vocabulary)
         for name in source.instruments:
             batch = tokenizer(spectra[name], on_error="mask")
-            labels, errs, mask = labels_to_tensors(values, config.vocabulary)
             parts.append((batch, labels[batch.spectrum_index], errs[batch.spectrum_index],
                           mask[batch.spectrum_index]))
     return parts
