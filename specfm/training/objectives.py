@@ -77,6 +77,17 @@ class ObjectiveConfig:
         Also ask for labels that were given as context (so they can be "requested back").
     label_weight, flux_weight : float
         Weights of label and flux requests in the mean loss.
+    generation_probability : float
+        Probability that a row is a *generation* row: no flux pixel in its context, every
+        known label and colour given, and only flux requested back. This teaches the model
+        to write a spectrum from labels (`specfm.predict.Model.generate`).
+    block_mask_probability : float
+        Probability that a row also loses, from its context, the flux pixels of one
+        contiguous wavelength block (``block_fraction`` of its wavelength span), which the
+        flux requests then ask for first. This teaches in-painting of gaps
+        (`specfm.predict.Model.inpaint`).
+    block_fraction : tuple of float
+        Range of the block width, as a fraction of the row's wavelength span.
     nll_beta : float
         0 gives the plain Gaussian NLL of the papers. A positive value weights each term by
         the (gradient-free) total variance to this power: the "beta-NLL" of Seitzer et al.
@@ -93,6 +104,9 @@ class ObjectiveConfig:
     request_context_labels: bool = True
     label_weight: float = 1.0
     flux_weight: float = 1.0
+    generation_probability: float = 0.0
+    block_mask_probability: float = 0.0
+    block_fraction: tuple = (0.05, 0.3)
     nll_beta: float = 0.0
 
     def __post_init__(self):
@@ -109,11 +123,20 @@ class ObjectiveConfig:
             raise SpecfmInputError("colour_context_probability must lie in [0, 1].")
         if self.n_flux_queries < 0:
             raise SpecfmInputError("n_flux_queries must be >= 0.")
+        for name in ("generation_probability", "block_mask_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise SpecfmInputError(f"{name} must lie in [0, 1].")
+        lo, hi = (float(x) for x in self.block_fraction)
+        if not 0 < lo <= hi < 1:
+            raise SpecfmInputError("block_fraction must be (low, high) with 0 < low <= high"
+                                   " < 1.")
+        self.block_fraction = (lo, hi)
 
     def to_dict(self):
         """Return a JSON-serialisable dict."""
         out = dataclasses.asdict(self)
         out["context_fraction"] = list(self.context_fraction)
+        out["block_fraction"] = list(self.block_fraction)
         return out
 
 
@@ -195,9 +218,18 @@ class MaskedTokenObjective:
         p_colour = (cfg.label_context_probability if cfg.colour_context_probability is None
                     else cfg.colour_context_probability)
         p_other = torch.where(kind == TokenKind.COLOUR, p_colour, cfg.label_context_probability)
-        keep = valid & torch.where(is_flux, u < frac, u < p_other)
-        # every row keeps at least one token, a flux pixel if it has any
-        first = torch.where(valid, u + 2.0 * (~is_flux), 5.0).argmin(1)
+        # (random numbers are drawn only for modes that are on, so that runs without
+        # them draw exactly what earlier versions drew)
+        generate = (rand(rows, 1) < cfg.generation_probability
+                    if cfg.generation_probability else torch.zeros(rows, 1, dtype=torch.bool,
+                                                                   device=dev))
+        block = self._block(pool, is_flux, rand)
+        flux_keep = (u < frac) & ~generate & ~block
+        keep = valid & torch.where(is_flux, flux_keep, generate | (u < p_other))
+        # every row keeps at least one token: a flux pixel (outside the block) if it has
+        # any; a label or colour for generation rows
+        prefer = torch.where(generate, is_flux, ~is_flux | block)
+        first = torch.where(valid, u + 2.0 * prefer, 5.0).argmin(1)
         keep[torch.arange(rows, device=dev), first] |= valid.any(1)
         key = torch.where(keep, u, 2.0 + u)
         n_keep = int(keep.sum(1).max()) if rows else 0
@@ -235,6 +267,24 @@ class MaskedTokenObjective:
         query_is_flux = torch.zeros_like(queries.valid)
         query_is_flux[:, n_vocab:] = True
         return _Tokens(**context), queries, target, target_error, query_is_flux
+
+    def _block(self, pool, is_flux, rand):
+        """``(rows, width)`` True for flux tokens in each row's random masked block."""
+        cfg = self.config
+        rows = is_flux.shape[0]
+        if not cfg.block_mask_probability or not rows:
+            return torch.zeros_like(is_flux)
+        wave = pool["wavelength"]
+        ok = pool["valid"] & is_flux
+        big = torch.finfo(wave.dtype).max
+        w_lo = torch.where(ok, wave, big).amin(1, keepdim=True)
+        w_hi = torch.where(ok, wave, -big).amax(1, keepdim=True)
+        span = (w_hi - w_lo).clamp_min(0.0)
+        lo, hi = cfg.block_fraction
+        width = span * (lo + (hi - lo) * rand(rows, 1))
+        start = w_lo + (span - width) * rand(rows, 1)
+        active = rand(rows, 1) < cfg.block_mask_probability
+        return active & ok & (wave >= start) & (wave <= start + width)
 
     def __call__(self, network, batch, generator):
         """Return the `ObjectiveOutput` of ``network`` on ``batch``.

@@ -75,3 +75,52 @@ def test_missing_labels_do_not_enter_the_loss():
     assert torch.isfinite(out.loss)
     out.loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+
+
+def test_generation_rows_see_labels_only_and_are_asked_for_flux():
+    data = toy_dataset(32, n_pix=20)
+    batch = data.batch(range(32))
+    obj = MaskedTokenObjective(ObjectiveConfig(generation_probability=1.0,
+                                               label_context_probability=0.0,
+                                               n_flux_queries=6))
+    context, queries, target, _, is_flux = obj.sample(batch, torch.Generator().manual_seed(3))
+    n_flux_ctx = (context.valid & (context.kind == TokenKind.FLUX)).sum(1)
+    assert (n_flux_ctx == 0).all()
+    # every known label is in the context, whatever label_context_probability says
+    n_labels_ctx = (context.valid & (context.kind != TokenKind.FLUX)).sum(1)
+    assert torch.equal(n_labels_ctx, batch.label_mask.sum(1))
+    n_vocab = len(data.vocabulary)
+    assert queries.valid[:, n_vocab:].all()
+
+
+def test_block_masking_holds_out_one_contiguous_wavelength_range():
+    data = toy_dataset(32, n_pix=40)
+    batch = data.batch(range(32))
+    obj = MaskedTokenObjective(ObjectiveConfig(context_fraction=(1.0, 1.0),
+                                               block_mask_probability=1.0,
+                                               block_fraction=(0.2, 0.3),
+                                               n_flux_queries=4))
+    context, queries, *_ = obj.sample(batch, torch.Generator().manual_seed(4))
+    n_vocab = len(data.vocabulary)
+    for row in range(32):
+        waves = sorted(batch.tokens.wavelength[row].tolist())
+        ctx = set(context.wavelength[row][context.valid[row]
+                                          & (context.kind[row] == TokenKind.FLUX)].tolist())
+        held = [i for i, w in enumerate(waves) if w not in ctx]
+        # with every other pixel kept, the held-out pixels form one run of 15-30 % of them
+        assert 0.1 * 40 <= len(held) <= 0.3 * 40 + 1
+        assert held == list(range(held[0], held[0] + len(held)))
+        # and the flux requests ask for held-out pixels
+        asked = queries.wavelength[row, n_vocab:].tolist()
+        assert all(w not in ctx for w in asked)
+
+
+def test_new_modes_are_validated():
+    import pytest
+
+    from specfm.exceptions import SpecfmInputError
+
+    with pytest.raises(SpecfmInputError, match="generation_probability"):
+        ObjectiveConfig(generation_probability=1.5)
+    with pytest.raises(SpecfmInputError, match="block_fraction"):
+        ObjectiveConfig(block_fraction=(0.5, 0.2))
