@@ -12,9 +12,10 @@ except ImportError:  # pragma: no cover - only without an installed version file
 
 from . import (
     exceptions,
+    io,  # noqa: F401 - registers specfm's readers (e.g. "Gaia XP sampled") with specutils
     predict,  # the subpackage; it is callable: specfm.predict(spectra, ...)
 )
-from .predict import Model, load
+from .predict import Model, load, predict_files
 from .pretrained import available_models, load_pretrained
 from .tokens import (
     TokenBatch,
@@ -38,5 +39,6 @@ __all__ = [
     "load",
     "load_pretrained",
     "predict",
+    "predict_files",
     "tokenize",
 ]

@@ -11,7 +11,10 @@ __all__ = [
     "CoverageError",
     "CoverageWarning",
     "EmptySpectrumError",
+    "FileFormatError",
     "FluxUnitError",
+    "MissingDependencyError",
+    "OutputConflictError",
     "ShapeMismatchError",
     "SpecfmError",
     "SpecfmInputError",
@@ -51,6 +54,26 @@ class ShapeMismatchError(SpecfmInputError):
 
 class UncertaintyError(SpecfmInputError):
     """An uncertainty that cannot be turned into a standard deviation."""
+
+
+class FileFormatError(SpecfmInputError):
+    """A file is not in the format that was asked for, or holds data specfm cannot read.
+
+    The message names what the file holds and how to turn it into something readable
+    (for example: Gaia XP coefficients must first be sampled with GaiaXPy's ``calibrate``).
+    """
+
+
+class OutputConflictError(SpecfmInputError):
+    """An output file exists and holds results that the new ones must not be mixed with.
+
+    For example, predictions of another model; the message says how to replace the file
+    or where else to write.
+    """
+
+
+class MissingDependencyError(SpecfmError, ImportError):
+    """An optional dependency is needed for what was asked; the message says what to install."""
 
 
 class SpecfmWarning(UserWarning):

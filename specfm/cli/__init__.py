@@ -10,12 +10,14 @@ import argparse
 import sys
 
 from ..exceptions import SpecfmError
-from . import demo, train
+from . import demo, info, predict, train
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = {
     "demo": (demo.setup_parser, demo.run),
+    "info": (info.setup_parser, info.run),
+    "predict": (predict.setup_parser, predict.run),
     "train": (train.setup_parser, train.run),
 }
 """Subcommand name -> ``(setup_parser, run)``; the first line of ``run``'s module docstring

@@ -18,13 +18,67 @@ that made them; the ``licenses/`` folder credits the sources.
 import importlib.resources
 import pathlib
 
+import astropy.units as u
 from astropy.table import hstack
 
 from ..io import read_gaia_xp_table
 
-__all__ = ["get_example_path", "list_examples", "read_example"]
+__all__ = ["LABEL_ELEMENTS", "get_example_path", "list_examples", "read_example", "strong_lines"]
 
 _SUFFIXES = (".fits",)
+
+LABEL_ELEMENTS = {
+    "fe_h": ("Fe",), "m_h": ("Fe",), "mg_fe": ("Mg",), "mg_m": ("Mg",), "o_fe": ("O",),
+    "o_m": ("O",), "alpha_m": ("O", "Mg", "Si", "Ca", "Ti"), "teff": ("H",),
+    "logg": ("Mg", "Ca", "H"),
+}
+"""Label name -> elements whose lines `strong_lines` returns for it (plots mark these)."""
+
+
+def strong_lines(elements=None, wavelength_range=None):
+    """Return the small table of strong spectral lines that ships with specfm.
+
+    It holds the ASPCAP DR17 element windows in the APOGEE H band (their centres and
+    edges) and textbook strong lines in the optical and near infrared (Balmer, Ca II, Mg b,
+    Na D, O I, Fe I), all in vacuum; ``tests/data_tools/make_line_table.py`` made it.
+
+    Parameters
+    ----------
+    elements : str or sequence of str, optional
+        Keep only these elements (e.g. ``"Fe"`` or ``["Mg", "Si"]``), or the elements of
+        a label name from `LABEL_ELEMENTS` (e.g. ``"fe_h"``).
+    wavelength_range : Quantity, optional
+        ``[low, high]`` in any spectral unit; keep only lines inside it.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        Columns ``element``, ``species``, ``wavelength``, ``window_low``, ``window_high``
+        (vacuum Angstrom) and ``source``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from specfm.data import strong_lines
+    >>> lines = strong_lines("Mg", [15700, 15800] * u.AA)
+    >>> [round(w) for w in lines["wavelength"].to_value(u.AA)]
+    [15745, 15751, 15753, 15770]
+
+    """
+    from astropy.table import QTable
+
+    path = importlib.resources.files(__name__) / "strong_lines.ecsv"
+    with importlib.resources.as_file(path) as local:
+        table = QTable.read(local, format="ascii.ecsv")
+    if elements is not None:
+        names = (elements,) if isinstance(elements, str) else tuple(elements)
+        wanted = {e for n in names for e in LABEL_ELEMENTS.get(n, (n,))}
+        table = table[[e in wanted for e in table["element"]]]
+    if wavelength_range is not None:
+        lo, hi = sorted(u.Quantity(wavelength_range).to_value(u.AA, u.spectral()))
+        wave = table["wavelength"].to_value(u.AA)
+        table = table[(wave >= lo) & (wave <= hi)]
+    return table
 
 
 def list_examples():

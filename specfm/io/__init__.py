@@ -1,5 +1,29 @@
-"""Readers for spectra that specutils does not read itself."""
+"""Readers for spectra that specutils does not read itself.
 
+Importing this subpackage (which ``import specfm`` does) registers the readers with
+specutils, e.g. ``Spectrum.read(path, format="Gaia XP sampled")``.
+"""
+
+from .gaia_xp_sampled import (
+    FORMAT_NAME,
+    GAIA_XP_FLUX_UNIT,
+    GAIA_XP_SAMPLING,
+    identify_gaia_xp_sampled,
+    read_gaia_xp_sampled,
+    register,
+)
 from .gaia_xp_table import XP_SAMPLING, XPTable, read_gaia_xp_table
 
-__all__ = ["XP_SAMPLING", "XPTable", "read_gaia_xp_table"]
+register()
+
+__all__ = [
+    "FORMAT_NAME",
+    "GAIA_XP_FLUX_UNIT",
+    "GAIA_XP_SAMPLING",
+    "XP_SAMPLING",
+    "XPTable",
+    "identify_gaia_xp_sampled",
+    "read_gaia_xp_sampled",
+    "read_gaia_xp_table",
+    "register",
+]

@@ -13,11 +13,13 @@ that ``specfm.predict`` can be both the shortcut and this namespace
 import sys
 import types
 
-from .api import predict
+from .api import predict, resolve_model
+from .files import predict_files
 from .model import METHODS, Model, load
 from .table import FLAG_DESCRIPTIONS, PredictionFlag
 
-__all__ = ["FLAG_DESCRIPTIONS", "METHODS", "Model", "PredictionFlag", "load", "predict"]
+__all__ = ["FLAG_DESCRIPTIONS", "METHODS", "Model", "PredictionFlag", "load", "predict",
+           "predict_files", "resolve_model"]
 
 
 class _CallableModule(types.ModuleType):

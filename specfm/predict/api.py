@@ -6,7 +6,7 @@ from ..exceptions import SpecfmInputError
 from ..pretrained import available_models, load_pretrained
 from .model import Model, load
 
-__all__ = ["predict"]
+__all__ = ["predict", "resolve_model"]
 
 
 def predict(spectra, model=None, registry=None, **kwargs):
@@ -37,18 +37,48 @@ def predict(spectra, model=None, registry=None, **kwargs):
         For an unknown model name or path, or when no model can be chosen.
 
     """
-    if model is None:
-        model = load_pretrained(spectra=spectra, registry=registry,
-                                medium=kwargs.get("medium", "vacuum"))
-    elif not isinstance(model, Model):
-        if isinstance(model, str) and model in available_models(registry):
-            model = load_pretrained(model, registry=registry)
-        elif pathlib.Path(model).exists():
-            model = load(model)
-        else:
-            names = ", ".join(available_models(registry)) or "none"
-            raise SpecfmInputError(
-                f"{model!r} is neither a shipped model (available: {names}) nor a model "
-                "folder. Give one of those names, a path, or a loaded specfm Model."
-            )
+    model = resolve_model(model, spectra=spectra, registry=registry,
+                          medium=kwargs.get("medium", "vacuum"))
     return model.predict(spectra, **kwargs)
+
+
+def resolve_model(model=None, spectra=None, registry=None, medium="vacuum"):
+    """Return a loaded `Model` for a model, a shipped model's name or a model folder.
+
+    Parameters
+    ----------
+    model : `Model`, str or path-like, optional
+        A loaded model (returned as it is), the name of a shipped model, or a model folder.
+        None: the shipped model that best covers ``spectra`` (see
+        `specfm.pretrained.load_pretrained`).
+    spectra : Spectrum, SpectrumList or list, optional
+        For the automatic choice.
+    registry : str or path-like, optional
+        Folder of models to choose from (default: ``$SPECFM_MODEL_DIR``, else the
+        shipped models).
+    medium : {"vacuum", "air"}
+        Medium of the wavelengths of ``spectra`` (for the choice only).
+
+    Returns
+    -------
+    `Model`
+
+    Raises
+    ------
+    SpecfmInputError
+        For an unknown model name or path, or when no model can be chosen.
+
+    """
+    if model is None:
+        return load_pretrained(spectra=spectra, registry=registry, medium=medium)
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, str) and model in available_models(registry):
+        return load_pretrained(model, registry=registry)
+    if pathlib.Path(model).exists():
+        return load(model)
+    names = ", ".join(available_models(registry)) or "none"
+    raise SpecfmInputError(
+        f"{model!r} is neither a shipped model (available: {names}) nor a model folder. Give "
+        "one of those names, a path, or a loaded specfm Model."
+    )

@@ -15,7 +15,9 @@ from ..model import Query, load_model, predict_chunked, read_model_config
 from ..model.chunking import combine_rows
 from ..pretrained.registry import config_coverage
 from ..tokens import TokenizerConfig
+from .attention import AttentionMixin
 from .batching import derived_seed, make_batches, split_pieces, tokenize_batch
+from .generation import GenerationMixin
 from .table import FLAG_DESCRIPTIONS, input_label_values, make_table, prediction_flags
 
 __all__ = ["METHODS", "Model", "load"]
@@ -39,7 +41,7 @@ def _input_names(inputs):
     return tuple(n for n in names if not (n.endswith("_err") and n[:-4] in names))
 
 
-class Model:
+class Model(AttentionMixin, GenerationMixin):
     """A trained specfm network, ready to turn spectra into a table of stellar labels.
 
     Make one with `load` (a model folder) or `specfm.pretrained.load_pretrained` (a

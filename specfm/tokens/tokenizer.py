@@ -231,6 +231,38 @@ class Tokenizer:
         self._warn_partial_coverage(reports)
         return self._pack(rows, reports, extra)
 
+    def normalise_pixels(self, spectra, medium="vacuum", radial_velocity=None, redshift=None,
+                         exclude=None):
+        """Return every pixel of each spectrum as the model sees it, before the token cap.
+
+        Parameters
+        ----------
+        spectra, medium, radial_velocity, redshift
+            As for calling the tokenizer.
+        exclude : list of (float, float), optional
+            Rest-frame vacuum wavelength ranges (Angstrom) whose pixels are treated as
+            masked, also when the flux is normalised (for in-painting them).
+
+        Returns
+        -------
+        list of tuple
+            One ``(wavelength, value, error, valid, report)`` per spectrum: the rest-frame
+            vacuum wavelength (Angstrom, ascending), normalised flux and its error, the
+            pixels that would become tokens (bool), and the `SpectrumReport`; arrays have
+            one entry per input pixel (zero where not ``valid``).
+
+        """
+        out = []
+        for group in extract_groups(spectra, medium, radial_velocity, redshift):
+            if exclude:
+                rest = group.wavelength[None, :] / group.doppler[:, None]
+                for lo, hi in exclude:
+                    group.bad = group.bad | ((rest >= lo) & (rest <= hi))
+            for row in self._normalise(group):
+                row[-1].index = len(out)
+                out.append(row)
+        return out
+
     def _normalise(self, group):
         """Yield per-row (wavelength, value, error, valid, report) of one group."""
         cfg = self.config
@@ -334,6 +366,25 @@ class Tokenizer:
                 CoverageWarning,
                 stacklevel=3,
             )
+
+    def pack_rows(self, rows, reports, extra=None):
+        """Pad token rows into a `TokenBatch`.
+
+        Parameters
+        ----------
+        rows : list of tuple
+            ``(spectrum_index, wavelength, value, error)`` per row, arrays of equal length.
+        reports : list of SpectrumReport
+            One per spectrum.
+        extra : ExtraTokens, optional
+            Non-spectral tokens appended to each row of their spectrum.
+
+        Returns
+        -------
+        TokenBatch
+
+        """
+        return self._pack(rows, reports, extra)
 
     def _pack(self, rows, reports, extra):
         n_extra = 0 if extra is None else extra.ident.size

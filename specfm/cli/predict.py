@@ -1,0 +1,131 @@
+"""Predict stellar labels for every spectrum in many files, into one table (resumable).
+
+``specfm predict FILES_OR_GLOBS --format FMT --model NAME -o out.ecsv`` reads each file
+with specutils, predicts its spectra and writes one row per spectrum (columns ``file``,
+``index``, then the labels) to ``out.ecsv``, ``.fits`` or ``.parquet``, atomically, every
+few files and at the end. Running the same command again skips the files already in the
+output. Files that cannot be read are reported and skipped (exit status 1 with
+``--strict``). ``--workers N`` or ``--scheduler ADDRESS`` spread the files over Dask
+workers. See `specfm.predict.predict_files`.
+"""
+
+import sys
+
+from ..predict.files import predict_files
+
+__all__ = ["run", "setup_parser", "summary_lines"]
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
+
+
+def setup_parser(parser):
+    """Add the arguments of ``specfm predict`` to ``parser``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-parser of ``specfm predict``.
+
+    """
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="spectrum files or glob patterns (quote them: 'spectra/*.fits')")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="output table: .ecsv, .fits or .parquet (default: print the table)")
+    parser.add_argument("--format", metavar="FMT", default=None,
+                        help="specutils format of the files, e.g. 'APOGEE apStar' or 'Gaia XP "
+                             "sampled' (default: let specutils identify each file)")
+    parser.add_argument("--model", metavar="NAME", default=None,
+                        help="shipped model name or model folder (default: the output's model "
+                             "when resuming, else chosen by wavelength coverage)")
+    parser.add_argument("--labels", metavar="L1,L2", default=None,
+                        help="comma-separated labels to predict (default: all the model's)")
+    parser.add_argument("--batch-size", type=int, default=64, metavar="N",
+                        help="spectra per batch within a file (default 64)")
+    parser.add_argument("--method", choices=("one_pass", "chunked"), default="one_pass",
+                        help="inference method (default one_pass)")
+    parser.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("--registry", default=None, metavar="DIR",
+                        help="folder of models (default $SPECFM_MODEL_DIR or the shipped ones)")
+    dask = parser.add_mutually_exclusive_group()
+    dask.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="run on a local Dask cluster of N worker processes")
+    dask.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="run on the Dask cluster at ADDRESS, e.g. tcp://host:8786")
+    parser.add_argument("--files-per-task", type=int, default=None, metavar="N",
+                        help="files per Dask task (default: about four tasks per worker)")
+    parser.add_argument("--flush-every", type=int, default=20, metavar="N",
+                        help="write the output after every N finished files (default 20)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output instead of resuming it")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 if any file failed")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def summary_lines(summary, output=None):
+    """Return the lines of the end-of-run summary.
+
+    Parameters
+    ----------
+    summary : dict
+        ``table.meta["summary"]`` of `specfm.predict.predict_files`.
+    output : str, optional
+        The output file, to name it.
+
+    Returns
+    -------
+    list of str
+
+    """
+    failed = summary["failed"]
+    where = f" in {output}" if output else ""
+    lines = [f"specfm predict: {summary['done']} files done ({summary['rows']} spectra), "
+             f"{summary['skipped']} skipped (already{where}), {len(failed)} failed"]
+    lines += [f"  failed: {path}: {reason}" for path, reason in failed.items()]
+    return lines
+
+
+def run(args):
+    """Run ``specfm predict``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments.
+
+    Returns
+    -------
+    int
+        0; 1 with ``--strict`` when a file failed; 130 after Ctrl-C (the output then
+        holds every file finished before it).
+
+    """
+    client = None
+    if args.scheduler:
+        from ..predict.distributed import import_distributed
+
+        client = import_distributed().Client(args.scheduler)
+    labels = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
+    try:
+        table = predict_files(
+            args.files, model=args.model, format=args.format, output=args.output,
+            client=client, n_workers=args.workers, batch_size=args.batch_size, labels=labels,
+            method=args.method, overwrite=args.overwrite,
+            progress=False if args.no_progress else None, flush_every=args.flush_every,
+            files_per_task=args.files_per_task, registry=args.registry, device=args.device,
+        )
+    except KeyboardInterrupt:
+        where = args.output or "nothing (no --output was given)"
+        print(f"\nspecfm predict: interrupted. Written: {where}, with every file finished "
+              "so far; run the same command again to resume.", file=sys.stderr)
+        return INTERRUPTED
+    finally:
+        if client is not None:
+            client.close()
+    summary = table.meta.pop("summary")
+    if args.output is None:
+        print("\n".join(table.pformat(max_lines=-1, max_width=-1)))
+    print("\n".join(summary_lines(summary, args.output)), file=sys.stderr)
+    return 1 if args.strict and summary["failed"] else 0

@@ -1,0 +1,405 @@
+"""Gaia XP *sampled* spectra, as GaiaXPy's ``calibrate`` and the Gaia archive write them.
+
+One row per source: ``source_id``, and ``flux`` and ``flux_error`` arrays in
+W m^-2 nm^-1. In CSV files the arrays are strings such as ``"(1.2e-17, 1.3e-17, ...)"``
+or ``"[...]"``; in ECSV and FITS files they are array columns or such strings. The
+wavelengths of the samples are read, in this order, from the ``sampling=`` argument, a
+``wavelength`` or ``sampling`` column, the ECSV header's ``sampling`` entry, the FITS
+header keyword ``SAMPLING``, a companion file ``<name>_sampling.csv`` (or ``.ecsv``)
+holding a ``pos`` column (GaiaXPy writes one beside every CSV), and finally the archive's
+grid, `GAIA_XP_SAMPLING` (343 samples, 336-1020 nm in 2 nm steps), when a spectrum has
+343 samples.
+
+The reader is registered with specutils as ``"Gaia XP sampled"`` when specfm is
+imported, so ``Spectrum.read(path, format="Gaia XP sampled")`` works, and files whose
+columns identify them are recognised without ``format=``.
+
+Files of the *continuous* representation (``bp_coefficients``, ``rp_coefficients``: what
+the archive calls XP_CONTINUOUS) hold coefficients of basis functions, not fluxes, and
+cannot be read without the basis functions: the reader raises
+`~specfm.exceptions.FileFormatError`, which says how to sample them with GaiaXPy.
+"""
+
+import contextlib
+import csv
+import gzip
+import os
+import re
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.nddata import StdDevUncertainty
+from astropy.table.meta import get_header_from_yaml
+
+from .._compat import SpectrumClass, make_spectrum
+from ..exceptions import FileFormatError
+
+__all__ = [
+    "FORMAT_NAME",
+    "GAIA_XP_FLUX_UNIT",
+    "GAIA_XP_SAMPLING",
+    "identify_gaia_xp_sampled",
+    "read_gaia_xp_sampled",
+    "register",
+]
+
+FORMAT_NAME = "Gaia XP sampled"
+"""The specutils format name of `read_gaia_xp_sampled`."""
+
+GAIA_XP_SAMPLING = np.arange(336.0, 1020.0 + 1.0, 2.0) * u.nm
+"""The archive's (and GaiaXPy's default) sampling: 343 wavelengths, 336-1020 nm, 2 nm apart."""
+
+GAIA_XP_FLUX_UNIT = u.W / u.m**2 / u.nm
+"""The flux unit of Gaia XP sampled spectra (used when a file does not state one)."""
+
+_TEXT_SUFFIXES = (".csv", ".ecsv", ".csv.gz", ".ecsv.gz")
+_FITS_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz")
+_CONTINUOUS = ("bp_coefficients", "rp_coefficients")
+_SAMPLING_COLUMNS = ("wavelength", "sampling")
+_NUMPY_SCALAR = re.compile(r"np\.\w+\(")  # str(tuple(np.float64 array)) on numpy >= 2
+_MISSING = {"", "null", "none", "nan", "--"}
+
+
+def _open_text(path):
+    path = os.fspath(path)
+    if path.lower().endswith(".gz"):
+        return gzip.open(path, "rt", newline="")
+    return open(path, newline="")
+
+
+@contextlib.contextmanager
+def _text_table(path):
+    """Open a CSV/ECSV file; yield ``(header lines without '# ', column names, csv rows)``."""
+    with _open_text(path) as handle:
+        header, line = [], ""
+        for line in handle:
+            if line.startswith("#"):
+                header.append(line[2:].rstrip("\r\n") if line.startswith("# ")
+                              else line[1:].strip())
+            elif line.strip():
+                break
+        else:
+            line = ""
+        delimiter = ","
+        for entry in header:
+            if entry.startswith("delimiter:"):
+                delimiter = entry.split(":", 1)[1].strip().strip("'\"") or " "
+        names = next(csv.reader([line], delimiter=delimiter)) if line else []
+        yield header, [n.strip() for n in names], csv.reader(handle, delimiter=delimiter)
+
+
+def _fits_table(hdul):
+    """Return the first table HDU of ``hdul`` with columns (or None)."""
+    for hdu in hdul:
+        if isinstance(hdu, fits.BinTableHDU | fits.TableHDU):
+            return hdu
+    return None
+
+
+def identify_gaia_xp_sampled(origin, *args, **kwargs):
+    """Return True for a CSV, ECSV or FITS file of Gaia XP spectra (specutils identifier).
+
+    A file is recognised when it has a ``source_id`` column and either ``flux`` and
+    ``flux_error`` (sampled spectra) or ``bp_coefficients``/``rp_coefficients``
+    (continuous spectra, which the reader rejects with advice on how to sample them).
+
+    Parameters
+    ----------
+    origin : str
+        ``"read"`` (from the astropy I/O registry).
+    *args
+        The path is the first.
+    **kwargs
+        Ignored.
+
+    Returns
+    -------
+    bool
+
+    """
+    path = args[0] if args else None
+    if not isinstance(path, str | os.PathLike):
+        return False
+    name = os.fspath(path).lower()
+    try:
+        if name.endswith(_TEXT_SUFFIXES):
+            with _text_table(path) as (_, names, _rows):
+                pass
+        elif name.endswith(_FITS_SUFFIXES):
+            with fits.open(path, memmap=False) as hdul:
+                hdu = _fits_table(hdul)
+                names = [] if hdu is None else list(hdu.columns.names)
+        else:
+            return False
+    except (OSError, ValueError, UnicodeDecodeError, csv.Error):
+        return False
+    names = {n.lower() for n in names}
+    if "source_id" not in names:
+        return False
+    return {"flux", "flux_error"} <= names or bool(names & set(_CONTINUOUS))
+
+
+def _parse_array(value, what):
+    """Turn an array cell (string such as ``"(1, 2)"`` or ``"[1, null]"``, or array) into floats."""
+    if isinstance(value, np.ma.MaskedArray):
+        return np.ma.filled(value.astype(float), np.nan)
+    if not isinstance(value, str | bytes | np.str_ | np.bytes_):
+        return np.asarray(value, dtype=float)
+    text = value.decode() if isinstance(value, bytes | np.bytes_) else str(value)
+    body = _NUMPY_SCALAR.sub("", text).replace(")", "").strip().strip("([{}]").strip()
+    if not body:
+        return np.empty(0)
+    parts = [p.strip() for p in body.split(",")]
+    try:
+        return np.array([np.nan if p.lower() in _MISSING else float(p) for p in parts])
+    except ValueError:
+        raise FileFormatError(
+            f"Cannot read {what}: {text[:60]!r}... is not a list of numbers. Gaia XP sampled "
+            "files hold arrays written as '(1.0, 2.0, ...)' or '[1.0, 2.0, ...]'."
+        ) from None
+
+
+def _check_kind(path, names):
+    """Raise a FileFormatError for continuous, converted or flux-less files."""
+    lower = {n.lower() for n in names}
+    if lower & set(_CONTINUOUS):
+        raise FileFormatError(
+            f"{os.fspath(path)} holds Gaia XP spectra in the continuous representation "
+            "(columns bp_coefficients, rp_coefficients): coefficients of basis functions, not "
+            "fluxes, which specfm cannot sample without the basis functions. Sample them "
+            "first with GaiaXPy, e.g. `from gaiaxpy import calibrate; calibrate(path, "
+            "output_format='csv')`, and read the file it writes (output_spectra.csv, with "
+            "output_spectra_sampling.csv beside it) with format='Gaia XP sampled'; or "
+            "download the XP_SAMPLED product from the Gaia archive instead."
+        )
+    if "xp" in lower:
+        raise FileFormatError(
+            f"{os.fspath(path)} holds BP and RP spectra on GaiaXPy's internal "
+            "(pseudo-wavelength) system, as written by gaiaxpy.convert. specfm needs "
+            "absolutely calibrated spectra: make them with gaiaxpy.calibrate instead."
+        )
+    if not {"flux", "flux_error"} <= lower:
+        raise FileFormatError(
+            f"{os.fspath(path)} has no 'flux' and 'flux_error' columns, so it is not a file of "
+            "Gaia XP sampled spectra. Columns found: " + ", ".join(names)
+        )
+
+
+def _companion_sampling(path):
+    """Return the ``pos`` array of GaiaXPy's ``<name>_sampling.csv|ecsv`` beside ``path``."""
+    text = os.fspath(path)
+    for suffix in _TEXT_SUFFIXES:
+        if text.lower().endswith(suffix):
+            stem = text[: -len(suffix)]
+            break
+    else:
+        return None
+    for ext in (".csv", ".ecsv"):
+        candidate = f"{stem}_sampling{ext}"
+        if os.path.isfile(candidate):
+            with _text_table(candidate) as (_, names, rows):
+                lower = [n.lower() for n in names]
+                column = lower.index("pos") if "pos" in lower else 0
+                first = next(rows, None)
+            if first:
+                return _parse_array(first[column], f"the sampling in {candidate}")
+    return None
+
+
+def _as_sampling(sampling):
+    if isinstance(sampling, u.Quantity):
+        return sampling.to(u.nm, equivalencies=u.spectral())
+    if isinstance(sampling, str):
+        sampling = _parse_array(sampling, "the sampling")
+    return np.asarray(sampling, dtype=float) * u.nm
+
+
+def _flux_unit(unit):
+    if unit is None or str(unit).strip() == "":
+        return GAIA_XP_FLUX_UNIT
+    try:
+        unit = u.Unit(unit)
+    except ValueError:
+        return GAIA_XP_FLUX_UNIT
+    return unit if unit.is_equivalent(GAIA_XP_FLUX_UNIT) else GAIA_XP_FLUX_UNIT
+
+
+def _read_text_file(path):
+    """Return ``(columns dict, sampling or None, flux unit or None)`` of a CSV/ECSV file."""
+    with _text_table(path) as (header, names, rows):
+        _check_kind(path, names)
+        meta_sampling, unit = None, None
+        if header and header[0].startswith("%ECSV"):
+            yaml = get_header_from_yaml([h for h in header if not h.startswith("%ECSV")])
+            meta_sampling = (yaml.get("meta") or {}).get("sampling")
+            for column in yaml.get("datatype", []):
+                if column.get("name", "").lower() == "flux":
+                    unit = column.get("unit")
+        lower = [n.lower() for n in names]
+        wanted = {n: lower.index(n) for n in ("source_id", "flux", "flux_error",
+                                               *_SAMPLING_COLUMNS) if n in lower}
+        columns = {n: [] for n in wanted}
+        for row in rows:
+            if row:
+                for n, i in wanted.items():
+                    columns[n].append(row[i])
+    return columns, meta_sampling, unit
+
+
+def _read_fits_file(path):
+    """Return ``(columns dict, sampling or None, flux unit or None)`` of a FITS file."""
+    with fits.open(path, memmap=False) as hdul:
+        hdu = _fits_table(hdul)
+        if hdu is None:
+            raise FileFormatError(f"{os.fspath(path)} holds no table, so no Gaia XP spectra.")
+        names = list(hdu.columns.names)
+        _check_kind(path, names)
+        by_lower = {n.lower(): n for n in names}
+        columns = {n: np.asarray(hdu.data[by_lower[n]])
+                   for n in ("source_id", "flux", "flux_error", *_SAMPLING_COLUMNS)
+                   if n in by_lower}
+        unit = hdu.columns[by_lower["flux"]].unit
+        sampling = hdu.header.get("SAMPLING", hdul[0].header.get("SAMPLING"))
+    return columns, sampling, unit
+
+
+def read_gaia_xp_sampled(path, sampling=None, **kwargs):
+    r"""Read a file of Gaia XP sampled spectra into one 2-D spectrum.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV or ECSV file (optionally gzipped) or a FITS file, as written by GaiaXPy's
+        ``calibrate`` or downloaded from the Gaia archive (XP_SAMPLED).
+    sampling : Quantity or array-like, optional
+        Wavelengths of the samples (numbers are nm). By default they are read from the
+        file (see the module description), else the archive's 343-sample grid is used.
+    **kwargs
+        Ignored (specutils passes its own reading options).
+
+    Returns
+    -------
+    specutils.Spectrum
+        Flux of shape ``(n_sources, n_samples)`` in W m^-2 nm^-1 (or the unit the file
+        states), on a spectral axis in nm, with a `~astropy.nddata.StdDevUncertainty`, a
+        mask (True where flux or error is missing, not finite or the error is negative),
+        and ``meta["source_id"]`` (int64 array, one per row).
+
+    Raises
+    ------
+    FileFormatError
+        For continuous (coefficient) or ``gaiaxpy.convert`` files, files without
+        ``flux``/``flux_error`` columns, unreadable arrays, or a number of samples that
+        matches no sampling.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from specfm._compat import SpectrumClass
+    >>> row = "(" + ", ".join(["1e-17"] * 343) + ")"
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "xp.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write(f'source_id,flux,flux_error\n42,"{row}","{row}"\n')
+    ...     spectrum = SpectrumClass.read(path, format="Gaia XP sampled")
+    >>> spectrum.flux.shape, spectrum.meta["source_id"]
+    ((1, 343), array([42]))
+
+    """
+    path = _path_of(path)
+    name = os.fspath(path).lower()
+    if name.endswith(_FITS_SUFFIXES):
+        columns, found, unit = _read_fits_file(path)
+    elif name.endswith(_TEXT_SUFFIXES):
+        columns, found, unit = _read_text_file(path)
+    else:
+        raise FileFormatError(
+            f"{os.fspath(path)}: Gaia XP sampled spectra are read from .csv, .ecsv or .fits "
+            "files (optionally gzipped); rename the file or convert it."
+        )
+    what = os.path.basename(os.fspath(path))
+    flux = [_parse_array(v, f"flux in {what}") for v in columns["flux"]]
+    error = [_parse_array(v, f"flux_error in {what}") for v in columns["flux_error"]]
+    if not flux:
+        raise FileFormatError(f"{os.fspath(path)} holds no spectra (no data rows).")
+    lengths = {len(f) for f in flux} | {len(e) for e in error}
+    if len(lengths) != 1:
+        raise FileFormatError(
+            f"{os.fspath(path)}: flux and flux_error arrays differ in length ({sorted(lengths)}); "
+            "every spectrum of one file must be on the same sampling."
+        )
+    n_samples = lengths.pop()
+    wave = _sampling(path, sampling, columns, found, n_samples)
+    flux, error = np.vstack(flux), np.vstack(error)
+    bad = ~np.isfinite(flux) | ~np.isfinite(error) | (np.nan_to_num(error) < 0)
+    ids = columns.get("source_id")
+    source_id = (np.asarray(ids).astype(np.int64) if ids is not None
+                 else np.full(len(flux), -1, np.int64))
+    unit = _flux_unit(unit)
+    return make_spectrum(
+        flux=flux * unit,
+        spectral_axis=wave,
+        uncertainty=StdDevUncertainty(error * unit),
+        mask=bad,
+        meta={"source_id": source_id, "file": os.fspath(path)},
+    )
+
+
+def _path_of(source):
+    """Return the path of ``source``: a path, or an open file (astropy's autodetection)."""
+    if isinstance(source, str | os.PathLike):
+        return source
+    name = getattr(source, "name", None)
+    if isinstance(name, str | os.PathLike) and os.path.isfile(name):
+        return name
+    raise FileFormatError(
+        "Gaia XP sampled spectra are read from a file path; give the path instead of "
+        f"{type(source).__name__}."
+    )
+
+
+def _sampling(path, sampling, columns, found, n_samples):
+    """Return the spectral axis (Quantity in nm) for spectra of ``n_samples`` samples."""
+    origin = "the sampling= argument"
+    if sampling is None:
+        for name in _SAMPLING_COLUMNS:
+            if name in columns and len(columns[name]):
+                sampling, origin = columns[name][0], f"the {name!r} column"
+                break
+    if sampling is None and found is not None:
+        sampling, origin = found, "the file's header"
+    if sampling is None:
+        sampling, origin = _companion_sampling(path), "the companion _sampling file"
+    if sampling is None:
+        if n_samples != GAIA_XP_SAMPLING.size:
+            raise FileFormatError(
+                f"{os.fspath(path)} has {n_samples} samples per spectrum, but no sampling was "
+                "found (no wavelength column, SAMPLING header or <name>_sampling.csv beside "
+                f"it) and the archive's grid has {GAIA_XP_SAMPLING.size}. Pass the wavelengths: "
+                "Spectrum.read(path, format='Gaia XP sampled', sampling=wavelengths_in_nm)."
+            )
+        return GAIA_XP_SAMPLING
+    wave = _as_sampling(sampling)
+    if wave.size != n_samples:
+        raise FileFormatError(
+            f"{os.fspath(path)}: {origin} gives {wave.size} wavelengths, but the spectra have "
+            f"{n_samples} samples."
+        )
+    return wave
+
+
+def register():
+    """Register `read_gaia_xp_sampled` with specutils as `FORMAT_NAME` (once per session)."""
+    from astropy.io import registry
+    from specutils.io.registers import data_loader
+
+    if FORMAT_NAME in registry.get_formats(SpectrumClass, "Read")["Format"]:
+        return
+    data_loader(
+        FORMAT_NAME,
+        identifier=identify_gaia_xp_sampled,
+        dtype=SpectrumClass,
+        extensions=["csv", "ecsv", "fits", "fit"],
+        priority=10,  # a specific format, like the survey ones: before generic tabular-fits
+    )(read_gaia_xp_sampled)

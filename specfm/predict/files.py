@@ -1,0 +1,435 @@
+"""``predict_files``: predict labels for many spectrum files, resumably, optionally with Dask.
+
+Each file is read with specutils (``Spectrum.read(path, format=...)``, or
+``SpectrumList.read`` for formats only registered for lists) and predicted on its own; the
+rows of all files form one table with the columns ``file`` (absolute path) and ``index``
+(position of the spectrum in the file), ``source_id`` when the reader gives one per
+spectrum (Gaia XP), then the columns of `Model.predict`.
+
+With an ``output`` file the table is written atomically every ``flush_every`` files, at
+the end, and when the run is interrupted (Ctrl-C), so the file always holds every file
+done so far. Running the same call again resumes: files already in the output (same
+absolute path, same model sha256) are skipped and the new rows appended. Files that cannot
+be read or predicted are logged with the reason, skipped and listed in the summary; they
+are tried again on the next run.
+"""
+
+import dataclasses
+import glob
+import os
+import sys
+import warnings
+
+import numpy as np
+from astropy import log
+from astropy.table import vstack
+from tqdm.auto import tqdm
+
+from .. import io as _io  # noqa: F401 - registers specfm's readers with specutils
+from .._compat import SpectrumClass
+from ..exceptions import CoverageWarning, OutputConflictError
+from ..pretrained import available_models
+from .api import resolve_model
+from .output import output_format, read_table, write_table_atomic
+
+__all__ = ["FileOutcome", "expand_paths", "predict_file", "predict_files", "read_spectra"]
+
+_GLOB_CHARS = "*?["
+
+
+@dataclasses.dataclass
+class FileOutcome:
+    """What became of one file.
+
+    Attributes
+    ----------
+    path : str
+        The file's absolute path.
+    table : `~astropy.table.QTable` or None
+        Its rows, or None when it failed.
+    error : str or None
+        Why it failed.
+    warnings : list of tuple
+        ``(category, message)`` of the distinct warnings raised while reading and
+        predicting it.
+
+    """
+
+    path: str
+    table: object = None
+    error: str | None = None
+    warnings: list = dataclasses.field(default_factory=list)
+
+
+def expand_paths(patterns):
+    """Expand glob patterns and paths into a list of absolute file paths, in order.
+
+    Parameters
+    ----------
+    patterns : str, path-like or iterable of them
+        Paths and glob patterns (``*``, ``?``, ``[...]``, and ``**`` for any depth);
+        the matches of each pattern are sorted.
+
+    Returns
+    -------
+    files : list of str
+        Absolute paths, each once, in the order given.
+    unmatched : dict
+        ``{pattern: reason}`` for patterns that match nothing and paths that do not exist
+        or are folders.
+
+    """
+    if isinstance(patterns, str | os.PathLike):
+        patterns = [patterns]
+    files, seen, unmatched = [], set(), {}
+    for pattern in patterns:
+        text = os.fspath(pattern)
+        if any(c in text for c in _GLOB_CHARS):
+            matches = sorted(glob.glob(text, recursive=True))
+            matches = [m for m in matches if os.path.isfile(m)]
+            if not matches:
+                unmatched[text] = "no file matches this pattern"
+        elif os.path.isdir(text):
+            unmatched[text] = "is a folder, not a file (give a pattern such as folder/*.fits)"
+            matches = []
+        elif not os.path.exists(text):
+            unmatched[text] = "no such file"
+            matches = []
+        else:
+            matches = [text]
+        for match in matches:
+            absolute = os.path.abspath(match)
+            if absolute not in seen:
+                seen.add(absolute)
+                files.append(absolute)
+    return files, unmatched
+
+
+def read_spectra(path, format=None):
+    """Read one file with specutils.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    format : str, optional
+        A specutils format name (``"APOGEE apStar"``, ``"Gaia XP sampled"``, ...); by
+        default specutils identifies it. Formats that specutils registers only for
+        ``SpectrumList`` are read as lists.
+
+    Returns
+    -------
+    specutils.Spectrum or specutils.SpectrumList
+
+    """
+    from astropy.io import registry
+    from specutils import SpectrumList
+
+    if format is not None:
+        spectrum_formats = registry.get_formats(SpectrumClass, "Read")["Format"]
+        if format not in spectrum_formats:
+            return SpectrumList.read(os.fspath(path), format=format)
+    return SpectrumClass.read(os.fspath(path), format=format)
+
+
+def _id_column(spectra, n_rows):
+    """Return the reader's ``meta["source_id"]`` when it has one value per row, else None."""
+    meta = getattr(spectra, "meta", None) or {}
+    ids = meta.get("source_id") if hasattr(meta, "get") else None
+    if ids is None or np.ndim(ids) != 1 or len(ids) != n_rows:
+        return None
+    return np.asarray(ids, dtype=np.int64)
+
+
+def predict_file(model, path, format=None, **kwargs):
+    """Read and predict one file; never raise for a bad file.
+
+    Parameters
+    ----------
+    model : `Model`
+        The model.
+    path : str or path-like
+        The file.
+    format : str, optional
+        Its specutils format (see `read_spectra`).
+    **kwargs
+        Passed to `Model.predict` (``batch_size``, ``labels``, ...).
+
+    Returns
+    -------
+    FileOutcome
+        With a table whose first columns are ``file``, ``index`` (and ``source_id``),
+        or the reason it failed.
+
+    """
+    path = os.path.abspath(os.fspath(path))
+    outcome = FileOutcome(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            spectra = read_spectra(path, format)
+            table = model.predict(spectra, progress=False, **kwargs)
+        except Exception as error:  # a bad file is reported, not fatal
+            outcome.error = f"{type(error).__name__}: {error}".strip()
+        else:
+            n = len(table)
+            table.remove_column("spectrum_index")
+            ids = _id_column(spectra, n)
+            if ids is not None:
+                table.add_column(ids, name="source_id", index=0)
+                table["source_id"].info.description = "Source identifier given by the reader"
+            table.add_column(np.arange(n, dtype=np.int64), name="index", index=0)
+            table["index"].info.description = "Position of the spectrum in its file"
+            table.add_column(np.full(n, path), name="file", index=0)
+            table["file"].info.description = "Absolute path of the file the spectrum was read from"
+            outcome.table = table
+    seen = set()
+    for w in caught:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            outcome.warnings.append(key)
+    return outcome
+
+
+def _label_names(model, labels):
+    if labels is None:
+        return list(model.labels)
+    return [labels] if isinstance(labels, str) else list(labels)
+
+
+def _existing_output(output, overwrite):
+    """Return the existing output table to resume, or None."""
+    if output is None or overwrite or not os.path.exists(output):
+        return None
+    try:
+        return read_table(output)
+    except Exception as error:
+        raise OutputConflictError(
+            f"{os.fspath(output)} exists but cannot be read as a prediction table ({error}). "
+            "Pass overwrite=True (--overwrite) to replace it, or write elsewhere."
+        ) from error
+
+
+def _check_resumable(existing, output, model, labels, method):
+    meta = existing.meta
+    theirs = meta.get("model_sha256")
+    if theirs != model.sha256:
+        raise OutputConflictError(
+            f"{os.fspath(output)} holds predictions of model {meta.get('model')!r} (sha256 "
+            f"{str(theirs)[:12]}), not of {model.name!r} (sha256 {str(model.sha256)[:12]}); "
+            "results of two models are never mixed in one file. Pass overwrite=True "
+            "(--overwrite) to replace it, or write to another file."
+        )
+    if "file" not in existing.colnames:
+        raise OutputConflictError(f"{os.fspath(output)} has no 'file' column to resume from.")
+    if list(meta.get("labels", labels)) != labels or meta.get("method", method) != method:
+        raise OutputConflictError(
+            f"{os.fspath(output)} holds labels {meta.get('labels')} predicted with method "
+            f"{meta.get('method')!r}; this run asks for {labels} with {method!r}. Use the same "
+            "options to resume, or pass overwrite=True (--overwrite) to start again."
+        )
+
+
+def _choose_model(model, files, format, registry, existing, device):
+    """Load the model; with none named, the one of the output being resumed, else by coverage."""
+    if model is None and existing is not None:
+        name = existing.meta.get("model")
+        if name in available_models(registry):
+            model = name
+    if model is None:
+        for path in files[:5]:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    spectra = read_spectra(path, format)
+            except Exception:  # unreadable files are reported later
+                continue
+            chosen = resolve_model(None, spectra=spectra, registry=registry)
+            log.info(f"specfm predict: using {chosen.name} for every file ({chosen.choice})")
+            break
+        else:
+            chosen = resolve_model(None, registry=registry)
+    else:
+        chosen = resolve_model(model, registry=registry)
+    if device is not None:
+        chosen.to(device)
+    return chosen
+
+
+def _stack(tables, meta):
+    tables = [t for t in tables if t is not None and len(t)]
+    if not tables:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # meta of the parts is replaced just below
+        out = vstack(tables, join_type="outer", metadata_conflicts="silent")
+    out.meta = dict(meta)
+    return out
+
+
+def predict_files(paths, model=None, format=None, output=None, client=None, n_workers=None,
+                  batch_size=64, labels=None, method="one_pass", overwrite=False,
+                  progress=None, flush_every=20, files_per_task=None, registry=None,
+                  device=None, **kwargs):
+    """Predict labels for every spectrum in many files; resumable; optionally with Dask.
+
+    Parameters
+    ----------
+    paths : str, path-like or iterable of them
+        Files and glob patterns (see `expand_paths`).
+    model : `Model`, str or path-like, optional
+        A loaded model, a shipped model's name or a model folder. By default: the model of
+        the output being resumed, else the shipped model that best covers the first
+        readable file (logged), used for every file.
+    format : str, optional
+        The specutils format of the files (``"APOGEE apStar"``, ``"Gaia XP sampled"``,
+        ...); by default specutils identifies each file.
+    output : str or path-like, optional
+        Write the table here (``.ecsv``, ``.fits`` or ``.parquet``), atomically, every
+        ``flush_every`` files and at the end (also after Ctrl-C). If it exists and holds
+        predictions of the same model (sha256), labels and method, the files it holds are
+        skipped and the new rows appended; if it holds another model's, an
+        `~specfm.exceptions.OutputConflictError` is raised unless ``overwrite``.
+    client : distributed.Client, optional
+        Spread the files over this Dask cluster's workers (each loads the model once; the
+        model folder and the files must be readable by the workers).
+    n_workers : int, optional
+        Start a local Dask cluster of this many worker processes (one thread each) for
+        the run. Ignored when ``client`` is given.
+    batch_size : int
+        Spectra per batch inside a file (`Model.predict`).
+    labels : str or list of str, optional
+        Labels to predict (default: all of the model's).
+    method : {"one_pass", "chunked"}
+        As for `Model.predict`.
+    overwrite : bool
+        Replace an existing output instead of resuming it.
+    progress : bool, optional
+        Show a progress bar over files (with rate and time left) on standard error;
+        default: when standard error is a terminal.
+    flush_every : int
+        Write the output after this many newly finished files.
+    files_per_task : int, optional
+        Files per Dask task (default: enough for about four tasks per worker, at most 32).
+    registry : str or path-like, optional
+        Folder of models (see `specfm.pretrained.registry_dir`).
+    device : str, optional
+        Torch device for the model (e.g. ``"cuda"``), in this process and on the workers.
+    **kwargs
+        Passed to `Model.predict` (``max_tokens``, ``seed``, ``chunk_size``, ...).
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per spectrum: ``file``, ``index``, (``source_id``), then the columns of
+        `Model.predict` without ``spectrum_index``; with an ``output``, every row it holds.
+        ``meta`` is that of `Model.predict`, plus ``meta["summary"]`` (not written):
+        ``done``, ``skipped`` and ``rows`` (counts of this run) and ``failed``
+        (``{path: reason}``).
+
+    Raises
+    ------
+    OutputConflictError
+        When ``output`` holds results that must not be mixed with this run's.
+    SpecfmInputError
+        For an unknown model or output extension.
+    KeyboardInterrupt
+        Passed on after the output was written with everything done so far.
+
+    """
+    files, failed = expand_paths(paths)
+    if output is not None:
+        output_format(output)
+    existing = _existing_output(output, overwrite)
+    model = _choose_model(model, files, format, registry, existing, device)
+    names = _label_names(model, labels)
+    if existing is not None:
+        _check_resumable(existing, output, model, names, method)
+        done_before = set(existing["file"])
+    else:
+        done_before = set()
+    todo = [(i, f) for i, f in enumerate(files) if f not in done_before]
+    options = dict(kwargs, batch_size=batch_size, labels=labels, method=method)
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    results, meta, since_flush = {}, dict(existing.meta) if existing is not None else {}, 0
+    warned = set()
+
+    def flush():
+        table = _stack([existing, *(results[i].table for i in sorted(results))], meta)
+        if output is not None and table is not None:
+            write_table_atomic(table, output)
+        return table
+
+    bar = tqdm(total=len(todo), unit="file", desc="specfm predict", disable=not show,
+               file=sys.stderr, dynamic_ncols=True)
+    table = None
+    try:
+        for index, outcome in _outcomes(model, todo, format, options, client, n_workers,
+                                        files_per_task, device):
+            results[index] = outcome
+            bar.update(1)
+            _report(outcome, failed, warned)
+            if outcome.table is not None and not meta:
+                meta = dict(outcome.table.meta)
+            since_flush += 1
+            if output is not None and since_flush >= max(1, int(flush_every)):
+                flush()
+                since_flush = 0
+    finally:
+        bar.close()
+        table = flush()
+    if table is None:
+        table = _empty_like()
+        table.meta = meta or {"model": model.name, "model_sha256": model.sha256}
+    n_done = sum(1 for r in results.values() if r.table is not None)
+    table.meta["summary"] = {
+        "done": n_done,
+        "skipped": len(files) - len(todo),
+        "failed": failed,
+        "rows": sum(len(r.table) for r in results.values() if r.table is not None),
+    }
+    n_cov = sum(1 for r in results.values()
+                if any(issubclass(c, CoverageWarning) for c, _ in r.warnings))
+    if n_cov:
+        warnings.warn(
+            f"{n_cov} files hold spectra that extend beyond the coverage of model "
+            f"{model.name!r}; the pixels outside it were not used and those rows have "
+            "flag & 1 set (PredictionFlag.COVERAGE).", CoverageWarning, stacklevel=2)
+    return table
+
+
+def _empty_like():
+    from astropy.table import QTable
+
+    table = QTable()
+    table["file"] = np.array([], dtype=str)
+    table["index"] = np.array([], dtype=np.int64)
+    return table
+
+
+def _report(outcome, failed, warned):
+    """Log a failed file; re-issue each distinct non-coverage warning once per run."""
+    if outcome.error is not None:
+        failed[outcome.path] = outcome.error
+        log.warning(f"specfm predict: skipped {outcome.path}: {outcome.error}")
+    for category, message in outcome.warnings:
+        if issubclass(category, CoverageWarning) or (category, message) in warned:
+            continue
+        warned.add((category, message))
+        warnings.warn(message, category, stacklevel=3)
+
+
+def _outcomes(model, todo, format, options, client, n_workers, files_per_task, device):
+    """Yield ``(index, FileOutcome)`` for every ``(index, path)`` of ``todo``, any order."""
+    if client is None and n_workers is None:
+        for index, path in todo:
+            yield index, predict_file(model, path, format, **options)
+        return
+    if not todo:
+        return
+    from .distributed import dask_outcomes
+
+    yield from dask_outcomes(model, todo, format, options, client, n_workers, files_per_task,
+                             device)
+
