@@ -81,7 +81,8 @@ def _text_table(path):
                 break
         else:
             line = ""
-        delimiter = ","
+        # ECSV's default delimiter is a space; GaiaXPy's ECSV and all CSV files use commas.
+        delimiter = " " if header and header[0].startswith("%ECSV") else ","
         for entry in header:
             if entry.startswith("delimiter:"):
                 delimiter = entry.split(":", 1)[1].strip().strip("'\"") or " "

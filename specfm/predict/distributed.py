@@ -174,7 +174,7 @@ def dask_outcomes(model, todo, format, options, client=None, n_workers=None,
         if n < 1:
             raise SpecfmInputError(f"n_workers must be a positive integer, not {n_workers!r}.")
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
+                                           dashboard_address=":0")  # any free port
         client = distributed.Client(cluster)
         torch_threads = max(1, _available_cores() // n)
     futures = []

@@ -264,6 +264,8 @@ def _stack(tables, meta):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # meta of the parts is replaced just below
         out = vstack(tables, join_type="outer", metadata_conflicts="silent")
+    first = [n for n in ("file", "index", "source_id") if n in out.colnames]
+    out = out[first + [n for n in out.colnames if n not in first]]
     out.meta = dict(meta)
     return out
 
@@ -356,8 +358,9 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     warned = set()
 
     def flush():
-        table = _stack([existing, *(results[i].table for i in sorted(results))], meta)
-        if output is not None and table is not None:
+        new = [results[i].table for i in sorted(results) if results[i].table is not None]
+        table = _stack([existing, *new], meta)
+        if output is not None and new:
             write_table_atomic(table, output)
         return table
 

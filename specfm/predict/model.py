@@ -17,6 +17,7 @@ from ..pretrained.registry import config_coverage
 from ..tokens import TokenizerConfig
 from .attention import AttentionMixin
 from .batching import derived_seed, make_batches, split_pieces, tokenize_batch
+from .finetuning import FineTuneMixin
 from .generation import GenerationMixin
 from .table import FLAG_DESCRIPTIONS, input_label_values, make_table, prediction_flags
 
@@ -41,7 +42,7 @@ def _input_names(inputs):
     return tuple(n for n in names if not (n.endswith("_err") and n[:-4] in names))
 
 
-class Model(AttentionMixin, GenerationMixin):
+class Model(AttentionMixin, GenerationMixin, FineTuneMixin):
     """A trained specfm network, ready to turn spectra into a table of stellar labels.
 
     Make one with `load` (a model folder) or `specfm.pretrained.load_pretrained` (a

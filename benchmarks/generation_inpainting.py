@@ -1,0 +1,215 @@
+"""How well do the shipped models write spectra from labels and fill gaps in them?
+
+Two parts, each reported as the median absolute error of the normalised flux (the scale
+`specfm.predict.Model.normalise` shows; continuum = 1) over the pixels concerned, next to
+a baseline a person could use without the model:
+
+``synthetic`` (``specfm-base``, APOGEE preset)
+    Held-out stars of the Cannon "coolstars" emulator (corpus seed 999000001, as in
+    ``synthetic_recovery.py``), rendered through the APOGEE preset at S/N 1000, so the
+    reference is nearly noiseless. *Generation*: ``model.generate`` from the true Teff,
+    logg and [Fe/H] on the APOGEE grid, against the rendered spectrum; baseline: the mean
+    spectrum of the same stars. *In-painting*: for each star, one random 30 A region is
+    hidden (`~specfm.predict.Model.inpaint` with ``regions=``); baseline: linear
+    interpolation across the gap.
+``xp`` (``specfm-xp``, real Gaia XP)
+    Stars of our validation split of the XP table (never trained on). *Generation* from
+    the APOGEE labels (Teff, logg, [Fe/H], [alpha/M]) and the 7 colours; baseline: the
+    mean validation spectrum. *In-painting*: a random block of 10% of the pixels (about
+    680 A) hidden per star; baseline: linear interpolation.
+
+Usage::
+
+    python benchmarks/generation_inpainting.py                # both parts
+    python benchmarks/generation_inpainting.py --parts xp --n-stars 50
+
+Writes ``benchmarks/results/generation_inpainting.ecsv``, ``.rst`` and ``.png``.
+"""
+
+import argparse
+import warnings
+
+import _common as c
+import numpy as np
+
+SEED = 999_000_001
+
+
+def mae(a, b):
+    d = np.abs(np.asarray(a) - np.asarray(b))
+    return float(np.nanmedian(d)) if np.isfinite(d).any() else np.nan
+
+
+def normalised(model, spectra):
+    out = model.normalise(spectra)
+    return out if isinstance(out, list) else [out]
+
+
+def interpolate_gap(wave, flux, hole):
+    keep = ~hole & np.isfinite(flux)
+    return np.interp(wave[hole], wave[keep], flux[keep])
+
+
+def inpaint_errors(model, spectra, refs, regions, inputs=None):
+    """Per-star (model MAE, interpolation MAE) over the hidden pixels."""
+    err_model, err_interp = [], []
+    for i, (spec, ref, region) in enumerate(zip(spectra, refs, regions, strict=True)):
+        one = None
+        if inputs is not None:
+            one = {k: v[i:i + 1] for k, v in inputs.items()}
+        filled = model.inpaint(spec, regions=region, inputs=one, fill_masked=False)
+        hole = filled.meta["inpainted"]
+        wave = ref.spectral_axis.value
+        truth = np.where(ref.mask, np.nan, ref.flux.value)
+        err_model.append(mae(filled.flux.value[hole], truth[hole]))
+        err_interp.append(mae(interpolate_gap(wave, truth, hole), truth[hole]))
+    return np.array(err_model), np.array(err_interp)
+
+
+def part_synthetic(args, rng):
+    import astropy.units as u
+
+    from specfm.synth import CorpusConfig, iter_corpus
+    from specfm.training import load_emulator
+
+    model = c.load_model(args.base, name="specfm-base")
+    emulator = load_emulator("cannon_coolstars", c.data_dir(args.data))
+    corpus = CorpusConfig(instruments=("apogee",), n_spectra=args.n_stars, seed=SEED,
+                          snr_range=(1000.0, 1000.0), shard_size=args.n_stars,
+                          batch_size=min(64, args.n_stars), bad_pixel_fraction=0.0)
+    spectra, truth = [], []
+    for batch, table in iter_corpus(emulator, corpus):
+        spec = batch["apogee"]
+        spectra += [spec[i] for i in range(spec.flux.shape[0])]
+        truth.append(table)
+    from astropy.table import vstack
+
+    truth = vstack(truth)
+    refs = normalised(model, spectra)
+    ref_flux = np.array([np.where(r.mask, np.nan, r.flux.value) for r in refs])
+    mean_flux = np.nanmean(ref_flux, axis=0)
+    gen_err, base_err = [], []
+    for i, ref in enumerate(refs):
+        labels = {"teff": truth["teff"][i] * u.K,
+                  "logg": truth["logg"][i] * u.dex(u.cm / u.s**2),
+                  "fe_h": truth["fe_h"][i] * u.dex}
+        ok = ~ref.mask
+        gen = model.generate(labels, ref.spectral_axis[ok])
+        gen_err.append(mae(gen.flux.value, ref_flux[i][ok]))
+        base_err.append(mae(mean_flux[ok], ref_flux[i][ok]))
+    regions = []
+    for ref in refs:
+        wave = ref.spectral_axis.value[~ref.mask]
+        lo = rng.uniform(wave.min() + 50, wave.max() - 80)
+        regions.append([lo, lo + 30.0] * u.AA)
+    inp, interp = inpaint_errors(model, spectra, refs, regions)
+    return [
+        {"part": "synthetic APOGEE (specfm-base)", "task": "generation", "n": len(gen_err),
+         "model_mae": np.median(gen_err), "baseline": "mean spectrum",
+         "baseline_mae": np.median(base_err)},
+        {"part": "synthetic APOGEE (specfm-base)", "task": "in-painting 30 A",
+         "n": len(inp), "model_mae": np.nanmedian(inp), "baseline": "linear interpolation",
+         "baseline_mae": np.nanmedian(interp)},
+    ], None
+
+
+def part_xp(args, rng):
+    import astropy.units as u
+
+    model = c.load_model(args.xp, name="specfm-xp")
+    path = c.xp_path(args.data)
+    _, val = c.xp_split(path)
+    rows = c.subsample(val, args.n_stars, seed=1)
+    xp = c.read_xp(path, rows)
+    names = [n for n in c.LABELS if n in xp.labels.colnames]
+    known = np.all([~np.ma.getmaskarray(xp.labels[n]) for n in names], axis=0)
+    spectra = [xp.spectra[i] for i in np.nonzero(known)[0]]
+    labels = xp.labels[known]
+    colours = xp.colours[known]
+    refs = normalised(model, spectra)
+    ref_flux = np.array([np.where(r.mask, np.nan, r.flux.value) for r in refs])
+    mean_flux = np.nanmean(ref_flux, axis=0)
+    inputs = {n: colours[n] for n in c.COLOURS if n in colours.colnames}
+    gen_err, base_err, example = [], [], None
+    for i, ref in enumerate(refs):
+        given = {n: labels[n][i] for n in names}
+        given.update({n: v[i] for n, v in inputs.items()})
+        ok = ~ref.mask
+        gen = model.generate(given, ref.spectral_axis[ok])
+        gen_err.append(mae(gen.flux.value, ref_flux[i][ok]))
+        base_err.append(mae(mean_flux[ok], ref_flux[i][ok]))
+        if example is None:
+            example = (ref, gen)
+    regions = []
+    for ref in refs:
+        wave = ref.spectral_axis.value[~ref.mask]
+        width = 0.1 * (wave.max() - wave.min())
+        lo = rng.uniform(wave.min() + 20, wave.max() - width - 20)
+        regions.append([lo, lo + width] * u.AA)
+    inp, interp = inpaint_errors(model, spectra, refs, regions, inputs=inputs)
+    return [
+        {"part": "real Gaia XP (specfm-xp)", "task": "generation", "n": len(gen_err),
+         "model_mae": np.median(gen_err), "baseline": "mean spectrum",
+         "baseline_mae": np.median(base_err)},
+        {"part": "real Gaia XP (specfm-xp)", "task": "in-painting 10% block", "n": len(inp),
+         "model_mae": np.nanmedian(inp), "baseline": "linear interpolation",
+         "baseline_mae": np.nanmedian(interp)},
+    ], example
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default=str(c.MODELS / "specfm-base"))
+    parser.add_argument("--xp", default=str(c.MODELS / "specfm-xp"))
+    parser.add_argument("--parts", nargs="+", default=["synthetic", "xp"],
+                        choices=["synthetic", "xp"])
+    parser.add_argument("--n-stars", type=int, default=100)
+    c.common_arguments(parser)
+    args = parser.parse_args(argv)
+    c.light_torch(args.threads)
+    from astropy.table import Table
+
+    rng = np.random.default_rng(0)
+    rows, example = [], None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # coverage warnings of real spectra: expected
+        if "synthetic" in args.parts:
+            rows += part_synthetic(args, rng)[0]
+        if "xp" in args.parts:
+            part, example = part_xp(args, rng)
+            rows += part
+    for r in rows:
+        print(f"{r['part']:32s} {r['task']:22s} n={r['n']:4d}  model {r['model_mae']:.4f}  "
+              f"{r['baseline']} {r['baseline_mae']:.4f}", flush=True)
+    table = Table(rows=rows)
+    table["model_mae"].info.format = table["baseline_mae"].info.format = ".4f"
+    models = {}
+    if "synthetic" in args.parts:
+        models["specfm-base"] = args.base
+    if "xp" in args.parts:
+        models["specfm-xp"] = args.xp
+    table.meta.update(c.run_metadata(models=models, n_stars=args.n_stars, corpus_seed=SEED))
+    cells = [(r["part"], r["task"], str(r["n"]), f"{r['model_mae']:.4f}", r["baseline"],
+              f"{r['baseline_mae']:.4f}") for r in table]
+    c.write_results(
+        table, "generation_inpainting", args.output_dir,
+        "Generated and in-painted flux: median absolute error (normalised flux)",
+        ("Data (model)", "Task", "N", "Model", "Baseline", "Baseline error"), cells,
+        notes=("Errors: median over stars of the median absolute difference over the "
+               "pixels concerned, in normalised flux (continuum or median = 1).",))
+    if example is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import specfm
+
+        ax = specfm.plot_spectrum(example[0], example[1], labels=("Gaia XP", "generated"))
+        ax.set_title("specfm-xp: a validation star and the spectrum generated from its "
+                     "APOGEE labels and colours", fontsize="small")
+        ax.figure.savefig(f"{args.output_dir}/generation_inpainting.png", dpi=110,
+                          bbox_inches="tight")
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""predict_files: many files into one table, resumable, atomic, in three output formats."""
+
+import os
+
+import astropy.units as u
+import numpy as np
+import pytest
+
+import specfm
+from specfm._compat import SpectrumClass
+from specfm.exceptions import OutputConflictError, SpecfmInputError
+from specfm.predict import files as files_module
+from specfm.predict import load, predict_files
+from specfm.predict.files import expand_paths
+from specfm.predict.output import read_table, write_table_atomic
+
+from .conftest import write_toy_fits
+
+LABEL_COLUMNS = ["teff", "teff_err", "logg", "logg_err"]
+
+
+def _leftovers(folder):
+    return [p for p in os.listdir(folder) if p.endswith(".part")]
+
+
+def test_predict_files_is_exported():
+    assert specfm.predict_files is predict_files
+    assert "predict_files" in specfm.__all__
+
+
+def test_one_row_per_spectrum_with_file_and_index(tiny_model, fits_files, xp_files):
+    table = predict_files([*fits_files, *xp_files], model=tiny_model)
+    assert len(table) == 5 + 6
+    assert table.colnames[:3] == ["file", "index", "source_id"]
+    assert table.colnames[3:] == [*LABEL_COLUMNS, "n_tokens", "flag"]
+    assert list(table["file"][:5]) == [os.path.abspath(p) for p in fits_files]
+    assert list(table["index"]) == [0] * 5 + [0, 1, 2] * 2
+    assert list(table["source_id"][5:]) == [0, 1, 2, 100, 101, 102]
+    assert table["source_id"].mask[:5].all()
+    assert table["teff"].unit == u.K
+    assert table.meta["model_sha256"] == load(tiny_model).sha256
+    assert table.meta["summary"] == {"done": 7, "skipped": 0, "failed": {}, "rows": 11}
+
+
+def test_rows_match_model_predict(tiny_model, xp_files):
+    model = load(tiny_model)
+    table = predict_files(xp_files[1], model=model, format="Gaia XP sampled")
+    direct = model.predict(SpectrumClass.read(xp_files[1], format="Gaia XP sampled"))
+    assert np.allclose(table["teff"].unmasked.value, direct["teff"].unmasked.value, rtol=1e-6)
+
+
+def test_bad_files_are_skipped_and_reported(tiny_model, fits_files, tmp_path):
+    bad = tmp_path / "broken.fits"
+    bad.write_text("not a FITS file")
+    table = predict_files([fits_files[0], bad, tmp_path / "nothing*.fits", fits_files[1]],
+                          model=tiny_model)
+    assert len(table) == 2
+    failed = table.meta["summary"]["failed"]
+    assert set(failed) == {str(bad), str(tmp_path / "nothing*.fits")}
+    assert failed[str(tmp_path / "nothing*.fits")] == "no file matches this pattern"
+    assert failed[str(bad)]  # the reason from specutils
+
+
+def test_expand_paths_sorts_globs_and_drops_duplicates(fits_files, tmp_path):
+    folder = fits_files[0].parent
+    files, unmatched = expand_paths([str(folder / "toy*.fits"), fits_files[0], folder,
+                                     tmp_path / "missing.fits"])
+    assert files == [os.path.abspath(p) for p in sorted(fits_files)]
+    assert unmatched[str(folder)].startswith("is a folder")
+    assert unmatched[str(tmp_path / "missing.fits")] == "no such file"
+
+
+@pytest.mark.parametrize("suffix", [".ecsv", ".fits", ".parquet"])
+def test_output_round_trips(tiny_model, fits_files, tmp_path, suffix):
+    empty = write_toy_fits(tmp_path / "empty.fits", seed=9)
+    from astropy.io import fits
+
+    with fits.open(empty, mode="update") as hdul:  # no usable pixel: a masked row
+        hdul[1].data["flux"][:] = np.nan
+    out = tmp_path / f"labels{suffix}"
+    table = predict_files([*fits_files[:2], empty], model=tiny_model, output=out)
+    back = read_table(out)
+    assert back.colnames == table.colnames
+    assert list(back["file"]) == list(table["file"])
+    assert back["flag"][2] & 2
+    for name in LABEL_COLUMNS:
+        assert back[name].unit == table[name].unit
+        assert np.array_equal(np.asarray(back[name].mask), [False, False, True])
+        assert np.allclose(back[name].unmasked.value[:2], table[name].unmasked.value[:2])
+    for key in ("model", "model_sha256", "labels", "method", "tokenizer"):
+        assert back.meta[key] == table.meta[key]
+    assert "summary" not in back.meta
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".ecsv", ".parquet", ".fits"])
+def test_rerun_resumes_without_duplicates(tiny_model, fits_files, tmp_path, suffix):
+    out = tmp_path / f"labels{suffix}"
+    first = predict_files(fits_files[:3], model=tiny_model, output=out)
+    again = predict_files(fits_files, model=tiny_model, output=out)
+    assert again.meta["summary"]["skipped"] == 3
+    assert again.meta["summary"]["done"] == 2
+    back = read_table(out)
+    assert len(back) == 5 and len(set(back["file"])) == 5
+    assert list(back["file"]) == [os.path.abspath(p) for p in fits_files]
+    assert np.allclose(back["teff"].unmasked.value[:3], first["teff"].unmasked.value)
+    before = os.stat(out).st_mtime_ns
+    third = predict_files(fits_files, model=tiny_model, output=out)
+    assert third.meta["summary"]["done"] == 0 and len(third) == 5
+    assert os.stat(out).st_mtime_ns == before  # nothing new: not rewritten
+
+
+def test_resume_without_model_uses_the_outputs_model(tiny_model, fits_files, tmp_path,
+                                                     monkeypatch):
+    out = tmp_path / "labels.ecsv"
+    predict_files(fits_files[:2], model=tiny_model, output=out)
+    monkeypatch.setenv("SPECFM_MODEL_DIR", str(tiny_model.parent))
+    again = predict_files(fits_files, output=out)
+    assert again.meta["summary"] == {"done": 3, "skipped": 2, "failed": {}, "rows": 3}
+
+
+def test_output_of_another_model_is_never_mixed(tiny_model, other_model, fits_files, tmp_path):
+    out = tmp_path / "labels.ecsv"
+    predict_files(fits_files[:2], model=tiny_model, output=out)
+    with pytest.raises(OutputConflictError, match="overwrite"):
+        predict_files(fits_files, model=other_model, output=out)
+    assert len(read_table(out)) == 2
+    with pytest.raises(OutputConflictError, match="labels"):
+        predict_files(fits_files, model=tiny_model, output=out, labels=["teff"])
+    table = predict_files(fits_files, model=other_model, output=out, overwrite=True)
+    assert len(read_table(out)) == 5
+    assert read_table(out).meta["model_sha256"] == table.meta["model_sha256"]
+
+
+def test_unreadable_output_is_not_overwritten(tiny_model, fits_files, tmp_path):
+    out = tmp_path / "labels.ecsv"
+    out.write_text("something else\n")
+    with pytest.raises(OutputConflictError, match="cannot be read"):
+        predict_files(fits_files, model=tiny_model, output=out)
+    assert out.read_text() == "something else\n"
+
+
+def test_unknown_output_extension(tiny_model, fits_files, tmp_path):
+    with pytest.raises(SpecfmInputError, match=r"\.ecsv, \.fits, \.parquet"):
+        predict_files(fits_files, model=tiny_model, output=tmp_path / "labels.txt")
+
+
+def test_interrupt_leaves_a_valid_output_and_resumes(tiny_model, fits_files, tmp_path,
+                                                     monkeypatch):
+    out = tmp_path / "labels.ecsv"
+    real = files_module.predict_file
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files_module, "predict_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        predict_files(fits_files, model=tiny_model, output=out, flush_every=100)
+    done = read_table(out)
+    assert list(done["file"]) == [os.path.abspath(p) for p in fits_files[:3]]
+    assert _leftovers(tmp_path) == []
+    monkeypatch.setattr(files_module, "predict_file", real)
+    table = predict_files(fits_files, model=tiny_model, output=out)
+    assert table.meta["summary"]["skipped"] == 3 and len(read_table(out)) == 5
+
+
+def test_interrupt_while_writing_keeps_the_previous_output(tiny_model, fits_files, tmp_path,
+                                                           monkeypatch):
+    out = tmp_path / "labels.ecsv"
+    predict_files(fits_files[:2], model=tiny_model, output=out)
+    before = out.read_bytes()
+
+    def replace(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("specfm.predict.output.os.replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        predict_files(fits_files, model=tiny_model, output=out)
+    assert out.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_output_is_flushed_every_few_files(tiny_model, fits_files, tmp_path, monkeypatch):
+    writes = []
+
+    def counting(table, path):
+        writes.append(len(table))
+        write_table_atomic(table, path)
+
+    monkeypatch.setattr(files_module, "write_table_atomic", counting)
+    predict_files(fits_files, model=tiny_model, output=tmp_path / "labels.ecsv", flush_every=2)
+    assert writes == [2, 4, 5]
+
+
+def test_progress_bar_goes_to_stderr(tiny_model, fits_files, capsys):
+    predict_files(fits_files[:2], model=tiny_model, progress=True)
+    captured = capsys.readouterr()
+    assert "specfm predict" in captured.err and "file" in captured.err
+    assert captured.out == ""
