@@ -84,7 +84,7 @@ def part_synthetic(args, rng):
         truth.append(table)
     from astropy.table import vstack
 
-    truth = vstack(truth)
+    truth = c.label_arrays(vstack(truth), ("teff", "logg", "fe_h"))
     refs = normalised(model, spectra)
     ref_flux = np.array([np.where(r.mask, np.nan, r.flux.value) for r in refs])
     mean_flux = np.nanmean(ref_flux, axis=0)
@@ -123,7 +123,7 @@ def part_xp(args, rng):
     xp = c.read_xp(path, rows)
     names = [n for n in c.LABELS if n in xp.labels.colnames]
     known = np.all([~np.ma.getmaskarray(xp.labels[n]) for n in names], axis=0)
-    spectra = [xp.spectra[i] for i in np.nonzero(known)[0]]
+    spectra = [xp.spectra[int(i)] for i in np.nonzero(known)[0]]
     labels = xp.labels[known]
     colours = xp.colours[known]
     refs = normalised(model, spectra)

@@ -57,6 +57,17 @@ nitpick_ignore_regex = [
 
 # Inheritance diagrams need Graphviz's `dot`, which is not installed everywhere.
 automodapi_inheritance_diagram = False
+
+# The tutorial notebook (docs/tutorials/tutorial.ipynb, stored without outputs) is executed
+# on every build, on the bundled example data, so that its outputs are always current.
+extensions += ["myst_nb"]  # noqa: F405
+source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb"}
+exclude_patterns += ["**.ipynb_checkpoints", "jupyter_execute"]  # noqa: F405
+nb_execution_mode = "force"
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
 numpydoc_xref_param_type = False
 
 # -- HTML --------------------------------------------------------------------------------

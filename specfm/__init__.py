@@ -12,12 +12,12 @@ except ImportError:  # pragma: no cover - only without an installed version file
 
 from . import (
     exceptions,
-    plotting,
     io,  # noqa: F401 - registers specfm's readers (e.g. "Gaia XP sampled") with specutils
+    plotting,
     predict,  # the subpackage; it is callable: specfm.predict(spectra, ...)
 )
-from .predict import Model, load, predict_files
 from .plotting import plot_attention, plot_kiel, plot_predicted_vs_reference, plot_spectrum
+from .predict import Model, load, predict_files
 from .pretrained import available_models, load_pretrained
 from .tokens import (
     TokenBatch,

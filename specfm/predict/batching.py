@@ -117,7 +117,32 @@ def _materialise(pieces):
             out[-1] = _Slice(item.spectrum, last.start, item.stop)
         else:
             out.append(item)
-    return [s.spectrum[s.start:s.stop] if isinstance(s, _Slice) else s for s in out]
+    return [_first_axis_slice(s.spectrum, s.start, s.stop) if isinstance(s, _Slice) else s
+            for s in out]
+
+
+def _first_axis_slice(spectrum, start, stop):
+    """Return ``spectrum[start:stop]`` (first axis) holding views of the input's arrays.
+
+    specutils' own slicing of an N-D spectrum deep-copies the flux, uncertainty and mask
+    of the *whole* spectrum before slicing them (``Spectrum._copy``), so every batch cost
+    time and memory in proportion to the whole input. The tokenizer reads only the flux,
+    spectral axis, uncertainty and mask, and views of those are all a batch needs.
+    """
+    index = getattr(spectrum, "spectral_axis_index", None)
+    ndim = spectrum.flux.ndim
+    if index is not None and index not in (ndim - 1, -1):  # spectral axis not last
+        return spectrum[start:stop]
+    unc, mask = spectrum.uncertainty, spectrum.mask
+    kwargs = dict(
+        flux=spectrum.flux[start:stop],
+        spectral_axis=spectrum.spectral_axis,
+        uncertainty=None if unc is None else unc[start:stop],
+        mask=None if mask is None else np.asarray(mask)[start:stop],
+    )
+    if index is not None:
+        kwargs["spectral_axis_index"] = ndim - 1
+    return make_spectrum(**kwargs)
 
 
 def make_batches(pieces, batch_size):

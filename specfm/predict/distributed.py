@@ -1,11 +1,11 @@
-"""Running `predict_files` on a Dask cluster: tasks of files, one model per worker process.
+"""Running `~specfm.predict.predict_files` on Dask: tasks of files, one model per worker.
 
 The files are cut into tasks of a few files each. A task names the model by its folder and
 sha256 rather than carrying the network: each worker process loads the model the first
 time, keeps it (`worker_model`), and checks that the weights are those the client used.
-Results come back as tables as the tasks finish; `predict_files` puts them back in the
-order of the files. Dask (``dask[distributed]``) is an optional dependency, imported only
-here.
+Results come back as tables as the tasks finish; `~specfm.predict.predict_files` puts them
+back in the order of the files. Dask (``dask[distributed]``) is an optional dependency,
+imported only here.
 """
 
 import math
@@ -22,7 +22,14 @@ _MAX_FILES_PER_TASK = 32
 
 
 def import_distributed():
-    """Return the ``distributed`` module; raise `MissingDependencyError` if it is missing."""
+    """Return the ``distributed`` module.
+
+    Raises
+    ------
+    specfm.exceptions.MissingDependencyError
+        When dask.distributed is not installed; the message says what to install.
+
+    """
     try:
         import distributed
     except ImportError as error:
@@ -49,7 +56,7 @@ def worker_model(path, sha256, name=None, device=None):
 
     Returns
     -------
-    `Model`
+    `~specfm.predict.Model`
 
     Raises
     ------
@@ -88,7 +95,7 @@ def predict_task(model_spec, items, format, options, torch_threads=None):
     format : str or None
         Their specutils format.
     options : dict
-        Passed to `Model.predict`.
+        Passed to `~specfm.predict.Model.predict`.
     torch_threads : int, optional
         Threads torch may use in this worker process.
 
@@ -142,14 +149,14 @@ def dask_outcomes(model, todo, format, options, client=None, n_workers=None,
 
     Parameters
     ----------
-    model : `Model`
+    model : `~specfm.predict.Model`
         The model (its folder is loaded on the workers).
     todo : list of tuple
         ``(index, path)`` of the files to predict.
     format : str or None
         Their specutils format.
     options : dict
-        Passed to `Model.predict`.
+        Passed to `~specfm.predict.Model.predict`.
     client : distributed.Client, optional
         The cluster to use; without one, a local cluster of ``n_workers`` processes is
         started and closed again.

@@ -4,7 +4,7 @@ Each file is read with specutils (``Spectrum.read(path, format=...)``, or
 ``SpectrumList.read`` for formats only registered for lists) and predicted on its own; the
 rows of all files form one table with the columns ``file`` (absolute path) and ``index``
 (position of the spectrum in the file), ``source_id`` when the reader gives one per
-spectrum (Gaia XP), then the columns of `Model.predict`.
+spectrum (Gaia XP), then the columns of `~specfm.predict.Model.predict`.
 
 With an ``output`` file the table is written atomically every ``flush_every`` files, at
 the end, and when the run is interrupted (Ctrl-C), so the file always holds every file
@@ -146,14 +146,14 @@ def predict_file(model, path, format=None, **kwargs):
 
     Parameters
     ----------
-    model : `Model`
+    model : `~specfm.predict.Model`
         The model.
     path : str or path-like
         The file.
     format : str, optional
-        Its specutils format (see `read_spectra`).
+        Its specutils format (see `~specfm.predict.files.read_spectra`).
     **kwargs
-        Passed to `Model.predict` (``batch_size``, ``labels``, ...).
+        Passed to `~specfm.predict.Model.predict` (``batch_size``, ``labels``, ...).
 
     Returns
     -------
@@ -279,8 +279,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     Parameters
     ----------
     paths : str, path-like or iterable of them
-        Files and glob patterns (see `expand_paths`).
-    model : `Model`, str or path-like, optional
+        Files and glob patterns (see `~specfm.predict.files.expand_paths`).
+    model : `~specfm.predict.Model`, str or path-like, optional
         A loaded model, a shipped model's name or a model folder. By default: the model of
         the output being resumed, else the shipped model that best covers the first
         readable file (logged), used for every file.
@@ -300,11 +300,11 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         Start a local Dask cluster of this many worker processes (one thread each) for
         the run. Ignored when ``client`` is given.
     batch_size : int
-        Spectra per batch inside a file (`Model.predict`).
+        Spectra per batch inside a file (`~specfm.predict.Model.predict`).
     labels : str or list of str, optional
         Labels to predict (default: all of the model's).
     method : {"one_pass", "chunked"}
-        As for `Model.predict`.
+        As for `~specfm.predict.Model.predict`.
     overwrite : bool
         Replace an existing output instead of resuming it.
     progress : bool, optional
@@ -319,14 +319,15 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     device : str, optional
         Torch device for the model (e.g. ``"cuda"``), in this process and on the workers.
     **kwargs
-        Passed to `Model.predict` (``max_tokens``, ``seed``, ``chunk_size``, ...).
+        Passed to `~specfm.predict.Model.predict` (``max_tokens``, ``seed``, ``chunk_size``, ...).
 
     Returns
     -------
     `~astropy.table.QTable`
         One row per spectrum: ``file``, ``index``, (``source_id``), then the columns of
-        `Model.predict` without ``spectrum_index``; with an ``output``, every row it holds.
-        ``meta`` is that of `Model.predict`, plus ``meta["summary"]`` (not written):
+        `~specfm.predict.Model.predict` without ``spectrum_index``; with an ``output``,
+        every row it holds. ``meta`` is that of `~specfm.predict.Model.predict`, plus
+        ``meta["summary"]`` (not written):
         ``done``, ``skipped`` and ``rows`` (counts of this run) and ``failed``
         (``{path: reason}``).
 
@@ -412,15 +413,22 @@ def _empty_like():
 
 
 def _report(outcome, failed, warned):
-    """Log a failed file; re-issue each distinct non-coverage warning once per run."""
+    """Log a failed file, and each distinct warning (other than coverage) once per run.
+
+    Warnings are logged rather than re-issued: at survey scale the same reader warning
+    comes from thousands of files, and a warnings filter set to "error" must not turn one
+    file's header quirk into the failure of the whole run.
+    """
     if outcome.error is not None:
         failed[outcome.path] = outcome.error
-        log.warning(f"specfm predict: skipped {outcome.path}: {outcome.error}")
+        reason = outcome.error if len(outcome.error) <= 160 else outcome.error[:157] + "..."
+        log.warning(f"specfm predict: skipped {outcome.path}: {reason}")
     for category, message in outcome.warnings:
         if issubclass(category, CoverageWarning) or (category, message) in warned:
             continue
         warned.add((category, message))
-        warnings.warn(message, category, stacklevel=3)
+        log.warning(f"specfm predict: {category.__name__} from {outcome.path} (logged once): "
+                    f"{message}")
 
 
 def _outcomes(model, todo, format, options, client, n_workers, files_per_task, device):

@@ -39,7 +39,8 @@ def label_targets(labels, vocabulary, n_spectra):
 
     """
     names = list(labels.colnames if hasattr(labels, "colnames") else labels)
-    keep = [n for n in names if n in vocabulary and not n.endswith("_err")]
+    known = set(vocabulary.labels())  # labels only: colours are inputs, not targets
+    keep = [n for n in names if n in known]
     if not keep:
         raise SpecfmInputError(
             f"No column of the labels table ({', '.join(names)}) is a label the model "

@@ -15,9 +15,9 @@ from ..model.toy import tiny_network, toy_spectra
 RANGES = {"teff": [3000.0, 7000.0], "logg": [0.0, 5.0]}
 
 
-def save_tiny_model(path, seed=0):
-    """Save an untrained tiny model that reads any wavelength (median-normalised)."""
-    tok = TokenizerConfig(normalisation="median", coverage=None).to_dict()
+def save_tiny_model(path, seed=0, coverage=None):
+    """Save an untrained tiny model (median-normalised; any wavelength by default)."""
+    tok = TokenizerConfig(normalisation="median", coverage=coverage).to_dict()
     network = tiny_network(seed=seed, d_model=16, n_frequencies=8, tokenizer=tok)
     provenance = {"outputs": ["teff", "logg"], "label_ranges": RANGES,
                   "description": "a tiny test model", "version": "0.1-test"}

@@ -55,12 +55,31 @@ def test_client_run_resumes_and_reports_bad_files(client, tiny_model, fits_files
     assert len(read_table(out)) == 5 and len(set(read_table(out)["file"])) == 5
 
 
-def test_cli_workers_start_a_local_cluster(tiny_model, fits_files, tmp_path, capsys):
+def test_cli_scheduler_address(client, tiny_model, fits_files, tmp_path, capsys):
     out = tmp_path / "labels.ecsv"
     assert main(["predict", *map(str, fits_files), "--model", str(tiny_model), "-o", str(out),
-                 "--workers", "2", "--no-progress"]) == 0
+                 "--scheduler", client.scheduler.address, "--no-progress"]) == 0
     assert "5 files done" in capsys.readouterr().err
     assert list(read_table(out)["file"]) == [str(p) for p in fits_files]
+
+
+def test_cli_workers_maps_to_n_workers(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake(paths, **kwargs):
+        seen.update(kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("specfm.cli.predict.predict_files", fake)
+    assert main(["predict", "x.fits", "--workers", "2", "--files-per-task", "3"]) == 130
+    assert seen["n_workers"] == 2 and seen["files_per_task"] == 3 and seen["client"] is None
+
+
+def test_n_workers_starts_and_closes_a_local_cluster(tiny_model, fits_files):
+    """One worker process keeps this quick; the two-worker case is tested with ``client``."""
+    table = predict_files(fits_files, model=tiny_model, n_workers=1)
+    assert list(table["file"]) == [str(p) for p in fits_files]
+    assert table.meta["summary"]["done"] == 5
 
 
 def test_model_without_folder_cannot_go_to_workers(client, tiny_model, fits_files):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import specfm
+from specfm import exceptions
 from specfm._compat import SpectrumClass
 from specfm.exceptions import OutputConflictError, SpecfmInputError
 from specfm.predict import files as files_module
@@ -14,7 +15,7 @@ from specfm.predict import load, predict_files
 from specfm.predict.files import expand_paths
 from specfm.predict.output import read_table, write_table_atomic
 
-from .conftest import write_toy_fits
+from .conftest import save_tiny_model, write_toy_fits
 
 LABEL_COLUMNS = ["teff", "teff_err", "logg", "logg_err"]
 
@@ -201,3 +202,30 @@ def test_progress_bar_goes_to_stderr(tiny_model, fits_files, capsys):
     captured = capsys.readouterr()
     assert "specfm predict" in captured.err and "file" in captured.err
     assert captured.out == ""
+
+
+def test_reader_warnings_are_logged_once(tiny_model, fits_files, monkeypatch):
+    from astropy import log
+
+    real = files_module.read_spectra
+
+    def noisy(path, format=None):
+        import warnings
+
+        warnings.warn("odd header keyword", UserWarning)
+        return real(path, format)
+
+    monkeypatch.setattr(files_module, "read_spectra", noisy)
+    with log.log_to_list() as messages:
+        table = predict_files(fits_files, model=tiny_model)
+    assert len(table) == 5
+    logged = [m.getMessage() for m in messages if "odd header keyword" in m.getMessage()]
+    assert len(logged) == 1 and "UserWarning" in logged[0]
+
+
+def test_coverage_is_flagged_and_warned_once(fits_files, tmp_path):
+    narrow = save_tiny_model(tmp_path / "narrow", coverage=[(15150.0, 15200.0)])
+    with pytest.warns(exceptions.CoverageWarning, match="5 files") as record:
+        table = predict_files(fits_files, model=narrow)
+    assert len(record) == 1
+    assert (table["flag"] & 1).all()

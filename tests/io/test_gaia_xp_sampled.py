@@ -106,7 +106,7 @@ def test_sampling_from_ecsv_header(tmp_path):
 
 def test_unknown_sampling_is_a_clear_error(tmp_path):
     path = write_xp_csv(tmp_path / "xp.csv", n=1, n_samples=40)
-    with pytest.raises(FileFormatError, match="40 samples.*sampling="):
+    with pytest.raises(FileFormatError, match=r"40 samples.*sampling="):
         read_gaia_xp_sampled(path)
     with pytest.raises(FileFormatError, match="gives 3 wavelengths"):
         read_gaia_xp_sampled(path, sampling=[1.0, 2.0, 3.0])
@@ -116,14 +116,14 @@ def test_continuous_files_say_how_to_sample_them(tmp_path):
     path = tmp_path / "XP_CONTINUOUS.csv"
     path.write_text('source_id,bp_coefficients,rp_coefficients\n1,"(1.0, 2.0)","(3.0, 4.0)"\n')
     assert identify_gaia_xp_sampled("read", str(path))
-    with pytest.raises(FileFormatError, match="continuous representation.*calibrate"):
+    with pytest.raises(FileFormatError, match=r"continuous representation.*calibrate"):
         SpectrumClass.read(str(path))
 
 
 def test_converted_and_unrelated_files_are_rejected(tmp_path):
     converted = tmp_path / "converted.csv"
     converted.write_text('source_id,xp,flux,flux_error\n1,BP,"(1.0)","(0.1)"\n')
-    with pytest.raises(FileFormatError, match="gaiaxpy.calibrate"):
+    with pytest.raises(FileFormatError, match=r"gaiaxpy\.calibrate"):
         read_gaia_xp_sampled(converted)
     unrelated = tmp_path / "table.csv"
     unrelated.write_text("a,b\n1,2\n")

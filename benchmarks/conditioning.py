@@ -1,0 +1,80 @@
+"""Does a known label, given as an input, tighten the others? (specfm-xp, Gaia XP)
+
+On stars of our validation split of the XP table, ``specfm-xp`` predicts Teff, [Fe/H] and
+[alpha/M] twice through `specfm.predict.Model.predict`: with the 7 colours as inputs (as
+usual), and with the colours plus the star's APOGEE log g given as a known label with an
+uncertainty of ``--logg-error`` dex (standing in for an asteroseismic log g). Reported per
+label: MAD-based sigma and RMSE of predicted - APOGEE, and the median predicted
+uncertainty, for both runs.
+
+Usage::
+
+    python benchmarks/conditioning.py                  # 2000 validation stars
+    python benchmarks/conditioning.py --n-stars 200
+
+Writes ``benchmarks/results/conditioning.ecsv`` and ``.rst``.
+"""
+
+import argparse
+
+import _common as c
+import numpy as np
+
+NAMES = ("teff", "fe_h", "alpha_m")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-xp"))
+    parser.add_argument("--n-stars", type=int, default=2000)
+    parser.add_argument("--logg-error", type=float, default=0.03)
+    c.common_arguments(parser)
+    args = parser.parse_args(argv)
+    c.light_torch(args.threads)
+    import astropy.units as u
+    from astropy.table import Table
+
+    model = c.load_model(args.model, name="specfm-xp")
+    path = c.xp_path(args.data)
+    _, val = c.xp_split(path)
+    xp = c.read_xp(path, c.subsample(val, args.n_stars, seed=2))
+    truth = c.label_arrays(xp.labels, ("logg", *NAMES))
+    known = np.isfinite(truth["logg"])
+    colours = {n: xp.colours[n] for n in c.COLOURS if n in xp.colours.colnames}
+    with_logg = dict(colours)
+    with_logg["logg"] = np.ma.MaskedArray(np.nan_to_num(truth["logg"]), mask=~known) * u.dex(
+        u.cm / u.s**2)
+    with_logg["logg_err"] = np.full(len(known), args.logg_error) * u.dex
+    runs = {"colours": colours, "colours + log g": with_logg}
+    rows = []
+    for run, inputs in runs.items():
+        values, errors = c.predict(model, xp.spectra, NAMES, inputs=inputs)
+        for name in NAMES:
+            m = c.metrics(values[name][known], truth[name][known])
+            rows.append({"inputs": run, "label": name, "n": m["n"], "sigma": m["sigma"],
+                         "rmse": c.rmse(values[name][known], truth[name][known]),
+                         "median_error": float(np.nanmedian(errors[name][known]))})
+            r = rows[-1]
+            print(f"{run:16s} {name:8s} n={r['n']}  sigma {r['sigma']:.4g}  rmse "
+                  f"{r['rmse']:.4g}  median predicted error {r['median_error']:.4g}",
+                  flush=True)
+    table = Table(rows=rows)
+    for col in ("sigma", "rmse", "median_error"):
+        table[col].info.format = ".4g"
+    table.meta.update(c.run_metadata(models={"specfm-xp": args.model},
+                                     n_stars=args.n_stars, logg_error=args.logg_error))
+    units = {"teff": "K", "fe_h": "dex", "alpha_m": "dex"}
+    cells = [(r["inputs"], f"{r['label']} [{units[r['label']]}]", str(r["n"]),
+              c.fmt(r["sigma"], ".3g"), c.fmt(r["rmse"], ".3g"),
+              c.fmt(r["median_error"], ".3g")) for r in table]
+    c.write_results(
+        table, "conditioning", args.output_dir,
+        f"specfm-xp on {int(np.sum(known))} validation stars, without and with their APOGEE "
+        f"log g (+- {args.logg_error} dex) as an input",
+        ("Inputs", "Label", "N", "MAD sigma", "RMSE", "Median predicted error"), cells,
+        notes=("Residuals are predicted - APOGEE DR17.",))
+    return table
+
+
+if __name__ == "__main__":
+    main()
