@@ -68,7 +68,7 @@ def token_rows(model, size, n_spectra):
     reps = -(-n_spectra // one.n_spectra)
     batch = TokenBatch.concatenate([one] * reps) if reps > 1 else one
     rows_per_spectrum = one.n_rows / one.n_spectra
-    n_rows = int(round(rows_per_spectrum * n_spectra))
+    n_rows = round(rows_per_spectrum * n_spectra)
     import torch
 
     return batch.select(torch.arange(n_rows)), rows_per_spectrum
@@ -105,8 +105,8 @@ def main(argv=None):
 
     peak32 = matmul_peak(args.peak_size, torch.float32)
     peak16 = matmul_peak(args.peak_size, torch.bfloat16)
-    print(f"matmul peak ({args.threads} threads, {args.peak_size}^2): float32 {peak32 / 1e9:.1f} GFLOP/s, "
-          f"bfloat16 {peak16 / 1e9:.1f} GFLOP/s", flush=True)
+    print(f"matmul peak ({args.threads} threads, {args.peak_size}^2): float32 "
+          f"{peak32 / 1e9:.1f} GFLOP/s, bfloat16 {peak16 / 1e9:.1f} GFLOP/s", flush=True)
     rows = []
     for name in args.models:
         model = c.load_model(str(c.MODELS / name), name=name)
@@ -126,7 +126,7 @@ def main(argv=None):
                 queries = query.build(tokens.n_rows, model.vocabulary)
                 flops = None  # counted after the timings (the counter's hooks cost time)
                 for variant, fn_net in [*variants.items(), ("bfloat16", net)]:
-                    def call(fn_net=fn_net, variant=variant):
+                    def call(fn_net=fn_net, variant=variant, tokens=tokens, queries=queries):
                         with torch.inference_mode():
                             if variant == "bfloat16":
                                 with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -12,7 +12,7 @@ from specfm._compat import make_spectrum
 from specfm.exceptions import SpecfmInputError
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,7 @@ def test_plot_spectrum_overlays_model_band_and_inpainted_region():
     model = make_spectrum(flux=np.full(50, 0.9) * u.one, spectral_axis=wave,
                           uncertainty=StdDevUncertainty(np.full(50, 0.05)),
                           meta={"inpainted": filled})
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     out = specfm.plot_spectrum(obs, model, ax=ax)
     assert out is ax
     labels = [t.get_text() for t in ax.get_legend().get_texts()]

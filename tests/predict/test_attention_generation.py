@@ -122,7 +122,7 @@ def test_generate_takes_a_prediction_row_and_checks_the_grid(writer):
     assert set(one.meta["generated_from"]) >= {"teff", "logg"}
     with pytest.raises(SpecfmInputError, match="outside the coverage"):
         writer.generate(table[0], np.linspace(5000, 6000, 10) * u.AA)
-    with pytest.raises(SpecfmInputError, match="not a label or colour|None of"):
+    with pytest.raises(SpecfmInputError, match=r"not a label or colour|None of"):
         writer.generate({"colour_of_car": 3.0}, np.linspace(15160, 15240, 5) * u.AA)
     # any spectral unit: the same grid in micron gives the same flux
     micron = writer.generate(table[0], (np.linspace(15160, 15240, 30) * u.AA).to(u.um))
@@ -130,7 +130,7 @@ def test_generate_takes_a_prediction_row_and_checks_the_grid(writer):
 
 
 def test_inpainting_recovers_a_hidden_line(writer):
-    wave, flux, z_teff, z_logg, _ = toy_spectra(16, n_pix=48, seed=11, noise=0.005)
+    wave, flux, *_ = toy_spectra(16, n_pix=48, seed=11, noise=0.005)
     from astropy.nddata import StdDevUncertainty
 
     from specfm._compat import make_spectrum

@@ -83,7 +83,7 @@ def test_generation_rows_see_labels_only_and_are_asked_for_flux():
     obj = MaskedTokenObjective(ObjectiveConfig(generation_probability=1.0,
                                                label_context_probability=0.0,
                                                n_flux_queries=6))
-    context, queries, target, _, is_flux = obj.sample(batch, torch.Generator().manual_seed(3))
+    context, queries, *_ = obj.sample(batch, torch.Generator().manual_seed(3))
     n_flux_ctx = (context.valid & (context.kind == TokenKind.FLUX)).sum(1)
     assert (n_flux_ctx == 0).all()
     # every known label is in the context, whatever label_context_probability says
