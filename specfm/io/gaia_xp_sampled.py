@@ -391,7 +391,7 @@ def _sampling(path, sampling, columns, found, n_samples):
 
 
 def register():
-    """Register `read_gaia_xp_sampled` with specutils as `FORMAT_NAME` (once per session)."""
+    """Register `read_gaia_xp_sampled` with specutils as ``"Gaia XP sampled"`` (once)."""
     from astropy.io import registry
     from specutils.io.registers import data_loader
 

@@ -1,4 +1,4 @@
-"""Which wavelengths a prediction rests on: `AttentionMixin.attention` -> `QTable`.
+"""Which wavelengths a prediction rests on: ``Model.attention`` -> `~astropy.table.QTable`.
 
 The network's attention of each requested label on each input token (the head-averaged
 query-to-latent weights times the attention rollout of the latents, see
@@ -19,81 +19,78 @@ from astropy.table import QTable, vstack
 from ..model import Query
 from ..tokens import Tokenizer, TokenKind
 
-__all__ = ["AttentionMixin"]
+__all__ = ["attention"]  # a method of specfm.predict.Model (self is the model)
 
 
-class AttentionMixin:
-    """`~specfm.predict.Model` methods about attention (mixed into the model class)."""
+def attention(self, spectra, label=None, inputs=None, medium="vacuum",
+              radial_velocity=None, redshift=None, seed=0):
+    """Return, per input pixel, how much each requested label attends to it.
 
-    def attention(self, spectra, label=None, inputs=None, medium="vacuum",
-                  radial_velocity=None, redshift=None, seed=0):
-        """Return, per input pixel, how much each requested label attends to it.
+    Parameters
+    ----------
+    spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
+        As for `~specfm.predict.Model.predict`.
+    label : str or list of str, optional
+        Label(s) whose attention to return (default: every label of the model).
+    inputs : dict or `~astropy.table.Table`, optional
+        Non-spectral inputs, as for `~specfm.predict.Model.predict`.
+    medium, radial_velocity, redshift
+        As for `~specfm.predict.Model.predict`.
+    seed : int
+        Seed of the random chunks when a spectrum has more pixels than the model's
+        token cap.
 
-        Parameters
-        ----------
-        spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
-            As for `~specfm.predict.Model.predict`.
-        label : str or list of str, optional
-            Label(s) whose attention to return (default: every label of the model).
-        inputs : dict or `~astropy.table.Table`, optional
-            Non-spectral inputs, as for `~specfm.predict.Model.predict`.
-        medium, radial_velocity, redshift
-            As for `~specfm.predict.Model.predict`.
-        seed : int
-            Seed of the random chunks when a spectrum has more pixels than the model's
-            token cap.
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per pixel that the model read, sorted by spectrum then wavelength:
+        ``spectrum_index``, ``wavelength`` (rest-frame vacuum, Angstrom), ``flux`` (as
+        the model saw it, normalised) and one column per label with its attention
+        weight (dimensionless; per spectrum they sum to one minus the share on the
+        non-spectral inputs). ``meta`` holds the model name and sha256, the labels,
+        and ``input_share``: ``{label: [share per spectrum]}`` of attention on
+        colours and known labels.
 
-        Returns
-        -------
-        `~astropy.table.QTable`
-            One row per pixel that the model read, sorted by spectrum then wavelength:
-            ``spectrum_index``, ``wavelength`` (rest-frame vacuum, Angstrom), ``flux`` (as
-            the model saw it, normalised) and one column per label with its attention
-            weight (dimensionless; per spectrum they sum to one minus the share on the
-            non-spectral inputs). ``meta`` holds the model name and sha256, the labels,
-            and ``input_share``: ``{label: [share per spectrum]}`` of attention on
-            colours and known labels.
+    Examples
+    --------
+    >>> import specfm
+    >>> from specfm.data import read_example
+    >>> model = specfm.load_pretrained("specfm-base")
+    >>> weights = model.attention(read_example("apStar-dr17-2M19485057+5005279.fits"),
+    ...                           label="fe_h")
+    >>> weights.colnames
+    ['spectrum_index', 'wavelength', 'flux', 'fe_h']
+    >>> round(float(weights["fe_h"].sum()), 6)
+    1.0
 
-        Examples
-        --------
-        >>> import specfm
-        >>> from specfm.data import read_example
-        >>> model = specfm.load_pretrained("specfm-base")
-        >>> weights = model.attention(read_example("apStar-dr17-2M19485057+5005279.fits"),
-        ...                           label="fe_h")
-        >>> weights.colnames
-        ['spectrum_index', 'wavelength', 'flux', 'fe_h']
-        >>> round(float(weights["fe_h"].sum()), 6)
-        1.0
+    """
+    names = self._resolve_labels(label, inputs)
+    config = self._inference_config("model")
+    config = dataclasses.replace(config, seed=int(seed))
+    tokens = Tokenizer(config)(spectra, inputs=inputs, medium=medium,
+                               radial_velocity=radial_velocity, redshift=redshift,
+                               on_error="mask")
+    weights = _attention_weights(self, tokens, Query(labels=names))
+    return _attention_table(tokens, weights, names, self)
 
-        """
-        names = self._resolve_labels(label, inputs)
-        config = self._inference_config("model")
-        config = dataclasses.replace(config, seed=int(seed))
-        tokens = Tokenizer(config)(spectra, inputs=inputs, medium=medium,
-                                   radial_velocity=radial_velocity, redshift=redshift,
-                                   on_error="mask")
-        weights = self._attention_weights(tokens, Query(labels=names))
-        return _attention_table(tokens, weights, names, self)
-
-    def _attention_weights(self, tokens, query, batch_rows=32):
-        """``(rows, queries, tokens)`` attention, in rows of at most ``batch_rows``."""
-        device = next(self.network.parameters()).device
-        out = torch.zeros(tokens.n_rows, len(query), tokens.n_tokens, dtype=torch.float64)
-        with torch.inference_mode():
-            for start in range(0, tokens.n_rows, batch_rows):
-                rows = torch.arange(start, min(start + batch_rows, tokens.n_rows))
-                part = tokens.select(rows).to(device)
-                if not bool(part.valid.any()):
-                    continue
-                queries = query.build(len(rows), self.vocabulary, device=device)
-                result = self.network(part, queries, return_attention=True)
-                out[rows] = result.attention.double().cpu()
-        return out
+def _attention_weights(self, tokens, query, batch_rows=32):
+    """``(rows, queries, tokens)`` attention, in rows of at most ``batch_rows``."""
+    device = next(self.network.parameters()).device
+    out = torch.zeros(tokens.n_rows, len(query), tokens.n_tokens, dtype=torch.float64)
+    with torch.inference_mode():
+        for start in range(0, tokens.n_rows, batch_rows):
+            rows = torch.arange(start, min(start + batch_rows, tokens.n_rows))
+            part = tokens.select(rows).to(device)
+            if not bool(part.valid.any()):
+                continue
+            queries = query.build(len(rows), self.vocabulary, device=device)
+            result = self.network(part, queries, return_attention=True)
+            out[rows] = result.attention.double().cpu()
+    return out
 
 
 def _attention_table(tokens, weights, names, model):
-    """Build the per-pixel table of `AttentionMixin.attention`."""
+    """Build the per-pixel table of ``Model.attention``."""
     index = tokens.spectrum_index.numpy()
     is_flux = (tokens.kind == TokenKind.FLUX).numpy() & tokens.valid.numpy()
     is_input = (tokens.kind != TokenKind.FLUX).numpy() & tokens.valid.numpy()

@@ -1,11 +1,11 @@
-"""Spectra out of the model: `GenerationMixin.generate`, ``inpaint`` and ``normalise``.
+"""Spectra out of the model: ``Model.generate``, ``Model.inpaint`` and ``Model.normalise``.
 
 The network answers flux queries (the normalised flux at a wavelength) as it answers label
 queries, with a mean and a variance. Generation gives it labels (and colours) only, and asks
 for the flux on a grid; in-painting gives it the rest of the spectrum and asks for the
 flux of the missing pixels. Both return flux on the model's normalised scale (continuum-
 normalised for high-resolution spectra, divided by the median for Gaia XP; see
-``model.tokenizer_config.normalisation``), which is also what `GenerationMixin.normalise`
+``model.tokenizer_config.normalisation``), which is also what ``Model.normalise``
 returns for an observed spectrum, so that the two can be compared directly.
 """
 
@@ -30,7 +30,8 @@ from ..tokens import (
 from ..wavelengths import air_to_vacuum
 from .batching import slice_inputs
 
-__all__ = ["GenerationMixin", "label_inputs"]
+__all__ = ["generate", "inpaint", "label_inputs", "normalise"]  # the first three:
+# methods of specfm.predict.Model (self is the model)
 
 _QUERY_BLOCK = 1024  # flux queries per network call
 
@@ -101,178 +102,175 @@ def _vacuum_angstrom(spectral_axis, medium):
     return air_to_vacuum(wave) if medium == "air" else wave
 
 
-class GenerationMixin:
-    """`~specfm.predict.Model` methods that write spectra (mixed into the model class)."""
+def _check_inside(self, wave, what):
+    cov = self.coverage
+    if cov is None:
+        return
+    ranges = cov.to_value(u.AA)
+    inside = np.zeros(wave.shape, bool)
+    for lo, hi in ranges:
+        inside |= (wave >= lo) & (wave <= hi)
+    if not inside.all():
+        raise SpecfmInputError(
+            f"{what} reaches {wave[~inside].min():.1f}-{wave[~inside].max():.1f} AA "
+            f"(vacuum), outside the coverage of model {self.name!r} "
+            f"({self._coverage_text()}). Use a grid inside it, or a model that covers it.")
 
-    def _check_inside(self, wave, what):
-        cov = self.coverage
-        if cov is None:
-            return
-        ranges = cov.to_value(u.AA)
-        inside = np.zeros(wave.shape, bool)
-        for lo, hi in ranges:
-            inside |= (wave >= lo) & (wave <= hi)
-        if not inside.all():
+def _flux_queries(self, tokens, wave):
+    """Per-row ``(mean, logvar)`` tensors of the normalised flux at ``wave``."""
+    parts = [self._run(tokens, Query(wavelengths=wave[start:start + _QUERY_BLOCK]))
+             for start in range(0, wave.size, _QUERY_BLOCK)]
+    return torch.cat([m for m, _ in parts], 1), torch.cat([v for _, v in parts], 1)
+
+def generate(self, labels, spectral_axis, inputs=None, medium="vacuum"):
+    """Write the spectrum of a star with the given labels on any wavelength grid.
+
+    Parameters
+    ----------
+    labels : dict, `~astropy.table.Table` or `~astropy.table.Row`
+        Labels as Quantities, e.g. ``{"teff": 4800 * u.K, "logg": 2.5 *
+        u.dex(u.cm / u.s**2), "fe_h": -0.3 * u.dex}``, one value or one per spectrum;
+        or a row or table of them (a prediction table works: columns the model does
+        not know, such as ``flag``, are left out; ``_err`` columns are used as
+        uncertainties). Labels left out are not assumed: the model marginalises.
+    spectral_axis : Quantity
+        Wavelengths (or frequencies, energies) to write the flux at; they must lie in
+        the model's coverage.
+    inputs : dict or `~astropy.table.Table`, optional
+        More inputs (e.g. photometric colours).
+    medium : {"vacuum", "air"}
+        Medium of ``spectral_axis``.
+
+    Returns
+    -------
+    Spectrum
+        Normalised flux (dimensionless) on ``spectral_axis``, with the predicted
+        standard deviation as a `~astropy.nddata.StdDevUncertainty`; 2-D when several
+        sets of labels were given. ``meta`` names the model and the inputs.
+
+    Raises
+    ------
+    SpecfmInputError
+        For unknown labels, a grid outside the model's coverage, or bad units.
+
+    Examples
+    --------
+    >>> import astropy.units as u, numpy as np
+    >>> import specfm
+    >>> model = specfm.load_pretrained("specfm-xp")
+    >>> spec = model.generate({"teff": 4800 * u.K, "logg": 2.5 * u.dex(u.cm / u.s**2),
+    ...                        "fe_h": -0.2 * u.dex}, np.arange(4000, 9000, 20) * u.AA)
+    >>> spec.flux.shape
+    (250,)
+
+    """
+    inputs_all = label_inputs(labels, self.vocabulary)
+    if inputs is not None:
+        inputs_all.update(label_inputs(inputs, self.vocabulary))
+    wave = _vacuum_angstrom(spectral_axis, medium)
+    _check_inside(self, wave, "spectral_axis")
+    n = len(labels) if hasattr(labels, "colnames") and not _is_row(labels) else (
+        _n_entries(inputs_all))
+    tokens = _input_tokens(inputs_all, n, self.vocabulary)
+    mean, logvar = _flux_queries(self, tokens, wave)
+    std = np.exp(0.5 * logvar.numpy())
+    flux = mean.numpy()
+    if n == 1 and not (hasattr(labels, "colnames") and not _is_row(labels)):
+        flux, std = flux[0], std[0]
+    return make_spectrum(
+        flux=flux * u.dimensionless_unscaled, spectral_axis=u.Quantity(spectral_axis),
+        uncertainty=StdDevUncertainty(std),
+        meta={"model": self.name, "model_sha256": self.sha256,
+              "generated_from": sorted(inputs_all),
+              "normalisation": self.tokenizer_config.normalisation.get("name")})
+
+def normalise(self, spectra, medium="vacuum", radial_velocity=None, redshift=None):
+    """Return spectra as the model sees them: rest-frame, vacuum, normalised.
+
+    Parameters
+    ----------
+    spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
+        As for `~specfm.predict.Model.predict`.
+    medium, radial_velocity, redshift
+        As for `~specfm.predict.Model.predict`.
+
+    Returns
+    -------
+    Spectrum or list of Spectrum
+        One per input spectrum (a single one for a single 1-D input): rest-frame vacuum
+        wavelengths (Angstrom, ascending), normalised flux with its uncertainty, and a
+        mask (True) on pixels the model does not read (masked, non-finite, outside
+        its coverage).
+
+    """
+    rows = Tokenizer(self.tokenizer_config).normalise_pixels(
+        spectra, medium, radial_velocity, redshift)
+    out = [_spectrum(wave, value, error, valid, self) for wave, value, error, valid, _
+           in rows]
+    return out[0] if len(out) == 1 and _is_single(spectra) else out
+
+def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="vacuum",
+            radial_velocity=None, redshift=None, seed=0):
+    """Fill gaps in spectra from the rest of each spectrum.
+
+    Parameters
+    ----------
+    spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
+        As for `~specfm.predict.Model.predict`.
+    regions : `~specutils.SpectralRegion` or Quantity pair(s), optional
+        Regions to predict (their pixels are hidden from the model), as rest-frame
+        vacuum wavelengths (the input's wavelengths when no velocity is given and the
+        medium is vacuum).
+    fill_masked : bool
+        Also fill the masked and non-finite pixels inside the model's coverage.
+    inputs : dict or `~astropy.table.Table`, optional
+        Non-spectral inputs (colours, known labels), as for
+        `~specfm.predict.Model.predict`.
+    medium, radial_velocity, redshift
+        As for `~specfm.predict.Model.predict`.
+    seed : int
+        Seed of the random chunks when a spectrum has more pixels than the model's
+        token cap (each chunk predicts the gaps; the predictions are combined).
+
+    Returns
+    -------
+    Spectrum or list of Spectrum
+        As `normalise` returns, with the filled pixels holding the predicted flux and
+        standard deviation and unmasked; ``meta["inpainted"]`` is the boolean array
+        of filled pixels.
+
+    Raises
+    ------
+    SpecfmInputError
+        If there is nothing to fill, or no pixel is left to read.
+
+    """
+    exclude = coverage_ranges(regions) if regions is not None else None
+    tok = Tokenizer(self.tokenizer_config)
+    rows = tok.normalise_pixels(spectra, medium, radial_velocity, redshift, exclude)
+    cap = self._inference_config("model").max_tokens
+    out = []
+    for s, (wave, value, error, valid, _) in enumerate(rows):
+        fill = _pixels_to_fill(wave, valid, exclude, fill_masked, self.coverage)
+        if not fill.any():
             raise SpecfmInputError(
-                f"{what} reaches {wave[~inside].min():.1f}-{wave[~inside].max():.1f} AA "
-                f"(vacuum), outside the coverage of model {self.name!r} "
-                f"({self._coverage_text()}). Use a grid inside it, or a model that covers it.")
-
-    def _flux_queries(self, tokens, wave):
-        """Per-row ``(mean, logvar)`` tensors of the normalised flux at ``wave``."""
-        parts = [self._run(tokens, Query(wavelengths=wave[start:start + _QUERY_BLOCK]))
-                 for start in range(0, wave.size, _QUERY_BLOCK)]
-        return torch.cat([m for m, _ in parts], 1), torch.cat([v for _, v in parts], 1)
-
-    def generate(self, labels, spectral_axis, inputs=None, medium="vacuum"):
-        """Write the spectrum of a star with the given labels on any wavelength grid.
-
-        Parameters
-        ----------
-        labels : dict, `~astropy.table.Table` or `~astropy.table.Row`
-            Labels as Quantities, e.g. ``{"teff": 4800 * u.K, "logg": 2.5 *
-            u.dex(u.cm / u.s**2), "fe_h": -0.3 * u.dex}``, one value or one per spectrum;
-            or a row or table of them (a prediction table works: columns the model does
-            not know, such as ``flag``, are left out; ``_err`` columns are used as
-            uncertainties). Labels left out are not assumed: the model marginalises.
-        spectral_axis : Quantity
-            Wavelengths (or frequencies, energies) to write the flux at; they must lie in
-            the model's coverage.
-        inputs : dict or `~astropy.table.Table`, optional
-            More inputs (e.g. photometric colours).
-        medium : {"vacuum", "air"}
-            Medium of ``spectral_axis``.
-
-        Returns
-        -------
-        Spectrum
-            Normalised flux (dimensionless) on ``spectral_axis``, with the predicted
-            standard deviation as a `~astropy.nddata.StdDevUncertainty`; 2-D when several
-            sets of labels were given. ``meta`` names the model and the inputs.
-
-        Raises
-        ------
-        SpecfmInputError
-            For unknown labels, a grid outside the model's coverage, or bad units.
-
-        Examples
-        --------
-        >>> import astropy.units as u, numpy as np
-        >>> import specfm
-        >>> model = specfm.load_pretrained("specfm-xp")
-        >>> spec = model.generate({"teff": 4800 * u.K, "logg": 2.5 * u.dex(u.cm / u.s**2),
-        ...                        "fe_h": -0.2 * u.dex}, np.arange(4000, 9000, 20) * u.AA)
-        >>> spec.flux.shape
-        (250,)
-
-        """
-        inputs_all = label_inputs(labels, self.vocabulary)
-        if inputs is not None:
-            inputs_all.update(label_inputs(inputs, self.vocabulary))
-        wave = _vacuum_angstrom(spectral_axis, medium)
-        self._check_inside(wave, "spectral_axis")
-        n = len(labels) if hasattr(labels, "colnames") and not _is_row(labels) else (
-            _n_entries(inputs_all))
-        tokens = _input_tokens(inputs_all, n, self.vocabulary)
-        mean, logvar = self._flux_queries(tokens, wave)
-        std = np.exp(0.5 * logvar.numpy())
-        flux = mean.numpy()
-        if n == 1 and not (hasattr(labels, "colnames") and not _is_row(labels)):
-            flux, std = flux[0], std[0]
-        return make_spectrum(
-            flux=flux * u.dimensionless_unscaled, spectral_axis=u.Quantity(spectral_axis),
-            uncertainty=StdDevUncertainty(std),
-            meta={"model": self.name, "model_sha256": self.sha256,
-                  "generated_from": sorted(inputs_all),
-                  "normalisation": self.tokenizer_config.normalisation.get("name")})
-
-    def normalise(self, spectra, medium="vacuum", radial_velocity=None, redshift=None):
-        """Return spectra as the model sees them: rest-frame, vacuum, normalised.
-
-        Parameters
-        ----------
-        spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
-            As for `~specfm.predict.Model.predict`.
-        medium, radial_velocity, redshift
-            As for `~specfm.predict.Model.predict`.
-
-        Returns
-        -------
-        Spectrum or list of Spectrum
-            One per input spectrum (a single one for a single 1-D input): rest-frame vacuum
-            wavelengths (Angstrom, ascending), normalised flux with its uncertainty, and a
-            mask (True) on pixels the model does not read (masked, non-finite, outside
-            its coverage).
-
-        """
-        rows = Tokenizer(self.tokenizer_config).normalise_pixels(
-            spectra, medium, radial_velocity, redshift)
-        out = [_spectrum(wave, value, error, valid, self) for wave, value, error, valid, _
-               in rows]
-        return out[0] if len(out) == 1 and _is_single(spectra) else out
-
-    def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="vacuum",
-                radial_velocity=None, redshift=None, seed=0):
-        """Fill gaps in spectra from the rest of each spectrum.
-
-        Parameters
-        ----------
-        spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
-            As for `~specfm.predict.Model.predict`.
-        regions : `~specutils.SpectralRegion` or Quantity pair(s), optional
-            Regions to predict (their pixels are hidden from the model), as rest-frame
-            vacuum wavelengths (the input's wavelengths when no velocity is given and the
-            medium is vacuum).
-        fill_masked : bool
-            Also fill the masked and non-finite pixels inside the model's coverage.
-        inputs : dict or `~astropy.table.Table`, optional
-            Non-spectral inputs (colours, known labels), as for
-            `~specfm.predict.Model.predict`.
-        medium, radial_velocity, redshift
-            As for `~specfm.predict.Model.predict`.
-        seed : int
-            Seed of the random chunks when a spectrum has more pixels than the model's
-            token cap (each chunk predicts the gaps; the predictions are combined).
-
-        Returns
-        -------
-        Spectrum or list of Spectrum
-            As `normalise` returns, with the filled pixels holding the predicted flux and
-            standard deviation and unmasked; ``meta["inpainted"]`` is the boolean array
-            of filled pixels.
-
-        Raises
-        ------
-        SpecfmInputError
-            If there is nothing to fill, or no pixel is left to read.
-
-        """
-        exclude = coverage_ranges(regions) if regions is not None else None
-        tok = Tokenizer(self.tokenizer_config)
-        rows = tok.normalise_pixels(spectra, medium, radial_velocity, redshift, exclude)
-        cap = self._inference_config("model").max_tokens
-        out = []
-        for s, (wave, value, error, valid, _) in enumerate(rows):
-            fill = _pixels_to_fill(wave, valid, exclude, fill_masked, self.coverage)
-            if not fill.any():
-                raise SpecfmInputError(
-                    f"Spectrum {s}: nothing to fill. Give regions= inside the model's "
-                    f"coverage ({self._coverage_text()}) or a spectrum with masked pixels.")
-            if not valid.any():
-                raise SpecfmInputError(
-                    f"Spectrum {s} has no usable pixel left to in-paint from.")
-            one = None if inputs is None else slice_inputs(inputs, s, s + 1, len(rows))
-            tokens = _context_tokens(tok, wave, value, error, valid, cap, seed, s, one)
-            mean, logvar = self._flux_queries(tokens, wave[fill])
-            mean, variance = combine_rows(mean, logvar, tokens.spectrum_index, 1)
-            value, error, valid = value.copy(), error.copy(), valid.copy()
-            value[fill] = mean[0].numpy()
-            error[fill] = np.sqrt(variance[0].numpy())
-            valid |= fill
-            spec = _spectrum(wave, value, error, valid, self)
-            spec.meta["inpainted"] = fill
-            out.append(spec)
-        return out[0] if len(out) == 1 and _is_single(spectra) else out
+                f"Spectrum {s}: nothing to fill. Give regions= inside the model's "
+                f"coverage ({self._coverage_text()}) or a spectrum with masked pixels.")
+        if not valid.any():
+            raise SpecfmInputError(
+                f"Spectrum {s} has no usable pixel left to in-paint from.")
+        one = None if inputs is None else slice_inputs(inputs, s, s + 1, len(rows))
+        tokens = _context_tokens(tok, wave, value, error, valid, cap, seed, s, one)
+        mean, logvar = _flux_queries(self, tokens, wave[fill])
+        mean, variance = combine_rows(mean, logvar, tokens.spectrum_index, 1)
+        value, error, valid = value.copy(), error.copy(), valid.copy()
+        value[fill] = mean[0].numpy()
+        error[fill] = np.sqrt(variance[0].numpy())
+        valid |= fill
+        spec = _spectrum(wave, value, error, valid, self)
+        spec.meta["inpainted"] = fill
+        out.append(spec)
+    return out[0] if len(out) == 1 and _is_single(spectra) else out
 
 
 def _is_row(obj):

@@ -15,10 +15,10 @@ from ..model import Query, load_model, predict_chunked, read_model_config
 from ..model.chunking import combine_rows
 from ..pretrained.registry import config_coverage
 from ..tokens import TokenizerConfig
-from .attention import AttentionMixin
+from . import attention as _attention
+from . import finetuning as _finetuning
+from . import generation as _generation
 from .batching import derived_seed, make_batches, split_pieces, tokenize_batch
-from .finetuning import FineTuneMixin
-from .generation import GenerationMixin
 from .table import FLAG_DESCRIPTIONS, input_label_values, make_table, prediction_flags
 
 __all__ = ["METHODS", "Model", "load"]
@@ -42,7 +42,7 @@ def _input_names(inputs):
     return tuple(n for n in names if not (n.endswith("_err") and n[:-4] in names))
 
 
-class Model(AttentionMixin, GenerationMixin, FineTuneMixin):
+class Model:
     """A trained specfm network, ready to turn spectra into a table of stellar labels.
 
     Make one with `load` (a model folder) or `specfm.pretrained.load_pretrained` (a
@@ -191,6 +191,14 @@ class Model(AttentionMixin, GenerationMixin, FineTuneMixin):
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
                        f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
         return f"<table><caption>specfm model</caption>{body}</table>"
+
+    # Methods with a module of their own (one job each): see those modules.
+    attention = _attention.attention
+    generate = _generation.generate
+    inpaint = _generation.inpaint
+    normalise = _generation.normalise
+    finetune = _finetuning.finetune
+    save = _finetuning.save
 
     def to(self, device):
         """Move the network to ``device`` (e.g. ``"cuda"``); return the model."""
