@@ -9,7 +9,8 @@
    counted by `torch.utils.flop_counter.FlopCounterMode` on the same forward pass (matrix
    multiplies and attention; element-wise work is not counted, so the fraction is a
    lower bound). Variants: float32 (the default), bfloat16 autocast, and
-   ``torch.compile`` (``--compile``; compile time excluded, reported separately).
+   ``torch.compile`` (``--compile``; compile time excluded, reported separately; a
+   failure is recorded with its error and the other variants are still measured).
 3. **End to end**: `specfm.predict.Model.predict` on real example spectra at the best
    batch size, and the share of its time spent in the network, so that the gap between
    the two shows what tokenising costs.
@@ -107,7 +108,7 @@ def main(argv=None):
     peak16 = matmul_peak(args.peak_size, torch.bfloat16)
     print(f"matmul peak ({args.threads} threads, {args.peak_size}^2): float32 "
           f"{peak32 / 1e9:.1f} GFLOP/s, bfloat16 {peak16 / 1e9:.1f} GFLOP/s", flush=True)
-    rows = []
+    rows, compile_errors = [], []
     for name in args.models:
         model = c.load_model(str(c.MODELS / name), name=name)
         net = model.network.eval()
@@ -136,7 +137,12 @@ def main(argv=None):
                     t_compile = None
                     if variant == "compiled":
                         t0 = time.perf_counter()
-                        call()
+                        try:
+                            call()
+                        except Exception as error:  # record why, keep measuring the rest
+                            compile_errors.append(f"{type(error).__name__}: {error}"[:200])
+                            print(f"torch.compile failed: {compile_errors[-1]}", flush=True)
+                            continue
                         t_compile = time.perf_counter() - t0 + compile_note
                     seconds = best_time(call, repeats=3,
                                         min_time=0.2 if batch < 64 else 0.05)
@@ -185,7 +191,7 @@ def main(argv=None):
     table.meta.update(c.run_metadata(
         models={n: c.MODELS / n for n in args.models}, threads=args.threads,
         matmul_peak_float32_gflops=peak32 / 1e9, matmul_peak_bfloat16_gflops=peak16 / 1e9,
-        peak_size=args.peak_size, end_to_end=e2e))
+        peak_size=args.peak_size, end_to_end=e2e, compile_errors=compile_errors))
     cells = [(r["model"], r["size"], str(r["batch"]), r["variant"],
               f"{r['spectra_per_s']:.1f}", f"{r['gflops']:.1f}",
               f"{100 * r['fraction_of_peak']:.1f}%") for r in table]
@@ -194,6 +200,9 @@ def main(argv=None):
              "Fractions are of the float32 peak (the machine's best: bfloat16 matmul is slower "
              "on this CPU). FLOPs: matrix multiplies and "
              "attention, as torch.utils.flop_counter counts them."]
+    if compile_errors:
+        notes.append(f"torch.compile failed ({len(compile_errors)} times), e.g. "
+                     f"{compile_errors[0]}")
     notes += [f"End to end ({e['model']}, {e['size']}): {e['predict_spectra_per_s']:.1f} "
               f"spectra/s through Model.predict at batch {e['batch']}, of which the network "
               f"takes {100 * e['network_share']:.0f}% of the time." for e in e2e]

@@ -105,7 +105,7 @@ def predict_task(model_spec, items, format, options, torch_threads=None):
         ``(index, FileOutcome)``, one per file.
 
     """
-    from .files import FileOutcome, predict_file
+    from .reading import FileOutcome, predict_file
 
     if torch_threads is not None:
         import torch

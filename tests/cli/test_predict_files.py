@@ -12,8 +12,9 @@ from specfm._compat import SpectrumClass
 from specfm.exceptions import OutputConflictError, SpecfmInputError
 from specfm.predict import files as files_module
 from specfm.predict import load, predict_files
-from specfm.predict.files import expand_paths
+from specfm.predict import reading as reading_module
 from specfm.predict.output import read_table, write_table_atomic
+from specfm.predict.reading import expand_paths
 
 from .conftest import save_tiny_model, write_toy_fits
 
@@ -207,7 +208,7 @@ def test_progress_bar_goes_to_stderr(tiny_model, fits_files, capsys):
 def test_reader_warnings_are_logged_once(tiny_model, fits_files, monkeypatch):
     from astropy import log
 
-    real = files_module.read_spectra
+    real = reading_module.read_spectra
 
     def noisy(path, format=None):
         import warnings
@@ -215,7 +216,7 @@ def test_reader_warnings_are_logged_once(tiny_model, fits_files, monkeypatch):
         warnings.warn("odd header keyword", UserWarning)
         return real(path, format)
 
-    monkeypatch.setattr(files_module, "read_spectra", noisy)
+    monkeypatch.setattr(reading_module, "read_spectra", noisy)
     with log.log_to_list() as messages:
         table = predict_files(fits_files, model=tiny_model)
     assert len(table) == 5
