@@ -207,10 +207,10 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
 
     bar = tqdm(total=len(todo), unit="file", desc="specfm predict", disable=not show,
                file=sys.stderr, dynamic_ncols=True)
-    table = None
+    outcomes = _outcomes(model, todo, format, options, client, n_workers, files_per_task,
+                         device)
     try:
-        for index, outcome in _outcomes(model, todo, format, options, client, n_workers,
-                                        files_per_task, device):
+        for index, outcome in outcomes:
             results[index] = outcome
             bar.update(1)
             _report(outcome, failed, warned)
@@ -221,6 +221,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
                 flush()
                 since_flush = 0
     finally:
+        outcomes.close()  # at once, not when collected: cancels Dask tasks, stops a cluster
         bar.close()
         table = flush()
     if table is None:

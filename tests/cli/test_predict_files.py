@@ -230,3 +230,20 @@ def test_coverage_is_flagged_and_warned_once(fits_files, tmp_path):
         table = predict_files(fits_files, model=narrow)
     assert len(record) == 1
     assert (table["flag"] & 1).all()
+
+
+def test_formats_registered_for_lists_only_are_read_as_lists(tiny_model, fits_files):
+    from astropy.io import registry
+    from specutils import SpectrumList
+
+    def two_spectra(path, **kwargs):
+        one = SpectrumClass.read(path, format="tabular-fits")
+        return SpectrumList([one, one])
+
+    registry.register_reader("specfm-test list", SpectrumList, two_spectra)
+    try:
+        table = predict_files(fits_files[:2], model=tiny_model, format="specfm-test list")
+    finally:
+        registry.unregister_reader("specfm-test list", SpectrumList)
+    assert list(table["index"]) == [0, 1, 0, 1]
+    assert np.allclose(table["teff"].unmasked.value[0], table["teff"].unmasked.value[1])
