@@ -183,7 +183,7 @@ def save(self, path, overwrite=False):
     Returns
     -------
     pathlib.Path
-        Where it was written; `specfm.load` reads it back.
+        Where it was written; `specfm.predict.load` reads it back.
 
     """
     out = save_model(self.network, path, provenance=self.provenance, overwrite=overwrite)
