@@ -27,6 +27,11 @@ METHODS = ("one_pass", "chunked")
 """Inference methods of `Model.predict`: the whole spectrum at once, or random chunks."""
 
 _PROGRESS_BATCHES = 4  # with progress=None, show a bar above this many batches
+ROWS_PER_CALL = 64
+"""Token rows per network call. On the 2-core CPU of ``benchmarks/inference_speed.py`` the
+forward pass is fastest at 16-64 rows (Gaia XP: one row per spectrum; APOGEE: 17 rows of
+at most 512 pixels per spectrum) and slows down beyond (cache), so larger batches are
+cut into calls of this many rows. Results do not depend on it."""
 
 
 def _specfm_version():
@@ -338,8 +343,14 @@ class Model:
         queries = query.build(tokens.n_rows, self.vocabulary, device=device)
         with torch.inference_mode():
             if method == "one_pass":
-                out = self.network(tokens, queries)
-                return out.mean.double().cpu(), out.logvar.double().cpu()
+                if tokens.n_rows <= ROWS_PER_CALL:
+                    out = self.network(tokens, queries)
+                    return out.mean.double().cpu(), out.logvar.double().cpu()
+                parts = [self.network(tokens.select(rows), queries.select(rows))
+                         for rows in torch.arange(tokens.n_rows, device=device).split(
+                             ROWS_PER_CALL)]
+                return (torch.cat([o.mean for o in parts]).double().cpu(),
+                        torch.cat([o.logvar for o in parts]).double().cpu())
             mean = torch.zeros(tokens.n_rows, len(query), dtype=torch.float64)
             logvar = torch.zeros_like(mean)
             index = tokens.spectrum_index.cpu()
