@@ -73,6 +73,7 @@ def attention(self, spectra, label=None, inputs=None, medium="vacuum",
     weights = _attention_weights(self, tokens, Query(labels=names))
     return _attention_table(tokens, weights, names, self)
 
+
 def _attention_weights(self, tokens, query, batch_rows=32):
     """``(rows, queries, tokens)`` attention, in rows of at most ``batch_rows``."""
     device = next(self.network.parameters()).device

@@ -9,12 +9,12 @@ is a new `~specfm.predict.Model` to predict with or ``save``.
 
 import dataclasses
 
-import astropy.units as u
 import numpy as np
 
 from ..exceptions import SpecfmInputError
 from ..model import read_model_config, save_model
 from ..tokens import Tokenizer
+from ..tokens.extra_inputs import input_column
 
 __all__ = ["finetune", "label_targets", "save"]  # finetune, save: methods of
 # specfm.predict.Model (self is the model)
@@ -48,34 +48,19 @@ def label_targets(labels, vocabulary, n_spectra):
             f"knows ({', '.join(vocabulary.labels())}).")
     values, errors = {}, {}
     for name in keep:
-        unit = vocabulary[name].quantity_unit
-        values[name] = _plain(labels[name], unit, name)
-        if f"{name}_err" in names:
-            err_unit = u.dex if isinstance(unit, u.DexUnit) else unit
-            errors[name] = np.nan_to_num(_plain(labels[f"{name}_err"], err_unit, name), nan=0.0)
+        has_err = f"{name}_err" in names
+        vals, errs, mask = input_column(labels, name, vocabulary[name], has_err)
+        vals = np.array(vals, dtype=float, ndmin=1)
+        if mask is not None:
+            vals[np.broadcast_to(mask, vals.shape)] = np.nan
+        values[name] = vals
+        if has_err:
+            errors[name] = np.nan_to_num(np.asarray(errs, dtype=float), nan=0.0)
         if values[name].shape != (n_spectra,):
             raise SpecfmInputError(
                 f"Label {name!r} has {values[name].size} values for {n_spectra} spectra; "
                 "give one row per spectrum.")
     return values, errors
-
-
-def _plain(column, unit, name):
-    mask = np.ma.getmaskarray(column) if hasattr(column, "mask") else None
-    data = getattr(column, "unmasked", column)
-    if hasattr(data, "to_value"):
-        try:
-            data = data.to_value(unit)
-        except u.UnitsError:
-            data = data.value if getattr(data, "unit", None) == u.dex else None
-            if data is None:
-                raise SpecfmInputError(
-                    f"Label {name!r} is in {column.unit}, which cannot be converted to "
-                    f"{unit}.") from None
-    data = np.array(np.ma.getdata(data), dtype=float)
-    if mask is not None and mask.shape == data.shape:
-        data[mask] = np.nan
-    return data
 
 
 def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
@@ -169,6 +154,7 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
     model = type(self)(network, name=name or f"{self.name}-finetuned")
     model.training_history = list(result.history)
     return model
+
 
 def save(self, path, overwrite=False):
     """Write the model to a folder (``config.json`` + ``model.safetensors``).

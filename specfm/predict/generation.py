@@ -20,9 +20,7 @@ from ..model import Query
 from ..model.chunking import combine_rows
 from ..tokens import (
     SpectrumReport,
-    TokenBatch,
     Tokenizer,
-    TokenKind,
     cap_tokens,
     coverage_ranges,
     extra_tokens,
@@ -68,23 +66,23 @@ def _n_entries(inputs):
     return max(sizes) if sizes else 1
 
 
-def _input_tokens(inputs, n, vocabulary):
-    """Return a `TokenBatch` of only the non-spectral tokens of ``inputs`` (n rows)."""
-    extra = extra_tokens(inputs, n, vocabulary)
-    kinds = np.array([int(vocabulary[int(i)].kind) for i in extra.ident], np.int64)
-    shape = extra.present.shape
-    present = torch.from_numpy(extra.present)
-    return TokenBatch(
-        wavelength=torch.zeros(shape, dtype=torch.float32),
-        value=torch.from_numpy(np.where(extra.present, extra.value, 0.0).astype(np.float32)),
-        error=torch.from_numpy(np.where(extra.present, np.maximum(extra.error, 1e-3),
-                                        0.0).astype(np.float32)),
-        kind=torch.from_numpy(np.where(extra.present, kinds, int(TokenKind.FLUX))),
-        ident=torch.from_numpy(np.where(extra.present, extra.ident, -1)),
-        valid=present,
-        spectrum_index=torch.arange(n),
-        vocabulary=vocabulary,
-    )
+def _input_tokens(tokenizer, inputs, n):
+    """Return a `TokenBatch` of ``n`` rows holding only the non-spectral ``inputs``."""
+    extra = extra_tokens(inputs, n, tokenizer.config.vocabulary)
+    empty = np.zeros(0)
+    rows = [(i, empty, empty, empty) for i in range(n)]
+    return tokenizer.pack_rows(rows, [SpectrumReport(index=i, n_pixels=0) for i in range(n)],
+                               extra)
+
+
+def _inside(wave, coverage):
+    """Return True where ``wave`` (vacuum Angstrom) is inside ``coverage`` (None: all)."""
+    if coverage is None:
+        return np.ones(wave.shape, bool)
+    inside = np.zeros(wave.shape, bool)
+    for lo, hi in coverage.to_value(u.AA):
+        inside |= (wave >= lo) & (wave <= hi)
+    return inside
 
 
 def _vacuum_angstrom(spectral_axis, medium):
@@ -103,24 +101,20 @@ def _vacuum_angstrom(spectral_axis, medium):
 
 
 def _check_inside(self, wave, what):
-    cov = self.coverage
-    if cov is None:
-        return
-    ranges = cov.to_value(u.AA)
-    inside = np.zeros(wave.shape, bool)
-    for lo, hi in ranges:
-        inside |= (wave >= lo) & (wave <= hi)
+    inside = _inside(wave, self.coverage)
     if not inside.all():
         raise SpecfmInputError(
             f"{what} reaches {wave[~inside].min():.1f}-{wave[~inside].max():.1f} AA "
             f"(vacuum), outside the coverage of model {self.name!r} "
             f"({self._coverage_text()}). Use a grid inside it, or a model that covers it.")
 
+
 def _flux_queries(self, tokens, wave):
     """Per-row ``(mean, logvar)`` tensors of the normalised flux at ``wave``."""
     parts = [self._run(tokens, Query(wavelengths=wave[start:start + _QUERY_BLOCK]))
              for start in range(0, wave.size, _QUERY_BLOCK)]
     return torch.cat([m for m, _ in parts], 1), torch.cat([v for _, v in parts], 1)
+
 
 def generate(self, labels, spectral_axis, inputs=None, medium="vacuum"):
     """Write the spectrum of a star with the given labels on any wavelength grid.
@@ -171,7 +165,7 @@ def generate(self, labels, spectral_axis, inputs=None, medium="vacuum"):
     _check_inside(self, wave, "spectral_axis")
     n = len(labels) if hasattr(labels, "colnames") and not _is_row(labels) else (
         _n_entries(inputs_all))
-    tokens = _input_tokens(inputs_all, n, self.vocabulary)
+    tokens = _input_tokens(Tokenizer(self.tokenizer_config), inputs_all, n)
     mean, logvar = _flux_queries(self, tokens, wave)
     std = np.exp(0.5 * logvar.numpy())
     flux = mean.numpy()
@@ -183,6 +177,7 @@ def generate(self, labels, spectral_axis, inputs=None, medium="vacuum"):
         meta={"model": self.name, "model_sha256": self.sha256,
               "generated_from": sorted(inputs_all),
               "normalisation": self.tokenizer_config.normalisation.get("name")})
+
 
 def normalise(self, spectra, medium="vacuum", radial_velocity=None, redshift=None):
     """Return spectra as the model sees them: rest-frame, vacuum, normalised.
@@ -208,6 +203,7 @@ def normalise(self, spectra, medium="vacuum", radial_velocity=None, redshift=Non
     out = [_spectrum(wave, value, error, valid, self) for wave, value, error, valid, _
            in rows]
     return out[0] if len(out) == 1 and _is_single(spectra) else out
+
 
 def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="vacuum",
             radial_velocity=None, redshift=None, seed=0):
@@ -298,11 +294,7 @@ def _pixels_to_fill(wave, valid, exclude, fill_masked, coverage):
         fill |= (wave >= lo) & (wave <= hi)
     if fill_masked:
         fill |= ~valid
-    if coverage is not None:  # the model cannot write what it never read
-        inside = np.zeros(wave.shape, bool)
-        for lo, hi in coverage.to_value(u.AA):
-            inside |= (wave >= lo) & (wave <= hi)
-        fill &= inside
+    fill &= _inside(wave, coverage)  # the model cannot write what it never read
     return fill & ~valid
 
 

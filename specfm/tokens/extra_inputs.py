@@ -7,7 +7,7 @@ import numpy as np
 
 from ..exceptions import FluxUnitError, ShapeMismatchError, SpecfmInputError
 
-__all__ = ["ExtraTokens", "extra_tokens"]
+__all__ = ["ExtraTokens", "extra_tokens", "input_column"]
 
 
 @dataclasses.dataclass
@@ -62,6 +62,47 @@ def _to_spec_unit(values, spec, name):
         ) from None
 
 
+def input_column(inputs, name, spec, with_error=True):
+    """Return one input's values and errors in the unit of its vocabulary entry.
+
+    Parameters
+    ----------
+    inputs : dict, `~astropy.table.Table` or `~astropy.table.QTable`
+        Holds column ``name`` and, if ``with_error``, ``<name>_err``.
+    name : str
+        The column.
+    spec : TokenSpec
+        Its vocabulary entry (unit).
+    with_error : bool
+        Read ``<name>_err`` too (else the errors are zero).
+
+    Returns
+    -------
+    values, errors : numpy.ndarray
+        Plain floats (errors NaN where masked; an error in dex is taken as a width).
+    mask : numpy.ndarray of bool or None
+        The values' mask, when the column had one.
+
+    Raises
+    ------
+    FluxUnitError
+        If a unit cannot be converted.
+
+    """
+    raw, mask = _column(inputs, name)
+    vals = _to_spec_unit(raw, spec, name)
+    errs = np.zeros_like(vals)
+    if with_error:
+        raw_err, err_mask = _column(inputs, f"{name}_err")
+        if getattr(raw_err, "unit", None) == u.dex:
+            errs = np.asarray(raw_err.value, dtype=float)  # an error in dex is a width
+        else:
+            errs = _to_spec_unit(raw_err, spec, f"{name}_err")
+        if err_mask is not None:
+            errs = np.where(err_mask, np.nan, errs)
+    return vals, errs, mask
+
+
 def extra_tokens(inputs, n_spectra, vocabulary):
     """Turn a table or mapping of non-spectral inputs into scaled token values.
 
@@ -108,17 +149,7 @@ def extra_tokens(inputs, n_spectra, vocabulary):
     present = np.zeros((n_spectra, len(value_names)), dtype=bool)
     for j, name in enumerate(value_names):
         spec = vocabulary[name]
-        raw, mask = _column(inputs, name)
-        vals = _to_spec_unit(raw, spec, name)
-        errs = np.zeros_like(vals)
-        if f"{name}_err" in names:
-            raw_err, err_mask = _column(inputs, f"{name}_err")
-            if getattr(raw_err, "unit", None) == u.dex:
-                errs = np.asarray(raw_err.value, dtype=float)  # an error in dex is a width
-            else:
-                errs = _to_spec_unit(raw_err, spec, f"{name}_err")
-            if err_mask is not None:
-                errs = np.where(err_mask, np.nan, errs)
+        vals, errs, mask = input_column(inputs, name, spec, f"{name}_err" in names)
         try:
             vals = np.broadcast_to(vals, (n_spectra,)).astype(float)
             errs = np.broadcast_to(errs, (n_spectra,)).astype(float)
