@@ -198,10 +198,22 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     results, meta, since_flush = {}, dict(existing.meta) if existing is not None else {}, 0
     warned = set()
 
+    order = [i for i, _ in todo]
+    done = {"upto": 0, "table": existing}  # the files order[:upto], stacked once
+
     def flush():
-        new = [results[i].table for i in sorted(results) if results[i].table is not None]
-        table = _stack([existing, *new], meta)
-        if output is not None and new:
+        # Stack the finished files that follow the cached prefix in file order, once, so
+        # that each flush stacks only what is new (not every table of the run again).
+        upto = done["upto"]
+        while upto < len(order) and order[upto] in results:
+            upto += 1
+        if upto > done["upto"]:
+            prefix = [results[i].table for i in order[done["upto"]:upto]]
+            done["table"] = _stack([done["table"], *prefix], meta)
+            done["upto"] = upto
+        rest = [results[i].table for i in order[upto:] if i in results]
+        table = _stack([done["table"], *rest], meta)
+        if output is not None and any(r.table is not None for r in results.values()):
             write_table_atomic(table, output)
         return table
 
