@@ -52,6 +52,7 @@ Launch on several processes with
 """
 
 import argparse
+import json
 import pathlib
 import sys
 
@@ -80,6 +81,9 @@ from .sources import (
 )
 
 __all__ = ["add_arguments", "build_parser", "run_training", "train_main"]
+
+#: File in a data cache that records the settings the cached data were made with.
+CACHE_SETTINGS = "settings.json"
 
 
 def add_arguments(parser):
@@ -187,7 +191,11 @@ def load_training_data(config, base, seed, progress=True):
         return train, val, None, {"kind": "files", "train": data["train"]}
     tokenizer = _tokenizer_config(config)
     cache = base / data["cache"] if data.get("cache") else None
+    settings = {"data": {key: value for key, value in data.items()
+                         if key not in ("cache", "workers")},
+                "tokenizer": config.get("tokenizer", {}), "seed": seed}
     if cache is not None and (cache / "train.safetensors").exists():
+        _check_cache(cache, settings)
         train = TokenDataset.load(cache / "train.safetensors")
         val_path = cache / "validation.safetensors"
         val = TokenDataset.load(val_path) if val_path.exists() else None
@@ -209,10 +217,23 @@ def load_training_data(config, base, seed, progress=True):
         train.save(cache / "train.safetensors")
         if val is not None:
             val.save(cache / "validation.safetensors")
+        (cache / CACHE_SETTINGS).write_text(json.dumps(settings, indent=1, sort_keys=True))
     record = {key: value for key, value in data.items() if key not in ("cache", "data_dir")}
     record["n_train_rows"] = len(train)
     record["n_validation_rows"] = 0 if val is None else len(val)
     return train, val, tokenizer, record
+
+
+def _check_cache(cache, settings):
+    """Refuse a data cache that was made with other [data] or [tokenizer] settings."""
+    path = cache / CACHE_SETTINGS
+    stored = json.loads(path.read_text()) if path.exists() else None
+    if stored != json.loads(json.dumps(settings, sort_keys=True)):
+        raise SpecfmInputError(
+            f"The data cache {cache} was made with other [data] or [tokenizer] settings "
+            f"(or before they were recorded in {CACHE_SETTINGS}), so it does not hold the data "
+            "this configuration asks for. Delete that folder to rebuild it, or name another "
+            "[data] cache.")
 
 
 def train_main(argv=None):

@@ -18,15 +18,13 @@ Download it with the link at the top of the page and run it in Jupyter.
 
 The steps: load spectra → predict labels → condition on a known label → see where the
 model looks (attention) → generate and in-paint spectra → fine-tune on a small set."""),
-code("""import warnings
-
-import astropy.units as u
+code("""import astropy.units as u
 import matplotlib.pyplot as plt
 import numpy as np
 from specutils import SpectralRegion
 
 import specfm
-from specfm.data import get_example_path, read_example
+from specfm.data import read_example
 
 print(specfm.__version__, specfm.available_models())"""),
 md("""## 1. Load spectra
@@ -102,7 +100,8 @@ tuned = xp_model.finetune(xp[train], reference[train], inputs=colours[train], ep
 after = tuned.predict(xp[test], inputs=colours[test], labels=["teff", "logg", "fe_h"])
 after["apogee_teff"] = reference["teff"][test]
 after["teff", "apogee_teff", "logg", "fe_h"]"""),
-code("""import pathlib, tempfile
+code("""import pathlib
+import tempfile
 
 path = tuned.save(pathlib.Path(tempfile.mkdtemp()) / "my-finetuned-model")
 specfm.load(path)"""),

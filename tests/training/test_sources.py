@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from specfm.data import get_example_path
+from specfm.exceptions import SpecfmInputError
 from specfm.model import read_model_config
 from specfm.tokens import TokenizerConfig, TokenKind
 from specfm.training import (
@@ -118,6 +119,18 @@ def test_train_command_on_the_xp_example(tmp_path):
     assert tokenizer.normalisation["name"] == "auto"
     assert (tmp_path / "cache" / "train.safetensors").exists()
     json.dumps(saved)  # the whole record is JSON
+
+
+def test_data_cache_is_reused_only_with_the_same_settings(tmp_path):
+    config = write_tiny_config(tmp_path, data='cache = "cache"', steps=1)
+    assert train_main([str(config)]) == 0
+    settings = json.loads((tmp_path / "cache" / "settings.json").read_text())
+    assert settings["data"]["validation_fraction"] == 0.2
+    assert train_main([str(config)]) == 0  # same settings: the cache is read back
+    changed = write_tiny_config(
+        tmp_path, data='cache = "cache"\ntrain_selection = "fe_h > -1"', steps=1)
+    with pytest.raises(SpecfmInputError, match="other \\[data\\] or \\[tokenizer\\]"):
+        train_main([str(changed)])
 
 
 @pytest.mark.integration
