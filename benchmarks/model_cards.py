@@ -23,6 +23,27 @@ def _fmt_range(name, low_high):
     return f"{low:+.2f} to {high:+.2f}"
 
 
+def coverage_text(config):
+    """Wavelength coverage: the model's own, else the ranges of its training instruments."""
+    from specfm.pretrained import config_coverage
+
+    ranges = config_coverage(config)
+    if ranges:
+        return ", ".join(f"{lo:.0f}-{hi:.0f} Angstrom (vacuum)" for lo, hi in ranges)
+    sources = config.get("provenance", {}).get("training_data", {}).get("sources", [])
+    names = sorted({name for source in sources for name in source["instruments"]})
+    if not names:
+        return "not recorded"
+    from specfm.synth import get_instrument
+
+    parts = []
+    for name in names:
+        instrument = get_instrument(name)
+        wave = instrument.wavelength.to_value("Angstrom")
+        parts.append(f"{name} {wave.min():.0f}-{wave.max():.0f} ({instrument.medium})")
+    return "Angstrom, as trained: " + ", ".join(parts)
+
+
 def card_rows(config):
     model = config["model"]
     prov = config.get("provenance", {})
@@ -36,6 +57,7 @@ def card_rows(config):
         ("Architecture", f"d_model {model['d_model']}, {model['n_heads']} heads, "
                          f"{model['n_latents']} latents, {model['n_latent_layers']} latent "
                          f"layers, {model['n_decoder_layers']} decoder layer(s)"),
+        ("Wavelength coverage", coverage_text(config)),
         ("Normalisation", json.dumps(tokenizer.get("normalisation", {}).get("name"))),
         ("Prediction tokens", f"max_tokens {tokenizer.get('max_tokens')}, cap_mode "
                               f"{tokenizer.get('cap_mode')!r}"),
