@@ -24,6 +24,7 @@ from ..tokens import (
     cap_tokens,
     coverage_ranges,
     extra_tokens,
+    in_coverage,
 )
 from ..wavelengths import air_to_vacuum
 from .batching import slice_inputs
@@ -75,16 +76,6 @@ def _input_tokens(tokenizer, inputs, n):
                                extra)
 
 
-def _inside(wave, coverage):
-    """Return True where ``wave`` (vacuum Angstrom) is inside ``coverage`` (None: all)."""
-    if coverage is None:
-        return np.ones(wave.shape, bool)
-    inside = np.zeros(wave.shape, bool)
-    for lo, hi in coverage.to_value(u.AA):
-        inside |= (wave >= lo) & (wave <= hi)
-    return inside
-
-
 def _vacuum_angstrom(spectral_axis, medium):
     try:
         wave = u.Quantity(spectral_axis).to_value(u.AA, u.spectral())
@@ -101,7 +92,7 @@ def _vacuum_angstrom(spectral_axis, medium):
 
 
 def _check_inside(self, wave, what):
-    inside = _inside(wave, self.coverage)
+    inside = in_coverage(wave, self.coverage)
     if not inside.all():
         raise SpecfmInputError(
             f"{what} reaches {wave[~inside].min():.1f}-{wave[~inside].max():.1f} AA "
@@ -294,7 +285,7 @@ def _pixels_to_fill(wave, valid, exclude, fill_masked, coverage):
         fill |= (wave >= lo) & (wave <= hi)
     if fill_masked:
         fill |= ~valid
-    fill &= _inside(wave, coverage)  # the model cannot write what it never read
+    fill &= in_coverage(wave, coverage)  # the model cannot write what it never read
     return fill & ~valid
 
 

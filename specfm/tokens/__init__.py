@@ -19,7 +19,7 @@ from .normalisation import (
     get_normalisation,
 )
 from .sampling import CAP_MODES, cap_tokens
-from .tokenizer import Tokenizer, TokenizerConfig, coverage_ranges, tokenize
+from .tokenizer import Tokenizer, TokenizerConfig, coverage_ranges, in_coverage, tokenize
 from .vocabulary import DEFAULT_VOCABULARY, TokenKind, TokenSpec, Vocabulary
 
 __all__ = [
@@ -48,5 +48,6 @@ __all__ = [
     "extra_tokens",
     "extract_groups",
     "get_normalisation",
+    "in_coverage",
     "tokenize",
 ]

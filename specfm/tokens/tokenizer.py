@@ -16,7 +16,7 @@ from .normalisation import Normalisation, get_normalisation
 from .sampling import CAP_MODES, cap_tokens
 from .vocabulary import DEFAULT_VOCABULARY, TokenKind, Vocabulary
 
-__all__ = ["Tokenizer", "TokenizerConfig", "coverage_ranges", "tokenize"]
+__all__ = ["Tokenizer", "TokenizerConfig", "coverage_ranges", "in_coverage", "tokenize"]
 
 _ON_ERROR = ("raise", "mask")
 
@@ -65,6 +65,39 @@ def coverage_ranges(coverage):
         lo, hi = sorted(ends)
         out.append((lo, hi))
     return sorted(out)
+
+
+def in_coverage(wavelength, coverage):
+    """Return True where a wavelength lies inside a coverage.
+
+    Parameters
+    ----------
+    wavelength : numpy.ndarray
+        Vacuum Angstrom, any shape.
+    coverage : None or anything `coverage_ranges` takes
+        The ranges; None covers every wavelength.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``wavelength``; the ends of each range are inside.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from specfm.tokens import in_coverage
+    >>> in_coverage(np.array([3000.0, 5000.0, 16000.0]), [(3300, 10300), (15100, 17000)])
+    array([False,  True,  True])
+
+    """
+    wavelength = np.asarray(wavelength)
+    ranges = coverage_ranges(coverage)
+    if ranges is None:
+        return np.ones(wavelength.shape, bool)
+    inside = np.zeros(wavelength.shape, bool)
+    for lo, hi in ranges:
+        inside |= (wavelength >= lo) & (wavelength <= hi)
+    return inside
 
 
 @dataclasses.dataclass
@@ -279,11 +312,7 @@ class Tokenizer:
         valid &= error_ok
 
         rest = group.wavelength[None, :] / group.doppler[:, None]
-        inside = np.ones_like(valid)
-        if cfg.coverage is not None:
-            inside[:] = False
-            for lo, hi in cfg.coverage:
-                inside |= (rest >= lo) & (rest <= hi)
+        inside = in_coverage(rest, cfg.coverage)
 
         recipe: Normalisation = self.normalisation.choose(group.wavelength)
         value, scaled, norm_valid, scale = recipe.normalise(
