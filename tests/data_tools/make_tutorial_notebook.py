@@ -110,4 +110,6 @@ nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nb.metadata["language_info"] = {"name": "python"}
 OUT = pathlib.Path(__file__).resolve().parents[2] / "docs" / "tutorials" / "tutorial.ipynb"
-nbf.write(nb, OUT)
+
+if __name__ == "__main__":  # not on import (pytest imports this folder to collect doctests)
+    nbf.write(nb, OUT)
