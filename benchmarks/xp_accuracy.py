@@ -111,7 +111,8 @@ def main(argv=None):
     # stars whose specfm-xp Teff uncertainty is small: a cut any user can make on the
     # predicted teff_err (XGBoost has none); both methods are judged on the same stars
     confident = spec_err["teff"] < ERR_CUT
-    print(f"teff_err < {ERR_CUT:.0f} K: {int(confident.sum())} of {len(confident)} stars")
+    n_confident = int(confident.sum())
+    print(f"teff_err < {ERR_CUT:.0f} K: {n_confident} of {len(confident)} stars")
     way_off = np.abs(spec["teff"] - ref["teff"]) > 2 * ERR_CUT
     n_way_off, n_way_off_flagged = int(way_off.sum()), int((way_off & ~confident).sum())
     print(f"specfm-xp Teff off by more than {2 * ERR_CUT:.0f} K: {n_way_off} stars, "
@@ -142,7 +143,7 @@ def main(argv=None):
         paper_bar="sigma 47 K (Teff), 0.11 dex (logg), 0.07 dex ([Fe/H])",
         specfm_predict_seconds=t_spec, xgboost_fit_predict_seconds=t_xgb,
         mean_predicted_error={n: float(np.nanmedian(spec_err[n])) for n in NAMES},
-        n_teff_err_below_cut=int(confident.sum()), teff_err_cut=ERR_CUT,
+        n_teff_err_below_cut=n_confident, teff_err_cut=ERR_CUT,
         n_teff_off_by_2_cuts=n_way_off, n_of_those_with_teff_err_above_cut=n_way_off_flagged,
     ))
     table.pprint(max_lines=-1, max_width=200)
@@ -163,7 +164,7 @@ def main(argv=None):
         notes=("Bias: median of predicted - reference; sigma: 1.4826 x median absolute "
                "deviation; Teff in K, others in dex. Paper sigma: the bar from the published "
                "XP models (47 K, 0.11 dex, 0.07 dex). "
-               f"teff_err < {ERR_CUT:.0f} K: the {int(confident.sum())} of {len(confident)} "
+               f"teff_err < {ERR_CUT:.0f} K: the {n_confident} of {len(confident)} "
                "stars whose specfm-xp Teff uncertainty is below that (a cut on its own "
                "predicted error; both methods on the same stars). Of the "
                f"{n_way_off} stars whose specfm-xp Teff is off by more than "
