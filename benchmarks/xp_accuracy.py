@@ -117,6 +117,30 @@ def main(argv=None):
     n_way_off, n_way_off_flagged = int(way_off.sum()), int((way_off & ~confident).sum())
     print(f"specfm-xp Teff off by more than {2 * ERR_CUT:.0f} K: {n_way_off} stars, "
           f"{n_way_off_flagged} of them with teff_err >= {ERR_CUT:.0f} K")
+    # where the Teff RMSE of cool stars comes from: stars the reference calls cool that a
+    # method puts far off, and how good APOGEE's own solution for them is
+    ref_err = c.label_arrays(val.labels, ["teff_err"])["teff_err"]
+    n_cool = int(cool.sum())
+    outliers = {}
+    for method, pred in preds.items():
+        far = cool & (np.abs(pred["teff"] - ref["teff"]) > 2 * ERR_CUT)
+        outliers[method] = {
+            "n": int(far.sum()),
+            "median_apogee_teff_err": (float(np.nanmedian(ref_err[far])) if far.any()
+                                       else float("nan")),
+            "n_without_fe_h": int(np.sum(far & ~np.isfinite(ref["fe_h"]))),
+            "share_of_squared_error": float(
+                np.nansum((pred["teff"] - ref["teff"])[far] ** 2)
+                / np.nansum((pred["teff"] - ref["teff"])[cool] ** 2)),
+        }
+    cool_ref = {"median_apogee_teff_err": float(np.nanmedian(ref_err[cool])),
+                "n_without_fe_h": int(np.sum(cool & ~np.isfinite(ref["fe_h"])))}
+    for method, o in outliers.items():
+        print(f"{method}: {o['n']} of {n_cool} stars with Teff < {TEFF_CUT:.0f} K off by more "
+              f"than {2 * ERR_CUT:.0f} K ({o['share_of_squared_error']:.0%} of their squared "
+              f"error); APOGEE teff_err median {o['median_apogee_teff_err']:.0f} K (all: "
+              f"{cool_ref['median_apogee_teff_err']:.0f} K), {o['n_without_fe_h']} without "
+              f"[Fe/H] (all: {cool_ref['n_without_fe_h']})")
     rows = []
     for name in NAMES:
         for subset, select in (("all", np.ones(len(val_rows), bool)),
@@ -145,6 +169,7 @@ def main(argv=None):
         mean_predicted_error={n: float(np.nanmedian(spec_err[n])) for n in NAMES},
         n_teff_err_below_cut=n_confident, teff_err_cut=ERR_CUT,
         n_teff_off_by_2_cuts=n_way_off, n_of_those_with_teff_err_above_cut=n_way_off_flagged,
+        cool_teff_outliers=outliers, cool_reference=cool_ref,
     ))
     table.pprint(max_lines=-1, max_width=200)
 
@@ -168,7 +193,17 @@ def main(argv=None):
                "stars whose specfm-xp Teff uncertainty is below that (a cut on its own "
                "predicted error; both methods on the same stars). Of the "
                f"{n_way_off} stars whose specfm-xp Teff is off by more than "
-               f"{2 * ERR_CUT:.0f} K, {n_way_off_flagged} have teff_err >= {ERR_CUT:.0f} K.",))
+               f"{2 * ERR_CUT:.0f} K, {n_way_off_flagged} have teff_err >= {ERR_CUT:.0f} K. "
+               f"Stars with reference Teff < {TEFF_CUT:.0f} K that a method puts more than "
+               f"{2 * ERR_CUT:.0f} K off: "
+               + "; ".join(
+                   f"{m} {o['n']} ({o['share_of_squared_error']:.0%} of its squared Teff "
+                   f"error there, median APOGEE teff_err {o['median_apogee_teff_err']:.0f} K, "
+                   f"{o['n_without_fe_h']} without an APOGEE [Fe/H])"
+                   for m, o in outliers.items())
+               + f"; all {n_cool} such stars: median APOGEE teff_err "
+               f"{cool_ref['median_apogee_teff_err']:.0f} K, {cool_ref['n_without_fe_h']} "
+               "without [Fe/H].",))
     try:
         _plot(ref, preds, f"{args.output_dir}/xp_accuracy.png")
     except ImportError:  # pragma: no cover

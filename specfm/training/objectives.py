@@ -92,7 +92,12 @@ class ObjectiveConfig:
         0 gives the plain Gaussian NLL of the papers. A positive value weights each term by
         the (gradient-free) total variance to this power: the "beta-NLL" of Seitzer et al.
         (2022), which avoids the long plateau plain NLL shows early in training while
-        keeping the same optimum; 0.5 is their recommendation.
+        keeping the same optimum; 0.5 is their recommendation, and 1 gives the label means
+        the gradients of a squared error (stars with large residuals count more).
+    flux_nll_beta : float or None
+        The same for the flux terms; None (default) uses ``nll_beta``. With a larger
+        ``nll_beta`` for labels than for fluxes, the tiny variances of the flux terms do
+        not leave them with negligible weight.
 
     """
 
@@ -108,6 +113,7 @@ class ObjectiveConfig:
     block_mask_probability: float = 0.0
     block_fraction: tuple = (0.05, 0.3)
     nll_beta: float = 0.0
+    flux_nll_beta: float | None = None
 
     def __post_init__(self):
         lo, hi = (float(x) for x in self.context_fraction)
@@ -131,6 +137,10 @@ class ObjectiveConfig:
             raise SpecfmInputError("block_fraction must be (low, high) with 0 < low <= high"
                                    " < 1.")
         self.block_fraction = (lo, hi)
+        for name in ("nll_beta", "flux_nll_beta"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise SpecfmInputError(f"{name} must lie in [0, 1].")
 
     def to_dict(self):
         """Return a JSON-serialisable dict."""
@@ -304,9 +314,12 @@ class MaskedTokenObjective:
         nll = gaussian_nll(out.mean, out.logvar, target, target_error)
         weight = torch.where(is_flux, self.config.flux_weight, self.config.label_weight)
         weight = weight * queries.valid.to(nll.dtype)
-        if self.config.nll_beta:
-            var = torch.exp(out.logvar) + target_error**2
-            weight = weight * var.detach() ** self.config.nll_beta
+        flux_beta = self.config.flux_nll_beta
+        flux_beta = self.config.nll_beta if flux_beta is None else flux_beta
+        if self.config.nll_beta or flux_beta:
+            var = (torch.exp(out.logvar) + target_error**2).detach()
+            beta = torch.where(is_flux, float(flux_beta), float(self.config.nll_beta))
+            weight = weight * var**beta
         nll = torch.where(queries.valid, nll, 0.0)
         loss = (nll * weight).sum() / weight.sum().clamp_min(1e-12)
         lab, flx = queries.valid & ~is_flux, queries.valid & is_flux

@@ -124,3 +124,40 @@ def test_new_modes_are_validated():
         ObjectiveConfig(generation_probability=1.5)
     with pytest.raises(SpecfmInputError, match="block_fraction"):
         ObjectiveConfig(block_fraction=(0.5, 0.2))
+
+
+def test_beta_nll_weights_labels_and_fluxes_by_their_own_powers():
+    data = toy_dataset(8, n_pix=16)
+    batch = data.batch(range(8))
+    net = tiny_network().eval()
+
+    def loss(**kw):
+        obj = MaskedTokenObjective(ObjectiveConfig(n_flux_queries=4, flux_weight=0.5, **kw))
+        with torch.no_grad():
+            return obj(net, batch, torch.Generator().manual_seed(3)).loss
+
+    # None means "as nll_beta"
+    assert torch.equal(loss(nll_beta=0.5), loss(nll_beta=0.5, flux_nll_beta=0.5))
+    # the weighted mean written out: label terms by var**1, flux terms by var**0.25
+    obj = MaskedTokenObjective(ObjectiveConfig(n_flux_queries=4, flux_weight=0.5))
+    with torch.no_grad():
+        context, queries, target, err, is_flux = obj.sample(batch,
+                                                            torch.Generator().manual_seed(3))
+        out = net(context, queries)
+    var = out.logvar.exp() + err**2
+    weight = torch.where(is_flux, 0.5 * var**0.25, var) * queries.valid
+    nll = torch.where(queries.valid, gaussian_nll(out.mean, out.logvar, target, err), 0.0)
+    expected = (nll * weight).sum() / weight.sum()
+    assert torch.allclose(loss(nll_beta=1.0, flux_nll_beta=0.25), expected)
+    assert not torch.allclose(loss(nll_beta=1.0, flux_nll_beta=0.25), loss(nll_beta=1.0))
+
+
+def test_beta_outside_zero_one_is_refused():
+    import pytest
+
+    from specfm.exceptions import SpecfmInputError
+
+    with pytest.raises(SpecfmInputError, match="flux_nll_beta"):
+        ObjectiveConfig(flux_nll_beta=-0.5)
+    with pytest.raises(SpecfmInputError, match="nll_beta"):
+        ObjectiveConfig(nll_beta=2.0)
