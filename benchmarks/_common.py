@@ -18,9 +18,9 @@ import pathlib
 import platform
 import shlex
 import sys
+import tomllib
 
 import numpy as np
-import tomllib
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -248,7 +248,7 @@ def run_metadata(models=None, **extra):
     meta = {
         "command": " ".join(shlex.quote(a) for a in [sys.executable.split("/")[-1],
                                                       *sys.argv]),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),

@@ -55,9 +55,9 @@ import argparse
 import json
 import pathlib
 import sys
+import tomllib
 
 import numpy as np
-import tomllib
 
 from ..exceptions import SpecfmInputError
 from ..model.config import ModelConfig

@@ -296,7 +296,7 @@ class Trainer:
         """Return a JSON-able record of this training run (stored with saved models)."""
         n_rows = len(self.train_data) if isinstance(self.train_data, TokenDataset) else None
         return {
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "created": datetime.datetime.now(datetime.UTC).isoformat(),
             "steps": self.step, "epochs_completed": self.epoch,
             "world_size": self.info.world_size, "device": str(self.device),
             "n_train_rows": n_rows, "best_val_loss": self.best_val_loss,

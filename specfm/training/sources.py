@@ -124,6 +124,9 @@ class SyntheticSource:
         Seed of this source.
     snr_range : tuple of float
         S/N range (log-uniform).
+    av_range : tuple of float
+        A(V) range in magnitudes (uniform; fluxed instruments such as Gaia XP only), as
+        `specfm.synth.CorpusConfig` ``av_range``.
     shard_size : int
         Stars per shard (the unit of parallel work).
 
@@ -134,6 +137,7 @@ class SyntheticSource:
     n_stars: int
     seed: int = 0
     snr_range: tuple = (20.0, 300.0)
+    av_range: tuple = (0.0, 2.0)
     shard_size: int = 256
 
 
@@ -161,6 +165,7 @@ def _render_shard(args):
         n_spectra=n,
         seed=int(source.seed) * 100003 + shard,
         snr_range=tuple(source.snr_range),
+        av_range=tuple(source.av_range),
         shard_size=n,
         batch_size=min(64, n),
     )

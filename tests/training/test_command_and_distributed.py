@@ -87,3 +87,28 @@ def test_two_process_gloo_run(tmp_path):
     last = sorted((tmp_path / "checkpoints").glob("step_*"))[-1]
     assert {p.name for p in last.iterdir()} >= {"rng_rank0.safetensors",
                                                 "rng_rank1.safetensors", "state.json"}
+
+
+def test_the_repository_training_configs_are_valid():
+    import pathlib
+    import tomllib
+
+    import pytest
+
+    from specfm.training import ObjectiveConfig, SyntheticSource, TrainerConfig
+    from specfm.training.command import _section, _tokenizer_config
+
+    configs = sorted((pathlib.Path(__file__).parents[2] / "configs").rglob("*.toml"))
+    if not configs:
+        pytest.skip("no configs/ folder beside tests/ (installed package)")
+    for path in configs:
+        with open(path, "rb") as f:
+            config = tomllib.load(f)
+        _section(config, "trainer", TrainerConfig)
+        _section(config, "objective", ObjectiveConfig)
+        _tokenizer_config(config)
+        for source in config["data"].get("sources", []):
+            SyntheticSource(**source)
+        base = path.parent
+        if "finetune" in config:
+            assert (base / config["finetune"]["from"] / "config.json").exists(), path

@@ -149,6 +149,24 @@ def test_synthetic_dataset_from_the_shared_emulators(shared_data):
     assert torch.equal(again.tokens.value, data.tokens.value)
 
 
+@pytest.mark.integration
+def test_synthetic_source_extinction_range(shared_data):
+    config = TokenizerConfig(normalisation="auto", vocabulary=training_vocabulary())
+
+    def blue_over_red(av_range):
+        source = SyntheticSource("cannon_coolstars", ["gaia_xp"], n_stars=4, seed=5,
+                                 av_range=av_range)
+        data = synthetic_dataset([source], config, data_dir=shared_data, workers=0,
+                                 progress=False)
+        wave, flux = data.tokens.wavelength, data.tokens.value
+        blue = torch.where(wave < 5000, flux, torch.nan).nanmean(1)
+        red = torch.where(wave > 8000, flux, torch.nan).nanmean(1)
+        return blue / red
+
+    # the same stars, reddened by 4 magnitudes of A(V): much less blue flux
+    assert bool((blue_over_red((4.0, 4.0)) < 0.7 * blue_over_red((0.0, 0.0))).all())
+
+
 def test_prediction_section_sets_the_stored_tokenizer(tmp_path):
     config = write_tiny_config(
         tmp_path,
