@@ -82,15 +82,16 @@ def train_networks(base_path, rows, path, args):
     def trainer_config():
         return TrainerConfig(epochs=args.epochs, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, warmup_steps=args.warmup,
-                             weight_decay=0.01, grad_clip=1.0, seed=0, patience=args.patience,
-                             restore_best=True, progress=False, device="cpu")
+                             weight_decay=0.01, grad_clip=1.0, patience=args.patience,
+                             restore_best=True, progress=False, device="cpu",
+                             seed=args.seed)
 
     def objective():
         return MaskedTokenObjective(ObjectiveConfig(**c.xp_config_section("objective")))
 
     out, info = {}, {}
     t0 = time.perf_counter()
-    seed_everything(0)
+    seed_everything(args.seed)
     tuned, result = finetune(
         base, data, FineTuneConfig(freeze=tuple(args.freeze), validation_fraction=0.1,
                                    split_seed=0),
@@ -101,7 +102,7 @@ def train_networks(base_path, rows, path, args):
                           "seconds": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
-    seed_everything(0)
+    seed_everything(args.seed)
     scratch = SpecFMNetwork(ModelConfig.from_dict(base.config.to_dict()))
     train, val = data.split(0.1, 0)  # the same 90 / 10 as finetune's split
     trainer = Trainer(scratch, train, val, objective(), trainer_config())
@@ -150,6 +151,10 @@ def main(argv=None):
                              "encoder, decoder, head); default none")
     parser.add_argument("--max-val", type=int, default=None,
                         help="validation rows to evaluate on (random subset; default all)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the training runs (initialisation of the scratch "
+                             "network, contexts, batches); the 100 stars and the 90/10 "
+                             "early-stopping split do not change")
     parser.add_argument("--batch", type=int, default=64, help="prediction batch size")
     c.common_arguments(parser)
     args = parser.parse_args(argv)
@@ -217,6 +222,7 @@ def main(argv=None):
         early_stopping="10 of the 100 stars (TokenDataset.split(0.1, seed=0))",
         epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         learning_rate=args.learning_rate, warmup_steps=args.warmup, freeze=list(args.freeze),
+        seed=args.seed,
         tokenizer=c.xp_tokenizer_settings(), objective=c.xp_config_section("objective"),
         ratio_metal_poor_rmse_pretrained_over_scratch=ratio,
         target="ratio <= 0.5 (issue 5)", target_met=bool(ratio <= 0.5),
