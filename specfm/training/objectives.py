@@ -92,7 +92,7 @@ class ObjectiveConfig:
         0 gives the plain Gaussian NLL of the papers. A positive value weights each term by
         the (gradient-free) total variance to this power: the "beta-NLL" of Seitzer et al.
         (2022), which avoids the long plateau plain NLL shows early in training while
-        keeping the same optimum; 0.5 is their recommendation, and 1 gives the label means
+        keeping the same optimum; 0.5 is their recommendation, and 1 gives the means
         the gradients of a squared error (stars with large residuals count more).
     flux_nll_beta : float or None
         The same for the flux terms; None (default) uses ``nll_beta``. With a larger
