@@ -63,7 +63,7 @@ def fit_extinction(synth0, real, good, wave):
 
     Returns ``(av, per_star_median_abs_diff)``; all spectra divided by their median.
     """
-    screens = np.stack([np.ravel(transmission(extinction_curve(wave), a)) for a in AV_GRID])
+    screens = transmission(extinction_curve(wave), AV_GRID)  # (grid, pixels)
     av = np.zeros(len(real))
     best = np.zeros(len(real))
     for i in range(len(real)):
@@ -265,9 +265,8 @@ def main(argv=None):
         widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
         rule = "   " + "  ".join("=" * w for w in widths)
         f.write(".. table:: Synthetic-to-real gap: median absolute flux difference (XP: "
-                "median over stars; A(V) fitted: the best A(V) per star on a 0-6 mag grid); real "
-                "noise: median relative uncertainty of the real "
-                "spectra\n\n")
+                "median over stars; A(V) fitted: the best A(V) per star on a 0-6 mag grid); "
+                "real noise: median relative uncertainty of the real spectra\n\n")
         f.write(rule + "\n")
         for k, c in enumerate(cells):
             f.write("   " + "  ".join(x.ljust(w) for x, w in zip(c, widths, strict=True))

@@ -123,15 +123,14 @@ def main(argv=None):
     n_cool = int(cool.sum())
     outliers = {}
     for method, pred in preds.items():
-        far = cool & (np.abs(pred["teff"] - ref["teff"]) > 2 * ERR_CUT)
+        d = pred["teff"] - ref["teff"]
+        far = cool & (np.abs(d) > 2 * ERR_CUT)
         outliers[method] = {
             "n": int(far.sum()),
             "median_apogee_teff_err": (float(np.nanmedian(ref_err[far])) if far.any()
                                        else float("nan")),
             "n_without_fe_h": int(np.sum(far & ~np.isfinite(ref["fe_h"]))),
-            "share_of_squared_error": float(
-                np.nansum((pred["teff"] - ref["teff"])[far] ** 2)
-                / np.nansum((pred["teff"] - ref["teff"])[cool] ** 2)),
+            "share_of_squared_error": float(np.nansum(d[far] ** 2) / np.nansum(d[cool] ** 2)),
         }
     cool_ref = {"median_apogee_teff_err": float(np.nanmedian(ref_err[cool])),
                 "n_without_fe_h": int(np.sum(cool & ~np.isfinite(ref["fe_h"])))}
