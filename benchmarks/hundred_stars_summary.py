@@ -68,9 +68,10 @@ def main(argv=None):
         "The 100-star test per base model and training seed: metal-poor ([Fe/H] < -1) "
         "[Fe/H] RMSE on our XP validation split",
         ("Base model", "Run", "Fine-tuned", "From scratch", "Ratio", "Zero-shot"), cells,
-        notes=("specfm-base: the shipped model; base-xp-av0-5 and base-xp-av0-2: it "
-               "continued for 3,000 steps on synthetic XP with A(V) in 0-5 and 0-2 mag "
-               "(configs/experiments/). The seed changes the training runs (initialisation "
+        notes=("specfm-base: the shipped model; every other base model is specfm-base "
+               "continued by the configuration of the same name in configs/experiments/ "
+               "(its header says what it tests). The seed changes the training runs "
+               "(initialisation "
                "of the scratch network, contexts and batches), not the 100 stars. Ratio: "
                "fine-tuned / from scratch (target of issue 5: at most 0.5).",))
     return table

@@ -57,6 +57,68 @@ class NoiseModel:
         extra = "" if self.relative_sigma is None else ", per-pixel shape"
         return f"NoiseModel({self.kind!r}{extra})"
 
+    @classmethod
+    def fit(cls, flux, sigma, kind="photon", min_flux=0.01):
+        """Fit the noise model whose per-pixel shape matches real spectra's uncertainties.
+
+        For each spectrum, the real ``sigma`` is divided by the shape that ``kind`` alone
+        predicts (``sqrt(flux)`` for photon noise, 1 for constant) and by its median over
+        the pixels; ``relative_sigma`` is the median of these ratios over the spectra. A
+        detector's poor throughput at its ends, for example, shows as ``relative_sigma``
+        well above 1 there.
+
+        Parameters
+        ----------
+        flux, sigma : array-like
+            Flux and its standard deviation, shape ``(n_spectra, n_pixels)`` on one pixel
+            grid. Non-finite or non-positive entries are ignored.
+        kind : {"photon", "constant"}
+            The noise kind the shape multiplies.
+        min_flux : float
+            Pixels with flux below ``min_flux`` times the spectrum's median are ignored (the
+            photon shape is undefined at zero flux).
+
+        Returns
+        -------
+        NoiseModel
+            With ``relative_sigma`` of length ``n_pixels`` (median 1).
+
+        Raises
+        ------
+        SpecfmInputError
+            Unknown kind, shapes that differ, or a pixel with no usable spectrum.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> flux = np.ones((3, 4))
+        >>> sigma = np.array([[1.0, 1.0, 1.0, 4.0]]).repeat(3, axis=0) / 50
+        >>> NoiseModel.fit(flux, sigma).relative_sigma.tolist()
+        [1.0, 1.0, 1.0, 4.0]
+
+        """
+        if kind not in NOISE_KINDS:
+            raise SpecfmInputError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}.")
+        flux = np.atleast_2d(np.asarray(flux, dtype=float))
+        sigma = np.atleast_2d(np.asarray(sigma, dtype=float))
+        if flux.shape != sigma.shape:
+            raise SpecfmInputError(f"flux {flux.shape} and sigma {sigma.shape} must have "
+                                   "the same shape (n_spectra, n_pixels).")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            level = np.nanmedian(np.where(np.isfinite(flux), flux, np.nan), axis=1,
+                                 keepdims=True)
+            ok = (np.isfinite(flux) & np.isfinite(sigma) & (sigma > 0)
+                  & (flux > min_flux * level) & (level > 0))
+            shape = np.sqrt(flux * level) if kind == "photon" else np.broadcast_to(
+                level, flux.shape)
+            ratio = np.where(ok, sigma / shape, np.nan)
+        usable = ok.any(axis=1)
+        ratio = ratio[usable] / np.nanmedian(ratio[usable], axis=1, keepdims=True)
+        if ratio.size == 0 or not np.all(np.isfinite(ratio).any(axis=0)):
+            raise SpecfmInputError("Every pixel needs at least one spectrum with finite, "
+                                   "positive flux and sigma to fit a noise shape.")
+        return cls(kind, relative_sigma=np.nanmedian(ratio, axis=0))
+
     def sigma(self, flux, snr, good=None):
         """Per-pixel standard deviation giving a median S/N of ``snr``.
 

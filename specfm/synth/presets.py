@@ -16,6 +16,9 @@ boss       3600-10300          log 1e-4     ~2,000  vacuum            normalised
 =========  ==================  ===========  ======  ================  =============
 """
 
+import functools
+import importlib.resources
+
 import astropy.units as u
 import numpy as np
 
@@ -32,6 +35,7 @@ __all__ = [
     "boss",
     "gaia_rvs",
     "gaia_xp",
+    "gaia_xp_noise_shape",
     "galah",
     "get_instrument",
     "lamost",
@@ -123,6 +127,38 @@ sampled spectra are smoothed further by their basis functions (De Angeli et al. 
 A&A 674, A2)."""
 
 
+@functools.lru_cache(maxsize=1)
+def gaia_xp_noise_shape():
+    """Return the per-pixel factor on photon noise of real Gaia XP spectra (343 values).
+
+    Fitted with `~specfm.synth.NoiseModel.fit` to the uncertainties of the training split of
+    the Gaia XP / APOGEE table (``benchmarks/xp_noise_shape.py --package-data``; the file
+    ``specfm/data/gaia_xp_noise_shape.ecsv``). It is about 10 below 4000 Angstrom, 2-4
+    above 10000 Angstrom and below 1 in the middle of BP and RP: at the same median S/N, the
+    ends of a real XP spectrum are an order of magnitude noisier than photon noise alone.
+
+    Returns
+    -------
+    numpy.ndarray
+        Median 1, on the pixels of `gaia_xp`.
+
+    Examples
+    --------
+    >>> shape = gaia_xp_noise_shape()
+    >>> shape.shape, bool(shape[0] > 5 * shape[150])
+    ((343,), True)
+
+    """
+    from astropy.table import QTable
+
+    path = importlib.resources.files("specfm.data") / "gaia_xp_noise_shape.ecsv"
+    with importlib.resources.as_file(path) as local:
+        table = QTable.read(local, format="ascii.ecsv")
+    shape = np.asarray(table["relative_sigma"], dtype=float)
+    shape.setflags(write=False)
+    return shape
+
+
 def gaia_xp(**overrides):
     """Gaia DR3 XP sampled mean spectra as in the shared data (fluxed, divided by median).
 
@@ -132,6 +168,9 @@ def gaia_xp(**overrides):
     `~specfm.synth.Instrument.render` (G23 curve of ``dust_extinction``); each spectrum is
     divided by its median, as in ``gaia_xp_apogee/train.fits.gz``. At this resolution the
     air/vacuum difference (~2 A) is far below a pixel; wavelengths are taken as vacuum.
+    The noise is photon noise times `gaia_xp_noise_shape`, the shape of real XP
+    uncertainties (much larger at both ends); pass ``noise=NoiseModel("photon")`` for
+    photon noise alone.
 
     Parameters
     ----------
@@ -147,7 +186,7 @@ def gaia_xp(**overrides):
     wave = 3360.0 + 20.0 * np.arange(343)
     return _build(dict(name="gaia_xp", wavelength=wave * u.AA, resolution=GAIA_XP_RESOLUTION,
                        medium="vacuum", normalisation="median", snr=100.0,
-                       noise=NoiseModel("photon"),
+                       noise=NoiseModel("photon", relative_sigma=gaia_xp_noise_shape()),
                        reference="Carrasco+2021; De Angeli+2023; Montegriffo+2023"), overrides)
 
 

@@ -72,6 +72,7 @@ from .objectives import MaskedTokenObjective, ObjectiveConfig
 from .optim import seed_everything
 from .settings import TrainerConfig
 from .sources import (
+    SyntheticSource,
     data_directory,
     gaia_xp_dataset,
     label_ranges,
@@ -194,6 +195,8 @@ def load_training_data(config, base, seed, progress=True):
     settings = {"data": {key: value for key, value in data.items()
                          if key not in ("cache", "workers")},
                 "tokenizer": config.get("tokenizer", {}), "seed": seed}
+    if kind == "synthetic":  # a preset's noise model can change between specfm versions
+        settings["noise"] = _noise_fingerprints(data.get("sources", []))
     if cache is not None and (cache / "train.safetensors").exists():
         _check_cache(cache, settings)
         train = TokenDataset.load(cache / "train.safetensors")
@@ -222,6 +225,12 @@ def load_training_data(config, base, seed, progress=True):
     record["n_train_rows"] = len(train)
     record["n_validation_rows"] = 0 if val is None else len(val)
     return train, val, tokenizer, record
+
+
+def _noise_fingerprints(sources):
+    """Per source, ``{instrument: [noise kind, shape sha256]}`` (`SyntheticSource`)."""
+    return [(s if isinstance(s, SyntheticSource) else SyntheticSource(**s)).noise_fingerprint()
+            for s in sources]
 
 
 def _check_cache(cache, settings):

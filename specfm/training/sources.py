@@ -9,6 +9,7 @@ data set is the same for any number of workers.
 """
 
 import dataclasses
+import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,6 +27,7 @@ from .data import TokenDataset, labels_to_tensors
 __all__ = [
     "EMULATORS",
     "EXTRA_LABELS",
+    "NOISE_CHOICES",
     "SyntheticSource",
     "data_directory",
     "gaia_xp_dataset",
@@ -108,6 +110,10 @@ def load_emulator(name, data_dir):
     return synth.CombinedEmulator([synth.PayneEmulator.from_npz(p) for p in paths], name=name)
 
 
+NOISE_CHOICES = ("preset", "photon")
+"""The ``noise`` settings of a `SyntheticSource`."""
+
+
 @dataclasses.dataclass
 class SyntheticSource:
     """One emulator rendered through some instruments.
@@ -129,6 +135,16 @@ class SyntheticSource:
         `specfm.synth.CorpusConfig` ``av_range``.
     shard_size : int
         Stars per shard (the unit of parallel work).
+    noise : {"preset", "photon"}
+        ``"preset"``: each instrument's own noise model (for ``gaia_xp``, photon noise times
+        the shape of real XP uncertainties, `specfm.synth.presets.gaia_xp_noise_shape`);
+        ``"photon"``: photon noise alone for every instrument (as the presets had before
+        the XP shape; the shipped ``specfm-base`` was trained so).
+
+    Raises
+    ------
+    SpecfmInputError
+        An unknown ``noise``.
 
     """
 
@@ -139,6 +155,35 @@ class SyntheticSource:
     snr_range: tuple = (20.0, 300.0)
     av_range: tuple = (0.0, 2.0)
     shard_size: int = 256
+    noise: str = "preset"
+
+    def __post_init__(self):
+        if self.noise not in NOISE_CHOICES:
+            raise SpecfmInputError(f"A synthetic source's noise must be one of "
+                                   f"{NOISE_CHOICES}, got {self.noise!r}.")
+
+    def make_instruments(self):
+        """Make the instruments (`specfm.synth.Instrument`) of this source, with its noise."""
+        from ..synth import NoiseModel, get_instrument
+
+        if self.noise == "photon":
+            return tuple(get_instrument(name, noise=NoiseModel("photon"))
+                         for name in self.instruments)
+        return tuple(get_instrument(name) for name in self.instruments)
+
+    def noise_fingerprint(self):
+        """Return ``{instrument: [noise kind, sha256 of its per-pixel shape or None]}``.
+
+        Recorded with a data cache, so that a cache rendered with other noise (another
+        ``noise`` setting, or a preset whose noise model has changed) is not reused.
+        """
+        out = {}
+        for inst in self.make_instruments():
+            shape = inst.noise.relative_sigma
+            digest = (None if shape is None else hashlib.sha256(
+                np.ascontiguousarray(shape, "<f8").tobytes()).hexdigest())
+            out[inst.name] = [inst.noise.kind, digest]
+        return out
 
 
 def _labels_of(table, vocabulary):
@@ -161,7 +206,7 @@ def _render_shard(args):
     tokenizer = Tokenizer(config)
     n = min(source.shard_size, source.n_stars - shard * source.shard_size)
     corpus = CorpusConfig(
-        instruments=tuple(source.instruments),
+        instruments=source.make_instruments(),
         n_spectra=n,
         seed=int(source.seed) * 100003 + shard,
         snr_range=tuple(source.snr_range),

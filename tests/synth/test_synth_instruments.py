@@ -264,3 +264,53 @@ def test_doppler_shift_property(ca_emulator, rv, resolution):
     centre, fwhm, _ = fit_line(spec, expected)
     assert centre == pytest.approx(expected, abs=0.002 * CA_VAC / resolution + 1e-3)
     assert fwhm == pytest.approx(np.hypot(CA_VAC / resolution, 0.0235), rel=0.03)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16), kind=st.sampled_from(["photon", "constant"]))
+def test_noise_model_fit_recovers_a_per_pixel_shape(seed, kind):
+    rng = np.random.default_rng(seed)
+    n_pix = 60
+    true_shape = np.exp(rng.normal(0.0, 0.7, n_pix))
+    # smooth positive spectra of different slopes and levels, each at its own S/N
+    x = np.linspace(-1, 1, n_pix)
+    flux = rng.uniform(0.5, 3.0, (40, 1)) * (1.0 + rng.uniform(-0.6, 0.6, (40, 1)) * x)
+    sigma = NoiseModel(kind, relative_sigma=true_shape).sigma(flux, rng.uniform(10, 200, 40))
+    fitted = NoiseModel.fit(flux, sigma, kind=kind).relative_sigma
+    np.testing.assert_allclose(fitted, true_shape / np.median(true_shape), rtol=1e-6)
+    # pixels with no usable flux in some spectra are skipped, not propagated as NaN
+    flux[:5, :10] = np.nan
+    assert np.all(np.isfinite(NoiseModel.fit(flux, sigma, kind=kind).relative_sigma))
+
+
+def test_noise_model_fit_refuses_bad_input():
+    with pytest.raises(SpecfmInputError, match="same shape"):
+        NoiseModel.fit(np.ones((2, 5)), np.ones((2, 4)))
+    with pytest.raises(SpecfmInputError, match="noise kind"):
+        NoiseModel.fit(np.ones((2, 5)), np.ones((2, 5)), kind="poisson")
+    sigma = np.ones((2, 5))
+    sigma[:, 3] = np.nan
+    with pytest.raises(SpecfmInputError, match="Every pixel"):
+        NoiseModel.fit(np.ones((2, 5)), sigma)
+
+
+def test_gaia_xp_preset_has_the_noise_shape_of_real_xp():
+    from specfm.synth.presets import gaia_xp_noise_shape
+
+    shape = gaia_xp_noise_shape()
+    xp = get_instrument("gaia_xp")
+    assert shape.shape == (xp.n_pixels,) and np.median(shape) == pytest.approx(1.0)
+    np.testing.assert_allclose(xp.noise.relative_sigma, shape)
+    wave = xp.wavelength.to_value(u.AA)
+    blue, middle, red = shape[wave < 3800], shape[(wave > 5500) & (wave < 9000)], shape[-3:]
+    # real XP: the ends are far noisier than photon noise alone says
+    assert blue.min() > 5 * middle.max() and red.min() > 2 * middle.max()
+    # the uncertainties it gives follow that shape at the requested S/N
+    flux = np.linspace(0.2, 1.5, xp.n_pixels)[None, :]
+    shaped = xp.noise.sigma(flux, [50.0])[0]
+    plain_model = get_instrument("gaia_xp", noise=NoiseModel("photon")).noise
+    assert plain_model.relative_sigma is None  # photon noise alone is still available
+    plain = plain_model.sigma(flux, [50.0])[0]
+    assert np.median(flux[0] / shaped) == pytest.approx(50.0)
+    ratio = shaped / plain
+    np.testing.assert_allclose(ratio / np.median(ratio), shape, rtol=1e-6)

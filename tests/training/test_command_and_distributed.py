@@ -112,3 +112,25 @@ def test_the_repository_training_configs_are_valid():
         base = path.parent
         if "finetune" in config:
             assert (base / config["finetune"]["from"] / "config.json").exists(), path
+
+
+def test_a_synthetic_data_cache_remembers_the_noise_it_was_made_with(tmp_path):
+    import json
+
+    from specfm.exceptions import SpecfmInputError
+    from specfm.training.command import CACHE_SETTINGS, _check_cache, _noise_fingerprints
+
+    source = {"emulator": "cannon_coolstars", "instruments": ["gaia_xp", "apogee"],
+              "n_stars": 10}
+    (prints,) = _noise_fingerprints([source])
+    assert prints["apogee"] == ["photon", None]  # photon noise alone
+    assert prints["gaia_xp"][0] == "photon" and len(prints["gaia_xp"][1]) == 64
+    assert _noise_fingerprints([{**source, "noise": "photon"}])[0]["gaia_xp"] == ["photon", None]
+    settings = {"data": {"kind": "synthetic"}, "tokenizer": {}, "seed": 0, "noise": [prints]}
+    (tmp_path / CACHE_SETTINGS).write_text(json.dumps(settings))
+    _check_cache(tmp_path, settings)  # the same settings: accepted
+    # a cache rendered before the gaia_xp preset had its noise shape is refused
+    older = dict(settings, noise=[{**prints, "gaia_xp": ["photon", None]}])
+    (tmp_path / CACHE_SETTINGS).write_text(json.dumps(older))
+    with pytest.raises(SpecfmInputError, match="Delete that folder"):
+        _check_cache(tmp_path, settings)

@@ -167,6 +167,18 @@ def test_synthetic_source_extinction_range(shared_data):
     assert bool((blue_over_red((4.0, 4.0)) < 0.7 * blue_over_red((0.0, 0.0))).all())
 
 
+def test_synthetic_source_noise_setting():
+    preset = SyntheticSource("cannon_coolstars", ["gaia_xp", "apogee"], n_stars=4)
+    xp, apogee = preset.make_instruments()
+    assert xp.noise.relative_sigma is not None  # the shape of real XP noise
+    assert apogee.noise.relative_sigma is None
+    photon = SyntheticSource("cannon_coolstars", ["gaia_xp"], n_stars=4, noise="photon")
+    assert photon.make_instruments()[0].noise.relative_sigma is None
+    assert preset.noise_fingerprint()["gaia_xp"] != photon.noise_fingerprint()["gaia_xp"]
+    with pytest.raises(SpecfmInputError, match="noise must be one of"):
+        SyntheticSource("cannon_coolstars", ["gaia_xp"], n_stars=4, noise="white")
+
+
 def test_prediction_section_sets_the_stored_tokenizer(tmp_path):
     config = write_tiny_config(
         tmp_path,
