@@ -5,6 +5,8 @@ uncertainty** (per pixel). A `NoiseModel` sets the shape of the uncertainty acro
 pixels; its scale is then fixed so that this median equals the requested S/N exactly.
 """
 
+import warnings
+
 import numpy as np
 
 from ..exceptions import SpecfmInputError
@@ -104,7 +106,8 @@ class NoiseModel:
         if flux.shape != sigma.shape:
             raise SpecfmInputError(f"flux {flux.shape} and sigma {sigma.shape} must have "
                                    "the same shape (n_spectra, n_pixels).")
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN spectra: skipped below
             level = np.nanmedian(np.where(np.isfinite(flux), flux, np.nan), axis=1,
                                  keepdims=True)
             ok = (np.isfinite(flux) & np.isfinite(sigma) & (sigma > 0)

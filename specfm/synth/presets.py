@@ -133,9 +133,9 @@ def gaia_xp_noise_shape():
 
     Fitted with `~specfm.synth.NoiseModel.fit` to the uncertainties of the training split of
     the Gaia XP / APOGEE table (``benchmarks/xp_noise_shape.py --package-data``; the file
-    ``specfm/data/gaia_xp_noise_shape.ecsv``). It is about 10 below 4000 Angstrom, 2-4
-    above 10000 Angstrom and below 1 in the middle of BP and RP: at the same median S/N, the
-    ends of a real XP spectrum are an order of magnitude noisier than photon noise alone.
+    ``specfm/data/gaia_xp_noise_shape.ecsv``). It is 7-12 below 3900 Angstrom, 2-4.5 above
+    10000 Angstrom and 0.5-1 in the middle of BP and RP: at the same median S/N, the blue
+    end of a real XP spectrum is about ten times noisier than photon noise alone.
 
     Returns
     -------

@@ -314,3 +314,12 @@ def test_gaia_xp_preset_has_the_noise_shape_of_real_xp():
     assert np.median(flux[0] / shaped) == pytest.approx(50.0)
     ratio = shaped / plain
     np.testing.assert_allclose(ratio / np.median(ratio), shape, rtol=1e-6)
+
+
+def test_noise_model_fit_skips_empty_spectra():
+    flux = np.ones((3, 6))
+    sigma = np.full((3, 6), 0.02)
+    sigma[:, -1] = 0.06
+    flux[1] = np.nan  # an empty spectrum (all pixels masked) does not count
+    np.testing.assert_allclose(NoiseModel.fit(flux, sigma).relative_sigma,
+                               [1, 1, 1, 1, 1, 3])
