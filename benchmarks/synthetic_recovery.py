@@ -53,17 +53,17 @@ def main(argv=None):
 
     from astropy.table import Table, vstack
 
-    from specfm.synth import CorpusConfig, NoiseModel, get_instrument, iter_corpus
-    from specfm.training import load_emulator
+    from specfm.synth import CorpusConfig, iter_corpus
+    from specfm.training import SyntheticSource, load_emulator
 
     emulator = load_emulator(EMULATOR, c.data_dir(args.data))
     model = c.load_model(args.model, name="specfm-base")
     rows = []
     n_extrapolated = None
+    # the instruments as a training source with this noise setting renders them
+    instruments = SyntheticSource(EMULATOR, list(args.instruments), args.n_stars,
+                                  noise=args.noise).make_instruments()
     for snr in args.snr:
-        instruments = tuple(get_instrument(name, noise=NoiseModel("photon"))
-                            if args.noise == "photon" else get_instrument(name)
-                            for name in args.instruments)
         corpus = CorpusConfig(instruments=instruments, n_spectra=args.n_stars,
                               seed=args.seed, snr_range=(snr, snr), shard_size=args.n_stars,
                               batch_size=min(64, args.n_stars))

@@ -90,11 +90,10 @@ def main(argv=None):
         spec = make_spectrum(flux=flux * u.dimensionless_unscaled,
                              spectral_axis=wave * u.AA, uncertainty=StdDevUncertainty(sigma))
         pred, _ = c.predict(model, spec, NAMES, batch_size=args.batch)
-        d = pred["fe_h"] - ref["fe_h"]
-        rows.append({"input": name, "n": int(np.sum(np.isfinite(d))),
-                     "fe_h_bias": float(np.nanmedian(d)),
-                     "fe_h_rmse": float(np.sqrt(np.nanmean(d**2))),
-                     "teff_bias": float(np.nanmedian(pred["teff"] - ref["teff"]))})
+        fe_h = c.metrics(pred["fe_h"], ref["fe_h"])
+        rows.append({"input": name, "n": fe_h["n"], "fe_h_bias": fe_h["bias"],
+                     "fe_h_rmse": fe_h["rmse"],
+                     "teff_bias": c.metrics(pred["teff"], ref["teff"])["bias"]})
         print(f"{name:28s} [Fe/H] bias {rows[-1]['fe_h_bias']:+.3f} RMSE "
               f"{rows[-1]['fe_h_rmse']:.3f}  Teff bias {rows[-1]['teff_bias']:+.0f} K")
     table = Table(rows=rows)
