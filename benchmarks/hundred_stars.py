@@ -3,26 +3,41 @@
 100 stars are drawn from the training split of the Gaia XP / APOGEE table among those with
 [Fe/H] > -1 (``numpy.random.default_rng(77)``, without replacement; the same rows as a
 ``specfm train`` config with ``n_train = 100``, ``train_selection = "fe_h > -1"``,
-``subset_seed = 77``). Three models learn from them:
+``subset_seed = 77``). The models that learn from them:
 
 * ``pretrained``: ``specfm-base`` (pre-trained on synthetic spectra only) fine-tuned with
-  `specfm.training.finetune` (nothing frozen by default, see ``--freeze``);
+  `specfm.training.finetune` (nothing frozen by default, see ``--freeze``) on the 100
+  stars with **rehearsal**: every epoch also holds ``--rehearsal`` (2000) synthetic XP
+  spectra of the pre-training kind (the Cannon emulator's label prior, which reaches
+  [Fe/H] = -2.5, the ``gaia_xp`` preset with the real XP noise shape, S/N 15-300, A(V)
+  0-2 mag), each real star shown ``--repeat`` (5) times, so that 100 metal-rich stars do
+  not make it forget the metal-poor ones. The rehearsal spectra are rendered with a
+  ``flux_correction`` (`specfm.synth.fit_flux_correction`) fitted on the 100 stars
+  themselves, real spectra against their synthetic twins (``--no-calibrate``: none);
+* ``pretrained, no rehearsal``: ``specfm-base`` fine-tuned on the 100 stars alone (the
+  method before rehearsal; only with ``--rehearsal``);
 * ``scratch``: the same architecture (the base model's `~specfm.model.ModelConfig`),
-  randomly initialised, trained with the same data, objective and budget;
+  randomly initialised, trained on the 100 stars alone with the same objective and budget;
+* ``scratch + rehearsal``: the same random start trained like ``pretrained``, on the 100
+  stars and the same synthetic spectra: a control that says how much of the gain is the
+  pre-training and how much the synthetic data (``--no-scratch-rehearsal`` skips it);
 * ``xgboost``: the XGBoost baseline of ``xp_accuracy.py`` on the same 100 stars (fluxes +
   colours; all 100, since its hyper-parameters are fixed).
 
-A fourth row, ``zero-shot``, is ``specfm-base`` itself with no fine-tuning (and no colours,
+One more row, ``zero-shot``, is ``specfm-base`` itself with no fine-tuning (and no colours,
 which it never saw): what pre-training on synthetic spectra alone knows about real XP.
 
-Both networks: XP tokens with the tokenizer settings of ``configs/specfm-xp.toml`` and the
-7 colours as input tokens, the objective of that config; 90 stars to train on and 10 (the
-same 10, ``TokenDataset.split(0.1, seed=0)``) for early stopping; at most ``--epochs``
-epochs of batches of ``--batch-size`` (default 150 epochs x 6 steps), stop after
-``--patience`` epochs without a better validation loss, keep the best weights; same
-learning rate and schedule.
+The networks read XP tokens with the tokenizer settings of ``configs/specfm-xp.toml``, and
+no colours unless ``--colours`` (colour tokens exist only in the real stars, so with
+rehearsal they would tell the network which rows are real), with the objective of that
+config; 90 stars to train on and 10 (the same 10, ``TokenDataset.split(0.1, seed=0)``)
+for early stopping. On the 100 stars alone: at most ``--epochs`` epochs of batches of
+``--batch-size`` (default 150 epochs x 6 steps), stop after ``--patience`` (15) epochs
+without a better validation loss; with rehearsal: ``--rehearsal-epochs`` (8) epochs of
+90 x 5 + 2000 rows, patience ``--rehearsal-patience`` (3); the best weights are kept;
+same learning rate and schedule.
 
-All three are evaluated on **our validation split** (``split_indices(n, 0.1, seed=0)[1]``;
+All are evaluated on **our validation split** (``split_indices(n, 0.1, seed=0)[1]``;
 none of its stars has been seen): RMSE of [Fe/H] for all stars and for the metal-poor stars
 ([Fe/H] < -1, extrapolation: no training star is that poor), and RMSE of Teff and logg.
 The target (issue 5): the pre-trained model's metal-poor RMSE at most half the
@@ -32,6 +47,7 @@ Usage::
 
     python benchmarks/hundred_stars.py                      # specfm-base, shipped
     python benchmarks/hundred_stars.py /tmp/base --epochs 5 --max-val 500
+    python benchmarks/hundred_stars.py --rehearsal 0 --colours   # the method before rehearsal
 
 Writes ``benchmarks/results/hundred_stars.ecsv``, ``.rst`` and ``.png``.
 """
@@ -46,6 +62,7 @@ NAMES = ("teff", "logg", "fe_h")
 N_STARS = 100
 SUBSET_SEED = 77
 FEH_CUT = -1.0
+REHEARSAL_SEED = 1234
 
 
 def pick_stars(path, n=N_STARS, seed=SUBSET_SEED):
@@ -60,8 +77,43 @@ def pick_stars(path, n=N_STARS, seed=SUBSET_SEED):
     return np.sort(np.random.default_rng(seed).choice(eligible, size=n, replace=False))
 
 
+def flux_correction(path, rows, data_dir):
+    """The Gaia XP flux correction fitted on the 100 stars' synthetic twins.
+
+    Twins of the stars inside the Cannon emulator's range (4000 K < Teff < 6500 K):
+    the emulator at their APOGEE labels with their best-fitting A(V), noiseless
+    (``xp_domain_gap.twins``); the factor is `specfm.synth.fit_flux_correction` of the
+    real spectra against them. Only the 100 stars (their spectra and labels) are used.
+    """
+    from xp_domain_gap import twins
+
+    from specfm.synth import fit_flux_correction
+
+    stars = c.read_xp(path, rows)
+    ref = c.label_arrays(stars.labels, NAMES)
+    inside = np.nonzero((ref["teff"] > 4000) & (ref["teff"] < 6500))[0]
+    twin, _ = twins(stars.spectra[inside], {k: v[inside] for k, v in ref.items()},
+                    data_dir)
+    return fit_flux_correction(stars.spectra.flux.value[inside], twin), len(inside)
+
+
+def rehearsal_dataset(tokenizer, n_stars, data_dir, factor=None, seed=REHEARSAL_SEED):
+    """Synthetic Gaia XP spectra of the pre-training kind, tokenised.
+
+    ``n_stars`` stars from the label prior of the Cannon emulator (as in
+    ``configs/specfm-base.toml``: S/N 15-300, A(V) 0-2 mag), rendered through the
+    ``gaia_xp`` preset (real XP noise shape) with ``flux_correction=factor``.
+    """
+    from specfm.training import SyntheticSource, synthetic_dataset
+
+    source = SyntheticSource("cannon_coolstars", ["gaia_xp"], n_stars, seed=seed,
+                             snr_range=(15.0, 300.0), av_range=(0.0, 2.0),
+                             flux_correction=None if factor is None else {"gaia_xp": factor})
+    return synthetic_dataset([source], tokenizer, data_dir, workers=0, progress=False)
+
+
 def train_networks(base_path, rows, path, args):
-    """Fine-tune the base model and train its architecture from scratch; return both."""
+    """Fine-tune the base model (with rehearsal) and train its architecture from scratch."""
     from specfm.model import ModelConfig, SpecFMNetwork, load_model
     from specfm.tokens import TokenizerConfig
     from specfm.training import (
@@ -77,41 +129,93 @@ def train_networks(base_path, rows, path, args):
 
     base = load_model(base_path)
     tokenizer = TokenizerConfig(vocabulary=base.vocabulary, **c.xp_tokenizer_settings())
-    data = gaia_xp_dataset(path, tokenizer, rows=rows, colours=True)
+    data = gaia_xp_dataset(path, tokenizer, rows=rows, colours=args.colours)
+    data_dir = c.data_dir(args.data)
 
-    def trainer_config():
-        return TrainerConfig(epochs=args.epochs, batch_size=args.batch_size,
+    def trainer_config(epochs, patience):
+        return TrainerConfig(epochs=epochs, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, warmup_steps=args.warmup,
-                             weight_decay=0.01, grad_clip=1.0, patience=args.patience,
+                             weight_decay=0.01, grad_clip=1.0, patience=patience,
                              restore_best=True, progress=False, device="cpu",
                              seed=args.seed)
 
     def objective():
         return MaskedTokenObjective(ObjectiveConfig(**c.xp_config_section("objective")))
 
-    out, info = {}, {}
-    t0 = time.perf_counter()
-    seed_everything(args.seed)
-    tuned, result = finetune(
-        base, data, FineTuneConfig(freeze=tuple(args.freeze), validation_fraction=0.1,
-                                   split_seed=0),
-        trainer_config(), objective())
-    out["pretrained"] = tuned
-    info["pretrained"] = {"steps": result.steps, "epochs": result.epochs_completed,
-                          "best_val_loss": result.best_val_loss,
-                          "seconds": time.perf_counter() - t0}
+    def run(name, make, rehearsal=None):
+        t0 = time.perf_counter()
+        seed_everything(args.seed)
+        network, result = make(rehearsal)
+        info[name] = {"steps": result.steps, "epochs": result.epochs_completed,
+                      "best_val_loss": result.best_val_loss,
+                      "seconds": time.perf_counter() - t0}
+        out[name] = network.cpu().eval()
 
-    t0 = time.perf_counter()
-    seed_everything(args.seed)
-    scratch = SpecFMNetwork(ModelConfig.from_dict(base.config.to_dict()))
-    train, val = data.split(0.1, 0)  # the same 90 / 10 as finetune's split
-    trainer = Trainer(scratch, train, val, objective(), trainer_config())
-    result = trainer.fit()
-    out["scratch"] = scratch.cpu().eval()
-    info["scratch"] = {"steps": result.steps, "epochs": result.epochs_completed,
-                       "best_val_loss": result.best_val_loss,
-                       "seconds": time.perf_counter() - t0}
-    return out, info
+    def tuned(rehearsal):
+        if rehearsal is None:
+            return finetune(base, data, FineTuneConfig(freeze=tuple(args.freeze),
+                                                       validation_fraction=0.1, split_seed=0),
+                            trainer_config(args.epochs, args.patience), objective())
+        return finetune(base, data, FineTuneConfig(freeze=tuple(args.freeze),
+                                                   validation_fraction=0.1, split_seed=0,
+                                                   repeat=args.repeat),
+                        trainer_config(args.rehearsal_epochs, args.rehearsal_patience),
+                        objective(), rehearsal=rehearsal)
+
+    def scratch(rehearsal):
+        network = SpecFMNetwork(ModelConfig.from_dict(base.config.to_dict()))
+        train, val = data.split(0.1, 0)  # the same 90 / 10 as finetune's split
+        if rehearsal is None:
+            settings = trainer_config(args.epochs, args.patience)
+        else:
+            train = TokenDataset.concatenate(
+                [train.subset(torch.arange(len(train)).repeat(args.repeat)), rehearsal])
+            settings = trainer_config(args.rehearsal_epochs, args.rehearsal_patience)
+        return network, Trainer(network, train, val, objective(), settings).fit()
+
+    import torch
+
+    from specfm.training import TokenDataset
+
+    out, info, extra = {}, {}, {}
+    rehearsal = None
+    if args.rehearsal:
+        factor = None
+        if args.calibrate:
+            factor, extra["flux_correction_stars"] = flux_correction(path, rows, data_dir)
+            extra["flux_correction"] = [float(f) for f in factor]
+        rehearsal = rehearsal_dataset(tokenizer, args.rehearsal, data_dir, factor)
+        c.light_torch(args.threads)  # rendering in this process set torch to one thread
+        run("pretrained", tuned, rehearsal)
+        run("pretrained, no rehearsal", tuned)
+    else:
+        run("pretrained", tuned)
+    run("scratch", scratch)
+    if args.rehearsal and args.scratch_rehearsal:
+        run("scratch + rehearsal", scratch, rehearsal)
+    return out, info, extra
+
+
+def method_notes(args):
+    """What each row of the table is, for the notes under it."""
+    inputs = "XP fluxes and the 7 colours" if args.colours else "XP fluxes (no colours)"
+    if args.rehearsal:
+        kind = ("with the flux correction fitted on the 100 stars' synthetic twins"
+                if args.calibrate else "without a flux correction")
+        pre = (f"pretrained: specfm-base fine-tuned on the 100 stars (each shown {args.repeat}"
+               f" times per epoch) mixed with {args.rehearsal} synthetic XP spectra of the "
+               f"pre-training kind ({kind}); pretrained, no rehearsal: fine-tuned on the 100 "
+               "stars alone; ")
+        control = ("scratch + rehearsal: random weights trained like pretrained, on the 100 "
+                   "stars and the same synthetic spectra (is it the pre-training or the "
+                   "synthetic data that helps?); " if args.scratch_rehearsal else "")
+    else:
+        pre, control = "pretrained: specfm-base fine-tuned on the 100 stars; ", ""
+    return (pre + "scratch: the same architecture trained from random weights on the 100 "
+            "stars alone, with the same objective and budget; " + control
+            + f"networks read {inputs}; xgboost: fluxes + colours, fixed hyper-parameters; "
+            "zero-shot: specfm-base with no fine-tuning and no colours (what synthetic "
+            "pre-training alone knows).")
 
 
 def _plot(ref, preds, path):
@@ -120,8 +224,13 @@ def _plot(ref, preds, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(preds), figsize=(3.4 * len(preds), 3.2), sharey=True)
-    for ax, (method, pred) in zip(axes, preds.items(), strict=True):
+    ncols = min(len(preds), 3)
+    nrows = -(-len(preds) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.2 * nrows), sharey=True,
+                             squeeze=False)
+    for ax in axes.flat[len(preds):]:
+        ax.set_visible(False)
+    for ax, (method, pred) in zip(axes.flat, preds.items(), strict=False):
         ok = np.isfinite(pred["fe_h"]) & np.isfinite(ref["fe_h"])
         ax.scatter(ref["fe_h"][ok], pred["fe_h"][ok], s=1, alpha=0.3, rasterized=True)
         ax.plot([-2.5, 0.6], [-2.5, 0.6], "k", lw=0.5)
@@ -130,7 +239,8 @@ def _plot(ref, preds, path):
         ax.set_title(f"{method}: RMSE {c.rmse(pred['fe_h'], ref['fe_h']):.3f}, "
                      f"poor {c.rmse(pred['fe_h'][poor], ref['fe_h'][poor]):.3f}", fontsize=8)
         ax.set_xlabel("APOGEE [Fe/H]")
-    axes[0].set_ylabel("predicted [Fe/H]")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("predicted [Fe/H]")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -146,6 +256,24 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--warmup", type=int, default=30, help="warm-up steps")
+    parser.add_argument("--colours", action=argparse.BooleanOptionalAction, default=False,
+                        help="give the networks the 7 colours as input tokens (default: no; "
+                             "XGBoost always has them)")
+    parser.add_argument("--rehearsal", type=int, default=2000,
+                        help="synthetic XP stars mixed into the fine-tuning (0: none)")
+    parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
+                        help="render the rehearsal spectra with the flux correction fitted "
+                             "on the 100 stars' synthetic twins")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="times each real star is shown per epoch with rehearsal")
+    parser.add_argument("--rehearsal-epochs", type=int, default=8,
+                        help="most epochs with rehearsal (90 x repeat + rehearsal rows each)")
+    parser.add_argument("--rehearsal-patience", type=int, default=3,
+                        help="early stopping with rehearsal")
+    parser.add_argument("--scratch-rehearsal", action=argparse.BooleanOptionalAction,
+                        default=True,
+                        help="also train the architecture from random weights on the 100 "
+                             "stars plus the rehearsal spectra (a control)")
     parser.add_argument("--freeze", nargs="*", default=[],
                         help="parts of the pre-trained network to freeze (embeddings, "
                              "encoder, decoder, head); default none")
@@ -166,7 +294,7 @@ def main(argv=None):
     val_rows = c.subsample(val_rows, args.max_val, seed=2)
     print(f"{len(rows)} stars to learn from; {len(val_rows)} validation stars")
 
-    networks, info = train_networks(args.model, rows, path, args)
+    networks, info, extra = train_networks(args.model, rows, path, args)
     for name, i in info.items():
         print(f"{name}: {i['steps']} steps, {i['epochs']} epochs, best validation loss "
               f"{i['best_val_loss']:.4g}, {i['seconds']:.0f} s")
@@ -176,7 +304,8 @@ def main(argv=None):
     preds = {}
     for name, net in networks.items():
         preds[name], _ = c.predict(c.load_model(net, name=name), val.spectra, NAMES,
-                                   inputs=val.colours, batch_size=args.batch)
+                                   inputs=val.colours if args.colours else None,
+                                   batch_size=args.batch)
     # What pre-training alone knows about real XP spectra: specfm-base as shipped, no colours
     # (it never saw colour tokens), no fine-tuning. Not one of the three compared methods.
     preds["zero-shot"], _ = c.predict(c.load_model(args.model, name="specfm-base"),
@@ -220,6 +349,12 @@ def main(argv=None):
                   "choice(eligible, 100, replace=False)",
         n_validation=len(val_rows), n_metal_poor=n_poor,
         early_stopping="10 of the 100 stars (TokenDataset.split(0.1, seed=0))",
+        colours=args.colours, rehearsal_stars=args.rehearsal,
+        rehearsal_calibrated=bool(args.rehearsal and args.calibrate), repeat=args.repeat,
+        rehearsal_epochs=args.rehearsal_epochs, rehearsal_patience=args.rehearsal_patience,
+        rehearsal_source="cannon_coolstars label prior, gaia_xp preset (real XP noise shape), "
+                         f"S/N 15-300, A(V) 0-2 mag, SyntheticSource seed {REHEARSAL_SEED}",
+        **extra,
         epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         learning_rate=args.learning_rate, warmup_steps=args.warmup, freeze=list(args.freeze),
         seed=args.seed,
@@ -244,10 +379,7 @@ def main(argv=None):
         cells,
         notes=(f"Metal-poor [Fe/H] RMSE, pre-trained / from scratch: **{ratio:.2f}** "
                f"(target of issue 5: at most 0.5; {'met' if ratio <= 0.5 else 'not met'}). "
-               "pretrained: specfm-base fine-tuned; scratch: the same architecture trained "
-               "from random weights with the same data, objective and budget; xgboost: "
-               "fluxes + colours, fixed hyper-parameters; zero-shot: specfm-base with no "
-               "fine-tuning and no colours (what synthetic pre-training alone knows).",))
+               + method_notes(args),))
     try:
         _plot(ref, preds, f"{args.output_dir}/hundred_stars.png")
     except ImportError:  # pragma: no cover

@@ -19,7 +19,7 @@ from .combined import CombinedEmulator
 from .corpus import CorpusConfig, iter_corpus, read_shard, write_corpus
 from .emulators import Emulator
 from .grid import GridEmulator
-from .instruments import Instrument
+from .instruments import Instrument, fit_flux_correction
 from .labels import ExtrapolationError, Label, LabelError
 from .lsf import GaussianLSF
 from .noise import NoiseModel
@@ -41,6 +41,7 @@ __all__ = [
     "NoiseModel",
     "PayneEmulator",
     "PixelwisePayneEmulator",
+    "fit_flux_correction",
     "get_instrument",
     "iter_corpus",
     "read_shard",

@@ -3,8 +3,9 @@
 An `Instrument` holds a pixel grid (with masked chip gaps), a Gaussian line-spread
 function of resolving power R (possibly wavelength dependent), the wavelength medium it
 reports, whether its spectra are flux-calibrated or continuum-normalised (or divided by
-their median, as for Gaia XP), and a noise model. `Instrument.render` turns emulator labels
-into observed spectra as `specutils.Spectrum` batches.
+their median, as for Gaia XP), a noise model and, optionally, a per-pixel flux correction
+learned from real spectra (`fit_flux_correction`). `Instrument.render` turns emulator
+labels into observed spectra as `specutils.Spectrum` batches.
 """
 
 import warnings
@@ -22,7 +23,7 @@ from .lsf import GaussianLSF
 from .noise import NoiseModel
 from .render import RenderPlan
 
-__all__ = ["NORMALISATIONS", "Instrument"]
+__all__ = ["NORMALISATIONS", "Instrument", "fit_flux_correction"]
 
 _CHUNK = 128  # stars rendered at once inside `Instrument.render`
 
@@ -56,11 +57,15 @@ class Instrument:
         Default S/N (median per-pixel flux/uncertainty).
     reference : str
         Source of the numbers.
+    flux_correction : array-like, optional
+        A positive factor per pixel that multiplies every noiseless rendered spectrum
+        before the noise is drawn: what the emulator misses of the real instrument's
+        spectra, fitted on stars with known labels by `fit_flux_correction`. Default none.
 
     Raises
     ------
     SpecfmInputError
-        Bad medium, normalisation or wavelength grid.
+        Bad medium, normalisation, wavelength grid or flux correction.
 
     Examples
     --------
@@ -72,7 +77,8 @@ class Instrument:
     """
 
     def __init__(self, name, wavelength, resolution, *, medium="vacuum",
-                 normalisation="continuum", chips=None, noise=None, snr=100.0, reference=""):
+                 normalisation="continuum", chips=None, noise=None, snr=100.0, reference="",
+                 flux_correction=None):
         if medium not in MEDIA:
             raise SpecfmInputError(f"medium must be one of {MEDIA}, got {medium!r}.")
         if normalisation not in NORMALISATIONS:
@@ -106,6 +112,15 @@ class Instrument:
                 hi = u.Quantity(hi, u.AA).to_value(u.AA, u.spectral())
                 inside |= (wave >= lo) & (wave <= hi)
             self.pixel_mask = ~inside
+        self.flux_correction = None
+        if flux_correction is not None:
+            factor = np.asarray(flux_correction, dtype=float)
+            if factor.shape != wave.shape or not np.all(np.isfinite(factor) & (factor > 0)):
+                raise SpecfmInputError(
+                    f"flux_correction must hold one finite, positive factor per pixel "
+                    f"({wave.size}), got shape {factor.shape}; fit one with "
+                    "specfm.synth.fit_flux_correction on this instrument's pixel grid.")
+            self.flux_correction = factor
         self._plans = {}
 
     @property
@@ -264,6 +279,8 @@ class Instrument:
                                              av[sl] if self.fluxed else None,
                                              fluxed=self.fluxed)
         good &= ~self.pixel_mask[None, :]
+        if self.flux_correction is not None:
+            flux = flux * self.flux_correction
         if not good.any(axis=1).all():
             raise SpecfmInputError(
                 f"Emulator {emulator.name!r} covers none of {self.name}'s usable pixels."
@@ -296,3 +313,71 @@ class Instrument:
                 "noiseless": not noise,
             },
         )
+
+
+def fit_flux_correction(real, synthetic, good=None):
+    """Fit the per-pixel factor that turns synthetic spectra into real ones, on average.
+
+    For stars with known labels, ``synthetic`` holds the noiseless spectra an emulator
+    renders for them through an `Instrument` (their "twins"), ``real`` the observed
+    spectra on the same pixels. Each spectrum's log ratio real / synthetic, less its
+    median over the pixels (the overall scale is not fitted), is a per-pixel error of the
+    emulator and the instrument model for that star; the correction is ``exp`` of the
+    median over the stars. Give it to `Instrument` as ``flux_correction`` to render
+    synthetic spectra that look more like the real ones (e.g. for rehearsal data when
+    fine-tuning on a few real stars; see `specfm.training.finetune`).
+
+    The factor is label-independent: fitted on a few stars it corrects what all of them
+    share (calibration, the emulator's systematic errors), not errors that change with
+    the labels.
+
+    Parameters
+    ----------
+    real, synthetic : array-like
+        Flux, shape ``(n_stars, n_pixels)`` on one pixel grid; the scale of each spectrum
+        is free. Non-finite or non-positive values are ignored.
+    good : array-like of bool, optional
+        Pixels to use, same shape (default: all with finite, positive flux in both).
+
+    Returns
+    -------
+    numpy.ndarray
+        The factor per pixel (median 1 over the pixels).
+
+    Raises
+    ------
+    SpecfmInputError
+        Shapes that differ, or a pixel with no usable star.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from specfm.synth import fit_flux_correction
+    >>> synthetic = np.ones((3, 4))
+    >>> real = 2.0 * np.array([[1.0, 1.0, 1.1, 0.9]]).repeat(3, axis=0)
+    >>> np.round(fit_flux_correction(real, synthetic), 3).tolist()
+    [1.0, 1.0, 1.1, 0.9]
+
+    """
+    real = np.atleast_2d(np.asarray(real, dtype=float))
+    synthetic = np.atleast_2d(np.asarray(synthetic, dtype=float))
+    if real.shape != synthetic.shape:
+        raise SpecfmInputError(f"real {real.shape} and synthetic {synthetic.shape} spectra "
+                               "must have the same shape (n_stars, n_pixels).")
+    ok = np.isfinite(real) & np.isfinite(synthetic) & (real > 0) & (synthetic > 0)
+    if good is not None:
+        good = np.asarray(good, dtype=bool)
+        if good.shape != real.shape:
+            raise SpecfmInputError(f"good {good.shape} must have the spectra's shape "
+                                   f"{real.shape}.")
+        ok &= good
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # stars with no good pixel
+        ratio = np.where(ok, np.log(np.where(ok, real, 1.0) / np.where(ok, synthetic, 1.0)),
+                         np.nan)
+        ratio -= np.nanmedian(ratio, axis=1, keepdims=True)
+        log_factor = np.nanmedian(ratio, axis=0)
+    if not np.all(np.isfinite(log_factor)):
+        raise SpecfmInputError("Every pixel needs at least one star with finite, positive "
+                               "real and synthetic flux to fit a flux correction.")
+    return np.exp(log_factor - np.median(log_factor))

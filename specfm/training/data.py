@@ -185,6 +185,38 @@ class TokenDataset(Dataset):
         b = self.batch(indices)
         return TokenDataset(b.tokens, b.labels, b.label_errors, b.label_mask)
 
+    @classmethod
+    def concatenate(cls, datasets):
+        """Join datasets into one; the rows of each follow those of the one before.
+
+        Parameters
+        ----------
+        datasets : iterable of TokenDataset
+            Datasets tokenised with the same vocabulary (e.g. real spectra and synthetic
+            rehearsal spectra for `~specfm.training.finetune`).
+
+        Returns
+        -------
+        TokenDataset
+
+        Raises
+        ------
+        SpecfmInputError
+            No datasets, or vocabularies that differ.
+
+        """
+        datasets = list(datasets)
+        if not datasets:
+            raise SpecfmInputError("Give at least one TokenDataset to concatenate.")
+        if any(d.vocabulary != datasets[0].vocabulary for d in datasets):
+            raise SpecfmInputError(
+                "These datasets were tokenised with different vocabularies; tokenise them "
+                "all with the same TokenizerConfig (the model's vocabulary) to join them.")
+        return cls(TokenBatch.concatenate([d.tokens for d in datasets]),
+                   torch.cat([d.labels for d in datasets]),
+                   torch.cat([d.label_errors for d in datasets]),
+                   torch.cat([d.label_mask for d in datasets]))
+
     def split(self, validation_fraction, seed=0):
         """Split rows at random into ``(train, validation)`` datasets (seeded).
 

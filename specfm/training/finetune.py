@@ -8,15 +8,20 @@ Three tools, and one function that strings them together:
   ``"decoder"``, ``"head"``. Rows added by `extend_network` stay trainable even when the
   rest of their table is frozen.
 * `finetune` copies the network, extends it, freezes parts, holds out a validation split
-  and trains with early stopping.
+  and trains with early stopping, optionally mixing *rehearsal* rows (e.g. synthetic
+  spectra like those of pre-training, over the whole label range) into every epoch so
+  that a few real stars do not make the network forget what lies beyond them.
 """
 
 import copy
 import dataclasses
 
+import torch
+
 from ..exceptions import SpecfmInputError
 from ..model.network import SpecFMNetwork
 from ..tokens.vocabulary import TokenSpec
+from .data import TokenDataset
 from .loop import Trainer
 from .settings import TrainerConfig
 
@@ -139,6 +144,14 @@ class FineTuneConfig:
         Fraction of spectra held out for validation (0: none, no early stopping).
     split_seed : int
         Seed of the split.
+    repeat : int
+        How many times each fine-tuning (training) row is shown per epoch; with
+        ``rehearsal`` rows in `finetune`, this sets the share of the real rows.
+
+    Raises
+    ------
+    SpecfmInputError
+        ``repeat`` below 1.
 
     """
 
@@ -147,9 +160,16 @@ class FineTuneConfig:
     n_new_kinds: int = 0
     validation_fraction: float = 0.2
     split_seed: int = 0
+    repeat: int = 1
+
+    def __post_init__(self):
+        if int(self.repeat) != self.repeat or self.repeat < 1:
+            raise SpecfmInputError(f"repeat must be a whole number >= 1, got {self.repeat!r}.")
+        self.repeat = int(self.repeat)
 
 
-def finetune(network, dataset, config=None, trainer_config=None, objective=None):
+def finetune(network, dataset, config=None, trainer_config=None, objective=None,
+             rehearsal=None):
     """Fine-tune a copy of ``network`` on a small `TokenDataset`.
 
     Parameters
@@ -166,6 +186,13 @@ def finetune(network, dataset, config=None, trainer_config=None, objective=None)
         improvement, 10 warm-up steps.
     objective : callable or None
         The objective (default `MaskedTokenObjective`).
+    rehearsal : `TokenDataset` or None
+        Rows added to every training epoch but never to the validation split, tokenised
+        with the same vocabulary: typically synthetic spectra of the pre-training kind
+        over the full label range (with the instrument's `~specfm.synth.Instrument`
+        ``flux_correction`` fitted on the real stars), so that fine-tuning on stars of
+        a narrow label range keeps what pre-training knew outside it. The real rows are
+        repeated ``config.repeat`` times per epoch.
 
     Returns
     -------
@@ -186,6 +213,12 @@ def finetune(network, dataset, config=None, trainer_config=None, objective=None)
         train, val = dataset.split(config.validation_fraction, config.split_seed)
     else:
         train, val = dataset, None
+    if config.repeat > 1:
+        train = train.subset(torch.arange(len(train)).repeat(config.repeat))
+    if rehearsal is not None:
+        if not isinstance(rehearsal, TokenDataset):
+            raise SpecfmInputError("rehearsal must be a TokenDataset (or None).")
+        train = TokenDataset.concatenate([train, rehearsal])
     trainer = Trainer(new, train, val, objective=objective, config=trainer_config)
     result = trainer.fit()
     new.metadata = dict(new.metadata, provenance=dict(
@@ -193,5 +226,8 @@ def finetune(network, dataset, config=None, trainer_config=None, objective=None)
                                         "new_tokens": [s.name if isinstance(s, TokenSpec)
                                                        else s["name"]
                                                        for s in config.new_tokens],
+                                        "repeat": config.repeat,
+                                        "rehearsal_rows": 0 if rehearsal is None
+                                        else len(rehearsal),
                                         "parent": network.metadata.get("provenance", {})}))
     return new.cpu(), result

@@ -140,11 +140,16 @@ class SyntheticSource:
         the shape of real XP uncertainties, `specfm.synth.presets.gaia_xp_noise_shape`);
         ``"photon"``: photon noise alone for every instrument (as the presets had before
         the XP shape; the shipped ``specfm-base`` was trained so).
+    flux_correction : dict, optional
+        ``{instrument: factors}``: a per-pixel flux correction for some of the instruments
+        (`specfm.synth.Instrument` ``flux_correction``, e.g. from
+        `specfm.synth.fit_flux_correction`), one factor per pixel of that preset.
 
     Raises
     ------
     SpecfmInputError
-        An unknown ``noise``.
+        An unknown ``noise``, or a flux correction for an instrument not in
+        ``instruments``.
 
     """
 
@@ -156,33 +161,48 @@ class SyntheticSource:
     av_range: tuple = (0.0, 2.0)
     shard_size: int = 256
     noise: str = "preset"
+    flux_correction: dict = None
 
     def __post_init__(self):
         if self.noise not in NOISE_CHOICES:
             raise SpecfmInputError(f"A synthetic source's noise must be one of "
                                    f"{NOISE_CHOICES}, got {self.noise!r}.")
+        extra = set(self.flux_correction or {}) - set(self.instruments)
+        if extra:
+            raise SpecfmInputError(f"flux_correction names {sorted(extra)}, which this "
+                                   f"source does not render (instruments: "
+                                   f"{list(self.instruments)}).")
 
     def make_instruments(self):
         """Make the instruments (`specfm.synth.Instrument`) of this source, with its noise."""
         from ..synth import NoiseModel, get_instrument
 
-        if self.noise == "photon":
-            return tuple(get_instrument(name, noise=NoiseModel("photon"))
-                         for name in self.instruments)
-        return tuple(get_instrument(name) for name in self.instruments)
+        corrections = self.flux_correction or {}
+
+        def options(name):
+            extra = {} if self.noise == "preset" else {"noise": NoiseModel("photon")}
+            if name in corrections:
+                extra["flux_correction"] = corrections[name]
+            return extra
+
+        return tuple(get_instrument(name, **options(name)) for name in self.instruments)
 
     def noise_fingerprint(self):
         """Return ``{instrument: [noise kind, sha256 of its per-pixel shape or None]}``.
 
         Recorded with a data cache, so that a cache rendered with other noise (another
-        ``noise`` setting, or a preset whose noise model has changed) is not reused.
+        ``noise`` setting, or a preset whose noise model has changed) is not reused. An
+        instrument with a flux correction gets a third entry, the sha256 of its factors.
         """
+        def digest(array):
+            return (None if array is None else hashlib.sha256(
+                np.ascontiguousarray(array, "<f8").tobytes()).hexdigest())
+
         out = {}
         for inst in self.make_instruments():
-            shape = inst.noise.relative_sigma
-            digest = (None if shape is None else hashlib.sha256(
-                np.ascontiguousarray(shape, "<f8").tobytes()).hexdigest())
-            out[inst.name] = [inst.noise.kind, digest]
+            out[inst.name] = [inst.noise.kind, digest(inst.noise.relative_sigma)]
+            if inst.flux_correction is not None:
+                out[inst.name].append(digest(inst.flux_correction))
         return out
 
 

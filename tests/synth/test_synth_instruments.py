@@ -9,7 +9,14 @@ from scipy.optimize import curve_fit
 
 from specfm._compat import make_spectrum
 from specfm.exceptions import SpecfmInputError
-from specfm.synth import CannonEmulator, GaussianLSF, Instrument, NoiseModel, get_instrument
+from specfm.synth import (
+    CannonEmulator,
+    GaussianLSF,
+    Instrument,
+    NoiseModel,
+    fit_flux_correction,
+    get_instrument,
+)
 from specfm.synth.labels import ExtrapolationError
 from specfm.wavelengths import doppler_factor
 
@@ -323,3 +330,45 @@ def test_noise_model_fit_skips_empty_spectra():
     flux[1] = np.nan  # an empty spectrum (all pixels masked) does not count
     np.testing.assert_allclose(NoiseModel.fit(flux, sigma).relative_sigma,
                                [1, 1, 1, 1, 1, 3])
+
+
+def test_flux_correction_multiplies_rendered_spectra_before_the_noise(ca_emulator):
+    plain = fine_instrument(22500.0, snr=40.0)
+    factor = np.linspace(0.9, 1.1, plain.n_pixels)
+    corrected = fine_instrument(22500.0, snr=40.0, flux_correction=factor)
+    clean = plain.render(ca_emulator, LABELS, noise=False)
+    fixed = corrected.render(ca_emulator, LABELS, noise=False)
+    np.testing.assert_allclose(fixed.flux.value, clean.flux.value * factor, rtol=1e-12)
+    noisy = corrected.render(ca_emulator, LABELS, seed=3)  # noise follows the corrected flux
+    resid = (noisy.flux.value - fixed.flux.value) / noisy.uncertainty.array
+    assert np.std(resid) == pytest.approx(1.0, rel=0.05)
+
+
+@pytest.mark.parametrize("make", [lambda n: np.ones(3), lambda n: -np.ones(n),
+                                  lambda n: np.full(n, np.nan)])
+def test_bad_flux_correction_is_refused(make):
+    n = fine_instrument(22500.0).n_pixels
+    with pytest.raises(SpecfmInputError, match="flux_correction"):
+        fine_instrument(22500.0, flux_correction=make(n))
+
+
+def test_fit_flux_correction_recovers_a_known_factor_whatever_the_scales():
+    rng = np.random.default_rng(0)
+    synthetic = 1.0 + 0.3 * rng.random((20, 50))
+    factor = np.exp(0.05 * np.sin(np.arange(50) / 5.0))
+    real = synthetic * factor * rng.uniform(0.5, 3.0, (20, 1))  # any scale per star
+    real[3, 7] = np.nan  # ignored
+    fitted = fit_flux_correction(real, synthetic)
+    np.testing.assert_allclose(fitted, factor / np.median(factor), rtol=1e-6)
+    assert np.median(fitted) == pytest.approx(1.0)
+
+
+def test_fit_flux_correction_refuses_bad_input():
+    with pytest.raises(SpecfmInputError, match="same shape"):
+        fit_flux_correction(np.ones((2, 3)), np.ones((2, 4)))
+    with pytest.raises(SpecfmInputError, match="good"):
+        fit_flux_correction(np.ones((2, 3)), np.ones((2, 3)), good=np.ones(3, bool))
+    real = np.ones((2, 3))
+    real[:, 1] = np.nan
+    with pytest.raises(SpecfmInputError, match="Every pixel"):
+        fit_flux_correction(real, np.ones((2, 3)))

@@ -6,6 +6,7 @@ from specfm.model import Query, load_model, save_model
 from specfm.tokens import TokenKind, TokenSpec
 from specfm.training import (
     FineTuneConfig,
+    TokenDataset,
     Trainer,
     TrainerConfig,
     extend_network,
@@ -81,3 +82,39 @@ def test_finetune_on_a_small_set_with_a_new_label():
     for name, value in base.state_dict().items():
         if name.startswith("encoder."):
             assert torch.equal(tuned.state_dict()[name], value), name
+
+
+def test_concatenated_datasets_keep_every_row_and_label():
+    a = toy_dataset(6, n_pix=20, seed=1)
+    b = toy_dataset(4, n_pix=30, seed=2)
+    both = TokenDataset.concatenate([a, b])
+    assert len(both) == 10
+    assert torch.equal(both.labels, torch.cat([a.labels, b.labels]))
+    assert torch.equal(both.label_mask, torch.cat([a.label_mask, b.label_mask]))
+    assert both.tokens.spectrum_index.tolist() == list(range(10))
+    with pytest.raises(SpecfmInputError, match="different vocabularies"):
+        TokenDataset.concatenate([a, toy_dataset(3, vocabulary=a.vocabulary.extend([LI]))])
+    with pytest.raises(SpecfmInputError, match="at least one"):
+        TokenDataset.concatenate([])
+
+
+def test_rehearsal_rows_train_but_never_validate():
+    base = tiny_network(seed=4)
+    data = toy_dataset(20, n_pix=24, seed=3)
+    rehearsal = toy_dataset(30, n_pix=24, seed=9)
+    trainer_config = TrainerConfig(epochs=2, batch_size=10, learning_rate=1e-3,
+                                   warmup_steps=1, progress=False)
+    config = FineTuneConfig(freeze=(), validation_fraction=0.25, repeat=3)
+    tuned, result = finetune(base, data, config, trainer_config, rehearsal=rehearsal)
+    # 15 training stars x 3 + 30 rehearsal rows = 75 rows: 8 batches of 10 per epoch
+    assert result.steps == 2 * 8
+    info = tuned.metadata["provenance"]["finetune"]
+    assert info["repeat"] == 3 and info["rehearsal_rows"] == 30
+    assert tuned.metadata["provenance"]["n_train_rows"] == 75
+    _, plain = finetune(base, data, FineTuneConfig(freeze=(), validation_fraction=0.25),
+                        trainer_config)
+    assert plain.steps == 2 * 2  # 15 rows: the validation rows are the same 5 either way
+    with pytest.raises(SpecfmInputError, match="TokenDataset"):
+        finetune(base, data, config, trainer_config, rehearsal=[rehearsal])
+    with pytest.raises(SpecfmInputError, match="repeat"):
+        FineTuneConfig(repeat=0)

@@ -179,6 +179,23 @@ def test_synthetic_source_noise_setting():
         SyntheticSource("cannon_coolstars", ["gaia_xp"], n_stars=4, noise="white")
 
 
+def test_synthetic_source_flux_correction():
+    factor = np.linspace(0.9, 1.1, 343)
+    source = SyntheticSource("cannon_coolstars", ["gaia_xp", "apogee"], n_stars=4,
+                             noise="photon", flux_correction={"gaia_xp": factor})
+    xp, apogee = source.make_instruments()
+    np.testing.assert_array_equal(xp.flux_correction, factor)
+    assert apogee.flux_correction is None and xp.noise.relative_sigma is None
+    plain = SyntheticSource("cannon_coolstars", ["gaia_xp", "apogee"], n_stars=4,
+                            noise="photon")
+    marked, unmarked = source.noise_fingerprint(), plain.noise_fingerprint()
+    assert marked["gaia_xp"][:2] == unmarked["gaia_xp"] and len(marked["gaia_xp"]) == 3
+    assert marked["apogee"] == unmarked["apogee"]  # caches without corrections stay valid
+    with pytest.raises(SpecfmInputError, match="does not render"):
+        SyntheticSource("cannon_coolstars", ["apogee"], n_stars=4,
+                        flux_correction={"gaia_xp": factor})
+
+
 def test_prediction_section_sets_the_stored_tokenizer(tmp_path):
     config = write_tiny_config(
         tmp_path,
