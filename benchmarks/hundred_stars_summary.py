@@ -2,10 +2,11 @@
 
 Each run is a ``hundred_stars.ecsv``; the model is the base model folder it fine-tuned (from
 the file's metadata) and the seed its ``seed`` (0 for runs made before ``--seed`` existed).
-For every model the table gives, per seed and then as mean and standard deviation over the
-seeds, the metal-poor ([Fe/H] < -1) [Fe/H] RMSE of the fine-tuned (``pretrained``), the
-from-scratch and the ``zero-shot`` rows, and the ratio pretrained / scratch that issue 5
-asks to be at most 0.5.
+For every model and fine-tuning method (on the 100 stars alone or with rehearsal, with
+or without colours; from the file's metadata) the table gives, per seed and then as mean
+and standard deviation over the seeds, the metal-poor ([Fe/H] < -1) [Fe/H] RMSE of the
+fine-tuned (``pretrained``), the from-scratch and the ``zero-shot`` rows, and the ratio
+pretrained / scratch that issue 5 asks to be at most 0.5.
 
 Usage (the runs of ``docs/benchmarks.rst``)::
 
@@ -27,13 +28,26 @@ from astropy.table import Table
 COLUMNS = ("pretrained", "scratch", "zero-shot")
 
 
+def method_of(meta):
+    """How the run fine-tuned: rehearsal or not, and the network inputs (from its metadata;
+    runs made before ``--rehearsal`` and ``--colours`` existed had neither rehearsal nor
+    a choice of inputs: colours)."""
+    n = int(meta.get("rehearsal_stars", 0))
+    inputs = "colours" if meta.get("colours", True) else "no colours"
+    if not n:
+        return f"alone, {inputs}"
+    kind = "calibrated" if meta.get("rehearsal_calibrated") else "uncalibrated"
+    return f"rehearsal {n} ({kind}), {inputs}"
+
+
 def read_run(path):
     """``dict`` of one run: model folder name, seed and the metal-poor RMSEs."""
     table = Table.read(path)
     rmse = dict(zip(table["method"], table["rmse_fe_h_poor"], strict=True))
     model = Path(table.meta["models"]["specfm-base"]["path"])
     name = model.parent.name if model.name == "model" else model.name
-    out = {"model": name, "seed": int(table.meta.get("seed", 0))}
+    out = {"model": name, "method": method_of(table.meta),
+           "seed": int(table.meta.get("seed", 0))}
     out.update({k: float(rmse[k]) for k in COLUMNS})
     out["ratio"] = out["pretrained"] / out["scratch"]
     return out
@@ -44,15 +58,16 @@ def main(argv=None):
     parser.add_argument("runs", nargs="+", help="hundred_stars.ecsv files")
     parser.add_argument("--output-dir", default=str(c.RESULTS / "experiments"))
     args = parser.parse_args(argv)
-    runs = sorted((read_run(p) for p in args.runs), key=lambda r: (r["model"], r["seed"]))
+    runs = sorted((read_run(p) for p in args.runs),
+                  key=lambda r: (r["model"], r["method"], r["seed"]))
     rows = []
-    for model in dict.fromkeys(r["model"] for r in runs):
-        mine = [r for r in runs if r["model"] == model]
+    for model, method in dict.fromkeys((r["model"], r["method"]) for r in runs):
+        mine = [r for r in runs if (r["model"], r["method"]) == (model, method)]
         rows += [dict(r, summary=f"seed {r['seed']}") for r in mine]
         for stat, fn in (("mean", np.mean), ("std", np.std)):
-            rows.append({"model": model, "summary": f"{stat} of {len(mine)}",
+            rows.append({"model": model, "method": method, "summary": f"{stat} of {len(mine)}",
                          **{k: float(fn([r[k] for r in mine])) for k in (*COLUMNS, "ratio")}})
-    names = ["model", "summary", *COLUMNS, "ratio"]
+    names = ["model", "method", "summary", *COLUMNS, "ratio"]
     table = Table(rows=[[r[k] for k in names] for r in rows], names=names)
     for k in (*COLUMNS, "ratio"):
         table[k].info.format = ".3f"
@@ -60,17 +75,20 @@ def main(argv=None):
         description="Metal-poor [Fe/H] RMSE of the 100-star test, per base model and seed",
         runs=[str(p) for p in args.runs], std="population standard deviation (numpy.std)"))
     table.pprint(max_lines=-1, max_width=200)
-    cells = [(r["model"], r["summary"], c.fmt(r["pretrained"], ".3f"),
+    cells = [(r["model"], r["method"], r["summary"], c.fmt(r["pretrained"], ".3f"),
               c.fmt(r["scratch"], ".3f"), c.fmt(r["ratio"], ".2f"),
               c.fmt(r["zero-shot"], ".3f")) for r in table]
     c.write_results(
         table, "hundred_stars_seeds", args.output_dir,
         "The 100-star test per base model and training seed: metal-poor ([Fe/H] < -1) "
         "[Fe/H] RMSE on our XP validation split",
-        ("Base model", "Run", "Fine-tuned", "From scratch", "Ratio", "Zero-shot"), cells,
+        ("Base model", "Fine-tuned", "Run", "Fine-tuned", "From scratch", "Ratio",
+         "Zero-shot"), cells,
         notes=("specfm-base: the shipped model; every other base model is specfm-base "
                "continued by the configuration of the same name in configs/experiments/ "
-               "(its header says what it tests). The seed changes the training runs "
+               "(its header says what it tests). Fine-tuned: on the 100 stars alone or "
+               "with synthetic rehearsal spectra (see hundred_stars.py), and whether the "
+               "networks read the colours. The seed changes the training runs "
                "(initialisation "
                "of the scratch network, contexts and batches), not the 100 stars. Ratio: "
                "fine-tuned / from scratch (target of issue 5: at most 0.5).",))
