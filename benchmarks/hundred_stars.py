@@ -6,21 +6,23 @@
 ``subset_seed = 77``). The models that learn from them:
 
 * ``pretrained``: ``specfm-base`` (pre-trained on synthetic spectra only) fine-tuned with
-  `specfm.training.finetune` (nothing frozen by default, see ``--freeze``) on the 100
-  stars with **rehearsal**: every epoch also holds ``--rehearsal`` (2000) synthetic XP
-  spectra of the pre-training kind (the Cannon emulator's label prior, which reaches
-  [Fe/H] = -2.5, the ``gaia_xp`` preset with the real XP noise shape, S/N 15-300, A(V)
-  0-2 mag), each real star shown ``--repeat`` (5) times, so that 100 metal-rich stars do
-  not make it forget the metal-poor ones. The rehearsal spectra are rendered with a
-  ``flux_correction`` (`specfm.synth.fit_flux_correction`) fitted on the 100 stars
-  themselves, real spectra against their synthetic twins (``--no-calibrate``: none);
-* ``pretrained, no rehearsal``: ``specfm-base`` fine-tuned on the 100 stars alone (the
-  method before rehearsal; only with ``--rehearsal``);
+  `specfm.training.finetune`, only its output head learning (embeddings, encoder and
+  decoder frozen; ``--freeze`` to choose), on the 100 stars with **rehearsal**: every
+  epoch also holds ``--rehearsal`` (2000) synthetic XP spectra of the pre-training kind
+  (the Cannon emulator's label prior, which reaches [Fe/H] = -2.5, the ``gaia_xp`` preset
+  with the real XP noise shape, S/N 15-300, A(V) 0-2 mag), each real star shown
+  ``--repeat`` (5) times, so that 100 metal-rich stars do not make it forget the
+  metal-poor ones. The rehearsal spectra are rendered with a ``flux_correction``
+  (`specfm.synth.fit_flux_correction`) fitted on the 100 stars themselves, real spectra
+  against their synthetic twins (``--no-calibrate``: none);
+* ``pretrained, no rehearsal``: ``specfm-base`` fine-tuned on the 100 stars alone, the
+  same parts frozen (only with ``--rehearsal``);
 * ``scratch``: the same architecture (the base model's `~specfm.model.ModelConfig`),
   randomly initialised, trained on the 100 stars alone with the same objective and budget;
-* ``scratch + rehearsal``: the same random start trained like ``pretrained``, on the 100
-  stars and the same synthetic spectra: a control that says how much of the gain is the
-  pre-training and how much the synthetic data (``--no-scratch-rehearsal`` skips it);
+* ``scratch + rehearsal``: the same random start trained like ``pretrained`` (every weight
+  learning), on the 100 stars and the same synthetic spectra: a control that says how much
+  of the gain is the pre-training and how much the synthetic data
+  (``--no-scratch-rehearsal`` skips it);
 * ``xgboost``: the XGBoost baseline of ``xp_accuracy.py`` on the same 100 stars (fluxes +
   colours; all 100, since its hyper-parameters are fixed).
 
@@ -47,7 +49,7 @@ Usage::
 
     python benchmarks/hundred_stars.py                      # specfm-base, shipped
     python benchmarks/hundred_stars.py /tmp/base --epochs 5 --max-val 500
-    python benchmarks/hundred_stars.py --rehearsal 0 --colours   # the method before rehearsal
+    python benchmarks/hundred_stars.py --rehearsal 0 --colours --freeze   # the first method
 
 Writes ``benchmarks/results/hundred_stars.ecsv``, ``.rst`` and ``.png``.
 """
@@ -63,6 +65,8 @@ N_STARS = 100
 SUBSET_SEED = 77
 FEH_CUT = -1.0
 REHEARSAL_SEED = 1234
+FROZEN = ("embeddings", "encoder", "decoder")
+"""Parts of ``specfm-base`` frozen when it is fine-tuned (``--freeze``): only the head learns."""
 
 
 def pick_stars(path, n=N_STARS, seed=SUBSET_SEED):
@@ -199,18 +203,20 @@ def train_networks(base_path, rows, path, args):
 def method_notes(args):
     """What each row of the table is, for the notes under it."""
     inputs = "XP fluxes and the 7 colours" if args.colours else "XP fluxes (no colours)"
+    frozen = (f" ({', '.join(args.freeze)} frozen: only the rest learns)" if args.freeze
+              else "")
     if args.rehearsal:
         kind = ("with the flux correction fitted on the 100 stars' synthetic twins"
                 if args.calibrate else "without a flux correction")
-        pre = (f"pretrained: specfm-base fine-tuned on the 100 stars (each shown {args.repeat}"
-               f" times per epoch) mixed with {args.rehearsal} synthetic XP spectra of the "
-               f"pre-training kind ({kind}); pretrained, no rehearsal: fine-tuned on the 100 "
-               "stars alone; ")
+        pre = (f"pretrained: specfm-base{frozen} fine-tuned on the 100 stars (each shown "
+               f"{args.repeat} times per epoch) mixed with {args.rehearsal} synthetic XP "
+               f"spectra of the pre-training kind ({kind}); pretrained, no rehearsal: "
+               "fine-tuned on the 100 stars alone, the same parts frozen; ")
         control = ("scratch + rehearsal: random weights trained like pretrained, on the 100 "
                    "stars and the same synthetic spectra (is it the pre-training or the "
                    "synthetic data that helps?); " if args.scratch_rehearsal else "")
     else:
-        pre, control = "pretrained: specfm-base fine-tuned on the 100 stars; ", ""
+        pre, control = f"pretrained: specfm-base{frozen} fine-tuned on the 100 stars; ", ""
     return (pre + "scratch: the same architecture trained from random weights on the 100 "
             "stars alone, with the same objective and budget; " + control
             + f"networks read {inputs}; xgboost: fluxes + colours, fixed hyper-parameters; "
@@ -274,9 +280,10 @@ def main(argv=None):
                         default=True,
                         help="also train the architecture from random weights on the 100 "
                              "stars plus the rehearsal spectra (a control)")
-    parser.add_argument("--freeze", nargs="*", default=[],
-                        help="parts of the pre-trained network to freeze (embeddings, "
-                             "encoder, decoder, head); default none")
+    parser.add_argument("--freeze", nargs="*", default=list(FROZEN),
+                        help="parts of the pre-trained network to freeze when it is "
+                             "fine-tuned (embeddings, encoder, decoder, head); default: all "
+                             "but the head; give --freeze alone to train every weight")
     parser.add_argument("--max-val", type=int, default=None,
                         help="validation rows to evaluate on (random subset; default all)")
     parser.add_argument("--seed", type=int, default=0,

@@ -38,6 +38,11 @@ def method_of(meta):
     inputs = "colours" if meta.get("colours", True) else "no colours"
     rate = float(meta.get("learning_rate", 5e-4))
     inputs += "" if rate == 5e-4 else f", lr {rate:g}"
+    frozen = list(meta.get("freeze", []))
+    if frozen == ["embeddings", "encoder", "decoder"]:
+        inputs += ", head only"
+    elif frozen:
+        inputs += ", frozen " + "+".join(frozen)
     if not n:
         return f"alone, {inputs}"
     kind = "calibrated" if meta.get("rehearsal_calibrated") else "uncalibrated"
@@ -100,7 +105,8 @@ def main(argv=None):
                "(its header says what it tests). Method: fine-tuned on the 100 stars alone or "
                "with synthetic rehearsal spectra (see hundred_stars.py; real x5: each real "
                "star shown 5 times per epoch), whether the networks read the colours, and "
-               "the learning rate where it is not 5e-4. Scratch + rehearsal: the control, "
+               "the learning rate where it is not 5e-4; head only: every part of specfm-base but "
+               "its output head frozen. Scratch + rehearsal: the control, "
                "random weights trained like the fine-tuned network on the same real and "
                "synthetic spectra (runs with rehearsal and that control only). The seed "
                "changes the training runs (initialisation of the scratch network, contexts "

@@ -140,8 +140,9 @@ class Instrument:
 
     def __repr__(self):
         w = self._wave_given
+        corrected = "" if self.flux_correction is None else ", flux-corrected"
         return (f"<Instrument {self.name!r}: {w.size} pixels {w[0]:.0f}-{w[-1]:.0f} A "
-                f"({self.medium}), {self.lsf!r}, {self.normalisation}>")
+                f"({self.medium}), {self.lsf!r}, {self.normalisation}{corrected}>")
 
     @classmethod
     def from_spectrum(cls, spectrum, resolution, *, name="custom", medium="vacuum",

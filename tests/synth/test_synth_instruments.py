@@ -339,6 +339,7 @@ def test_flux_correction_multiplies_rendered_spectra_before_the_noise(ca_emulato
     clean = plain.render(ca_emulator, LABELS, noise=False)
     fixed = corrected.render(ca_emulator, LABELS, noise=False)
     np.testing.assert_allclose(fixed.flux.value, clean.flux.value * factor, rtol=1e-12)
+    assert "flux-corrected" in repr(corrected) and "flux-corrected" not in repr(plain)
     noisy = corrected.render(ca_emulator, LABELS, seed=3)  # noise follows the corrected flux
     resid = (noisy.flux.value - fixed.flux.value) / noisy.uncertainty.array
     assert np.std(resid) == pytest.approx(1.0, rel=0.05)
