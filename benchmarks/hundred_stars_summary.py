@@ -14,6 +14,7 @@ Usage (the runs of ``docs/benchmarks.rst``)::
         benchmarks/results/experiments/*/hundred_stars.ecsv \\
         benchmarks/results/experiments/*/seed*/hundred_stars.ecsv \\
         benchmarks/results/experiments/rehearsal-variants/*/hundred_stars.ecsv \\
+        benchmarks/results/experiments/rehearsal-frozen/stars*/hundred_stars.ecsv \\
         --output-dir benchmarks/results/experiments
 
 Writes ``hundred_stars_seeds.ecsv`` and ``.rst`` in ``--output-dir``.
@@ -43,6 +44,8 @@ def method_of(meta):
         inputs += ", head only"
     elif frozen:
         inputs += ", frozen " + "+".join(frozen)
+    subset = int(meta.get("subset_seed", 77))
+    inputs += "" if subset == 77 else f", stars of draw {subset}"
     if not n:
         return f"alone, {inputs}"
     kind = "calibrated" if meta.get("rehearsal_calibrated") else "uncalibrated"
@@ -106,7 +109,8 @@ def main(argv=None):
                "with synthetic rehearsal spectra (see hundred_stars.py; real x5: each real "
                "star shown 5 times per epoch), whether the networks read the colours, and "
                "the learning rate where it is not 5e-4; head only: every part of specfm-base but "
-               "its output head frozen. Scratch + rehearsal: the control, "
+               "its output head frozen; stars of draw N: 100 other stars (--subset-seed N, "
+               "not 77). Scratch + rehearsal: the control, "
                "random weights trained like the fine-tuned network on the same real and "
                "synthetic spectra (runs with rehearsal and that control only). The seed "
                "changes the training runs (initialisation of the scratch network, contexts "
