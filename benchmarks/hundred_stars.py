@@ -125,7 +125,6 @@ def train_networks(base_path, rows, path, args):
         FineTuneConfig,
         MaskedTokenObjective,
         ObjectiveConfig,
-        Trainer,
         TrainerConfig,
         finetune,
         gaia_xp_dataset,
@@ -156,31 +155,19 @@ def train_networks(base_path, rows, path, args):
                       "seconds": time.perf_counter() - t0}
         out[name] = network.cpu().eval()
 
+    def fit(network, freeze, rehearsal):
+        """`finetune` ``network`` (a copy) on the 100 stars, with rehearsal rows or not."""
+        config = FineTuneConfig(freeze=freeze, validation_fraction=0.1, split_seed=0,
+                                repeat=1 if rehearsal is None else args.repeat)
+        settings = (trainer_config(args.epochs, args.patience) if rehearsal is None else
+                    trainer_config(args.rehearsal_epochs, args.rehearsal_patience))
+        return finetune(network, data, config, settings, objective(), rehearsal=rehearsal)
+
     def tuned(rehearsal):
-        if rehearsal is None:
-            return finetune(base, data, FineTuneConfig(freeze=tuple(args.freeze),
-                                                       validation_fraction=0.1, split_seed=0),
-                            trainer_config(args.epochs, args.patience), objective())
-        return finetune(base, data, FineTuneConfig(freeze=tuple(args.freeze),
-                                                   validation_fraction=0.1, split_seed=0,
-                                                   repeat=args.repeat),
-                        trainer_config(args.rehearsal_epochs, args.rehearsal_patience),
-                        objective(), rehearsal=rehearsal)
+        return fit(base, tuple(args.freeze), rehearsal)
 
-    def scratch(rehearsal):
-        network = SpecFMNetwork(ModelConfig.from_dict(base.config.to_dict()))
-        train, val = data.split(0.1, 0)  # the same 90 / 10 as finetune's split
-        if rehearsal is None:
-            settings = trainer_config(args.epochs, args.patience)
-        else:
-            train = TokenDataset.concatenate(
-                [train.subset(torch.arange(len(train)).repeat(args.repeat)), rehearsal])
-            settings = trainer_config(args.rehearsal_epochs, args.rehearsal_patience)
-        return network, Trainer(network, train, val, objective(), settings).fit()
-
-    import torch
-
-    from specfm.training import TokenDataset
+    def scratch(rehearsal):  # random weights, every one learning; the same 90 / 10 split
+        return fit(SpecFMNetwork(ModelConfig.from_dict(base.config.to_dict())), (), rehearsal)
 
     out, info, extra = {}, {}, {}
     rehearsal = None

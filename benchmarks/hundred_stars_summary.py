@@ -26,6 +26,7 @@ from pathlib import Path
 import _common as c
 import numpy as np
 from astropy.table import Table
+from hundred_stars import FROZEN, SUBSET_SEED
 
 COLUMNS = ("pretrained", "scratch", "zero-shot", "scratch + rehearsal")
 """Rows of ``hundred_stars.ecsv`` summarised (the last one only in runs with rehearsal)."""
@@ -40,12 +41,12 @@ def method_of(meta):
     rate = float(meta.get("learning_rate", 5e-4))
     inputs += "" if rate == 5e-4 else f", lr {rate:g}"
     frozen = list(meta.get("freeze", []))
-    if frozen == ["embeddings", "encoder", "decoder"]:
+    if frozen == list(FROZEN):
         inputs += ", head only"
     elif frozen:
         inputs += ", frozen " + "+".join(frozen)
-    subset = int(meta.get("subset_seed", 77))
-    inputs += "" if subset == 77 else f", stars of draw {subset}"
+    subset = int(meta.get("subset_seed", SUBSET_SEED))
+    inputs += "" if subset == SUBSET_SEED else f", stars of draw {subset}"
     if not n:
         return f"alone, {inputs}"
     kind = "calibrated" if meta.get("rehearsal_calibrated") else "uncalibrated"
