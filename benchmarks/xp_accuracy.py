@@ -127,6 +127,7 @@ def main(argv=None):
         far = cool & (np.abs(d) > 2 * ERR_CUT)
         outliers[method] = {
             "n": int(far.sum()),
+            "n_predicted_hotter": int(np.sum(far & (d > 0))),
             "median_apogee_teff_err": (float(np.nanmedian(ref_err[far])) if far.any()
                                        else float("nan")),
             "n_without_fe_h": int(np.sum(far & ~np.isfinite(ref["fe_h"]))),
@@ -136,7 +137,8 @@ def main(argv=None):
                 "n_without_fe_h": int(np.sum(cool & ~np.isfinite(ref["fe_h"])))}
     for method, o in outliers.items():
         print(f"{method}: {o['n']} of {n_cool} stars with Teff < {TEFF_CUT:.0f} K off by more "
-              f"than {2 * ERR_CUT:.0f} K ({o['share_of_squared_error']:.0%} of their squared "
+              f"than {2 * ERR_CUT:.0f} K, {o['n_predicted_hotter']} of them predicted too hot "
+              f"({o['share_of_squared_error']:.0%} of their squared "
               f"error); APOGEE teff_err median {o['median_apogee_teff_err']:.0f} K (all: "
               f"{cool_ref['median_apogee_teff_err']:.0f} K), {o['n_without_fe_h']} without "
               f"[Fe/H] (all: {cool_ref['n_without_fe_h']})")
@@ -196,7 +198,8 @@ def main(argv=None):
                f"Stars with reference Teff < {TEFF_CUT:.0f} K that a method puts more than "
                f"{2 * ERR_CUT:.0f} K off: "
                + "; ".join(
-                   f"{m} {o['n']} ({o['share_of_squared_error']:.0%} of its squared Teff "
+                   f"{m} {o['n']} ({o['n_predicted_hotter']} too hot; "
+                   f"{o['share_of_squared_error']:.0%} of its squared Teff "
                    f"error there, median APOGEE teff_err {o['median_apogee_teff_err']:.0f} K, "
                    f"{o['n_without_fe_h']} without an APOGEE [Fe/H])"
                    for m, o in outliers.items())
