@@ -66,6 +66,8 @@ N_STARS = 100
 SUBSET_SEED = 77
 FEH_CUT = -1.0
 REHEARSAL_SEED = 1234
+LEARNING_RATE = 5e-4
+"""Default peak learning rate of every network's training (``--learning-rate``)."""
 FROZEN = ("embeddings", "encoder", "decoder")
 """Parts of ``specfm-base`` frozen when it is fine-tuned (``--freeze``): only the head learns."""
 
@@ -248,7 +250,7 @@ def main(argv=None):
     parser.add_argument("--patience", type=int, default=15,
                         help="early stopping: epochs without a better validation loss")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--warmup", type=int, default=30, help="warm-up steps")
     parser.add_argument("--colours", action=argparse.BooleanOptionalAction, default=False,
                         help="give the networks the 7 colours as input tokens (default: no; "

@@ -26,7 +26,7 @@ from pathlib import Path
 import _common as c
 import numpy as np
 from astropy.table import Table
-from hundred_stars import FROZEN, SUBSET_SEED
+from hundred_stars import FROZEN, LEARNING_RATE, SUBSET_SEED
 
 COLUMNS = ("pretrained", "scratch", "zero-shot", "scratch + rehearsal")
 """Rows of ``hundred_stars.ecsv`` summarised (the last one only in runs with rehearsal)."""
@@ -38,8 +38,8 @@ def method_of(meta):
     a choice of inputs: colours)."""
     n = int(meta.get("rehearsal_stars", 0))
     inputs = "colours" if meta.get("colours", True) else "no colours"
-    rate = float(meta.get("learning_rate", 5e-4))
-    inputs += "" if rate == 5e-4 else f", lr {rate:g}"
+    rate = float(meta.get("learning_rate", LEARNING_RATE))
+    inputs += "" if rate == LEARNING_RATE else f", lr {rate:g}"
     frozen = list(meta.get("freeze", []))
     if frozen == list(FROZEN):
         inputs += ", head only"
@@ -109,9 +109,9 @@ def main(argv=None):
                "(its header says what it tests). Method: fine-tuned on the 100 stars alone or "
                "with synthetic rehearsal spectra (see hundred_stars.py; real x5: each real "
                "star shown 5 times per epoch), whether the networks read the colours, and "
-               "the learning rate where it is not 5e-4; head only: every part of specfm-base but "
-               "its output head frozen; stars of draw N: 100 other stars (--subset-seed N, "
-               "not 77). Scratch + rehearsal: the control, "
+               f"the learning rate where it is not {LEARNING_RATE:g}; head only: every part "
+               "of specfm-base but its output head frozen; stars of draw N: 100 other "
+               f"stars (--subset-seed N, not {SUBSET_SEED}). Scratch + rehearsal: the control, "
                "random weights trained like the fine-tuned network on the same real and "
                "synthetic spectra (runs with rehearsal and that control only). The seed "
                "changes the training runs (initialisation of the scratch network, contexts "
