@@ -44,6 +44,25 @@ def coverage_text(config):
     return "Angstrom, as trained: " + ", ".join(parts)
 
 
+def _loss_text(prov):
+    loss = prov.get("best_val_loss")
+    return f"{loss:.4f}" if loss is not None else "n/a"
+
+
+def _training_rows(prov):
+    """Steps and best validation loss: the model's, or each ensemble member's."""
+    members = [m["provenance"] for m in prov.get("members", [])]
+    if not members:
+        return [("Training steps", str(prov.get("steps"))),
+                ("Best validation loss", _loss_text(prov))]
+    return [("Ensemble members", f"{len(members)} (sha256 "
+                                 + ", ".join(m["sha256"][:12] for m in prov["members"]) + ")"),
+            ("Training steps", "; ".join(f"{m.get('steps')} (seed "
+                                         f"{m.get('trainer', {}).get('seed')})"
+                                         for m in members)),
+            ("Best validation loss", "; ".join(_loss_text(m) for m in members))]
+
+
 def card_rows(config):
     model = config["model"]
     prov = config.get("provenance", {})
@@ -53,7 +72,8 @@ def card_rows(config):
         ("Description", prov.get("description", "")),
         ("Outputs", ", ".join(prov.get("outputs", []))),
         ("Weights sha256", config["weights"]["sha256"]),
-        ("Parameters", f"{config['weights']['n_parameters']:,}"),
+        ("Parameters", f"{config['weights']['n_parameters']:,}" + (
+            f" ({config['ensemble']['n_members']} networks)" if config.get("ensemble") else "")),
         ("Architecture", f"d_model {model['d_model']}, {model['n_heads']} heads, "
                          f"{model['n_latents']} latents, {model['n_latent_layers']} latent "
                          f"layers, {model['n_decoder_layers']} decoder layer(s)"),
@@ -69,10 +89,8 @@ def card_rows(config):
                                  f"{source['n_stars']} stars, S/N {source.get('snr_range')}"))
     for name, rng in prov.get("label_ranges", {}).items():
         rows.append((f"Range of {name}", _fmt_range(name, rng)))
+    rows += _training_rows(prov)
     rows += [
-        ("Training steps", str(prov.get("steps"))),
-        ("Best validation loss", f"{prov.get('best_val_loss'):.4f}"
-         if prov.get("best_val_loss") is not None else "n/a"),
         ("Created", str(prov.get("created", ""))[:19]),
         ("specfm version", str(config.get("specfm_version", ""))),
         ("PyTorch version", str(config.get("torch_version", ""))),

@@ -135,13 +135,20 @@ def main(argv=None):
         }
     cool_ref = {"median_apogee_teff_err": float(np.nanmedian(ref_err[cool])),
                 "n_without_fe_h": int(np.sum(cool & ~np.isfinite(ref["fe_h"])))}
-    for method, o in outliers.items():
-        print(f"{method}: {o['n']} of {n_cool} stars with Teff < {TEFF_CUT:.0f} K off by more "
-              f"than {2 * ERR_CUT:.0f} K, {o['n_predicted_hotter']} of them predicted too hot "
-              f"({o['share_of_squared_error']:.0%} of their squared "
-              f"error); APOGEE teff_err median {o['median_apogee_teff_err']:.0f} K (all: "
-              f"{cool_ref['median_apogee_teff_err']:.0f} K), {o['n_without_fe_h']} without "
-              f"[Fe/H] (all: {cool_ref['n_without_fe_h']})")
+    # one sentence, printed here and written under the table
+    outlier_text = (
+        f"Stars with reference Teff < {TEFF_CUT:.0f} K that a method puts more than "
+        f"{2 * ERR_CUT:.0f} K off: "
+        + "; ".join(
+            f"{m} {o['n']} ({o['n_predicted_hotter']} too hot; "
+            f"{o['share_of_squared_error']:.0%} of its squared Teff "
+            f"error there, median APOGEE teff_err {o['median_apogee_teff_err']:.0f} K, "
+            f"{o['n_without_fe_h']} without an APOGEE [Fe/H])"
+            for m, o in outliers.items())
+        + f"; all {n_cool} such stars: median APOGEE teff_err "
+        f"{cool_ref['median_apogee_teff_err']:.0f} K, {cool_ref['n_without_fe_h']} "
+        "without [Fe/H].")
+    print(outlier_text)
     rows = []
     for name in NAMES:
         for subset, select in (("all", np.ones(len(val_rows), bool)),
@@ -195,17 +202,7 @@ def main(argv=None):
                "predicted error; both methods on the same stars). Of the "
                f"{n_way_off} stars whose specfm-xp Teff is off by more than "
                f"{2 * ERR_CUT:.0f} K, {n_way_off_flagged} have teff_err >= {ERR_CUT:.0f} K. "
-               f"Stars with reference Teff < {TEFF_CUT:.0f} K that a method puts more than "
-               f"{2 * ERR_CUT:.0f} K off: "
-               + "; ".join(
-                   f"{m} {o['n']} ({o['n_predicted_hotter']} too hot; "
-                   f"{o['share_of_squared_error']:.0%} of its squared Teff "
-                   f"error there, median APOGEE teff_err {o['median_apogee_teff_err']:.0f} K, "
-                   f"{o['n_without_fe_h']} without an APOGEE [Fe/H])"
-                   for m, o in outliers.items())
-               + f"; all {n_cool} such stars: median APOGEE teff_err "
-               f"{cool_ref['median_apogee_teff_err']:.0f} K, {cool_ref['n_without_fe_h']} "
-               "without [Fe/H].",))
+               + outlier_text,))
     try:
         _plot(ref, preds, f"{args.output_dir}/xp_accuracy.png")
     except ImportError:  # pragma: no cover

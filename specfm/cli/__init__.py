@@ -10,12 +10,13 @@ import argparse
 import sys
 
 from ..exceptions import SpecfmError
-from . import demo, info, predict, train
+from . import demo, ensemble, info, predict, train
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 SUBCOMMANDS = {
     "demo": (demo.setup_parser, demo.run),
+    "ensemble": (ensemble.setup_parser, ensemble.run),
     "info": (info.setup_parser, info.run),
     "predict": (predict.setup_parser, predict.run),
     "train": (train.setup_parser, train.run),

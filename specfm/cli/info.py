@@ -64,7 +64,8 @@ def describe(model):
         ("coverage", "any wavelength" if coverage is None else ", ".join(
             f"{lo:.0f}-{hi:.0f} AA" for lo, hi in coverage) + " (vacuum)"),
         ("inputs", ", ".join(info["inputs"])),
-        ("parameters", f"{info['n_parameters']:,}"),
+        ("parameters", f"{info['n_parameters']:,}" + (
+            f" ({info['n_members']}-member ensemble)" if info["n_members"] > 1 else "")),
         ("architecture", arch),
         ("tokenizer", f"normalisation={tok['normalisation']}, max_tokens={tok['max_tokens']}, "
                       f"cap_mode={tok['cap_mode']}"),

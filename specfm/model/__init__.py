@@ -9,6 +9,7 @@ from .attention import CrossAttentionBlock, FeedForward, MultiHeadAttention, Sel
 from .chunking import chunk_indices, combine_rows, predict_chunked
 from .config import ModelConfig
 from .embeddings import GrowableEmbedding, QueryEmbedding, TokenEmbedding, WavelengthEncoding
+from .ensemble import EnsembleNetwork, mixture_moments
 from .heads import GaussianHead
 from .network import Decoder, Encoder, NetworkOutput, SpecFMNetwork
 from .queries import Query, QueryBatch
@@ -18,6 +19,7 @@ __all__ = [
     "CrossAttentionBlock",
     "Decoder",
     "Encoder",
+    "EnsembleNetwork",
     "FeedForward",
     "GaussianHead",
     "GrowableEmbedding",
@@ -35,6 +37,7 @@ __all__ = [
     "chunk_indices",
     "combine_rows",
     "load_model",
+    "mixture_moments",
     "predict_chunked",
     "read_model_config",
     "save_model",

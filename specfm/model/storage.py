@@ -8,6 +8,11 @@ Layout::
                             and the sha256 of the weights file
         model.safetensors   the weights (float32, CPU)
 
+An ensemble (`~specfm.model.EnsembleNetwork`) is stored the same way: one weights file
+holding every member (keys ``members.<k>.…``), and ``"ensemble": {"n_members": k}`` in
+``config.json``, which then has format version 2 (older specfm refuses it with a request
+to upgrade, rather than misreading it).
+
 A ``.zip`` path stores the same two files in an uncompressed zip archive. Nothing is
 pickled: weights are read with `safetensors.torch.load` onto the CPU and then moved
 to ``map_location``, and the sha256 is checked before anything is built.
@@ -24,6 +29,7 @@ from safetensors.torch import save
 
 from ..exceptions import SpecfmInputError
 from .config import ModelConfig
+from .ensemble import EnsembleNetwork
 from .network import SpecFMNetwork
 
 __all__ = [
@@ -39,7 +45,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "specfm-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Newest model format this specfm reads: 1, one network; 2, an ensemble of networks."""
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
@@ -69,7 +76,7 @@ def save_model(network, path, provenance=None, overwrite=False):
 
     Parameters
     ----------
-    network : `SpecFMNetwork`
+    network : `SpecFMNetwork` or `EnsembleNetwork`
         The network; its ``config`` is written with it.
     path : str or path-like
         Folder to create (or ``.zip`` file).
@@ -111,12 +118,14 @@ def save_model(network, path, provenance=None, overwrite=False):
     weights = _weights_bytes(network)
     if provenance is None:
         provenance = network.metadata.get("provenance", {})
+    ensemble = isinstance(network, EnsembleNetwork)
     config = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2 if ensemble else 1,
         "specfm_version": _package_version(),
         "torch_version": torch.__version__,
         "model": network.config.to_dict(),
+        **({"ensemble": {"n_members": network.n_members}} if ensemble else {}),
         "provenance": provenance,
         "weights": {
             "file": WEIGHTS_NAME,
@@ -187,8 +196,9 @@ def load_model(path, map_location="cpu"):
 
     Returns
     -------
-    `SpecFMNetwork`
-        In eval mode; ``network.metadata`` holds the provenance, versions and sha256.
+    `SpecFMNetwork` or `EnsembleNetwork`
+        In eval mode (an ensemble when the config says so); ``network.metadata`` holds
+        the provenance, versions and sha256.
 
     Raises
     ------
@@ -210,6 +220,8 @@ def load_model(path, map_location="cpu"):
         )
     state = load_safetensors_bytes(data)  # always onto the CPU first
     network = SpecFMNetwork(ModelConfig.from_dict(config["model"]))
+    if config.get("ensemble"):
+        network = EnsembleNetwork.empty(network.config, config["ensemble"]["n_members"])
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as err:

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from ..exceptions import SpecfmInputError
-from ..model import read_model_config, save_model
+from ..model import EnsembleNetwork, read_model_config, save_model
 from ..tokens import Tokenizer
 from ..tokens.extra_inputs import input_column
 
@@ -99,7 +99,9 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
     -------
     `~specfm.predict.Model`
         The fine-tuned copy (this model is unchanged); ``model.training_history``
-        holds the per-epoch losses.
+        holds the per-epoch losses. An ensemble model is fine-tuned member by member
+        (seeds ``seed``, ``seed + 1``, ...; one validation split) and stays an
+        ensemble; its history records carry a ``member`` index.
 
     Raises
     ------
@@ -113,6 +115,7 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
         ObjectiveConfig,
         TokenDataset,
         TrainerConfig,
+        ensemble_provenance,
         finetune,
         labels_to_tensors,
     )
@@ -135,11 +138,20 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
         warmup_steps=min(20, max(1, steps // 10)), seed=int(seed),
         patience=5 if validation_fraction else None,
         progress=steps > 300 if progress is None else bool(progress))
-    network, result = finetune(
-        self.network, dataset,
-        FineTuneConfig(freeze=tuple(freeze), validation_fraction=float(validation_fraction),
-                       split_seed=int(seed)),
-        trainer, MaskedTokenObjective(objective))
+    ensemble = isinstance(self.network, EnsembleNetwork)
+    members = list(self.network.members) if ensemble else [self.network]
+    tuned, history = [], []
+    for k, member in enumerate(members):  # an ensemble: each member in turn, seeds seed + k
+        network, result = finetune(
+            member, dataset,
+            FineTuneConfig(freeze=tuple(freeze), validation_fraction=float(validation_fraction),
+                           split_seed=int(seed)),
+            dataclasses.replace(trainer, seed=int(seed) + k), MaskedTokenObjective(objective))
+        tuned.append(network)
+        history += [dict(h, member=k) for h in result.history] if ensemble else result.history
+    if ensemble:
+        network = EnsembleNetwork(tuned)
+        network.metadata = {"provenance": ensemble_provenance(tuned)}
     provenance = dict(network.metadata.get("provenance", {}))
     provenance.update({
         "description": f"{self.name} fine-tuned on {tokens.n_spectra} stars",
@@ -150,9 +162,10 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
         "parent_sha256": self.sha256,
     })
     network.metadata = dict(network.metadata, provenance=provenance)
-    network.config.tokenizer = self.tokenizer_config.to_dict()
+    for net in tuned:
+        net.config.tokenizer = self.tokenizer_config.to_dict()
     model = type(self)(network, name=name or f"{self.name}-finetuned")
-    model.training_history = list(result.history)
+    model.training_history = history
     return model
 
 

@@ -114,6 +114,11 @@ class Model:
         return self._sha256
 
     @property
+    def n_members(self):
+        """Networks averaged in each prediction: 1, or the size of an ensemble (int)."""
+        return getattr(self.network, "n_members", 1)
+
+    @property
     def vocabulary(self):
         """The `~specfm.tokens.Vocabulary` of labels and colours the network knows."""
         return self.network.vocabulary
@@ -163,6 +168,7 @@ class Model:
             "sampling": self.provenance.get("sampling"),
             "inputs": list(self.vocabulary.names),
             "n_parameters": self.network.n_parameters(),
+            "n_members": self.n_members,
             "architecture": {k: getattr(arch, k) for k in (
                 "d_model", "n_heads", "n_latents", "n_latent_layers", "n_decoder_layers")},
             "tokenizer": self._tokenizer_summary(),
@@ -179,18 +185,21 @@ class Model:
             "cap_mode": tok.cap_mode,
         }
 
+    def _size_text(self, unit=" parameters"):
+        text = f"{self.network.n_parameters():,}{unit}"
+        return text if self.n_members == 1 else f"{text} ({self.n_members}-member ensemble)"
+
     def __repr__(self):
         sha = (self.sha256 or "unknown")[:12]
         return (f"<specfm.Model {self.name!r}: labels {', '.join(self.labels)}; "
-                f"coverage {self._coverage_text()}; {self.network.n_parameters():,} "
-                f"parameters; sha256 {sha}>")
+                f"coverage {self._coverage_text()}; {self._size_text()}; sha256 {sha}>")
 
     def _repr_html_(self):
         rows = [
             ("name", self.name),
             ("labels", ", ".join(self.labels)),
             ("coverage", self._coverage_text()),
-            ("parameters", f"{self.network.n_parameters():,}"),
+            ("parameters", self._size_text(unit="")),
             ("sha256", (self.sha256 or "unknown")[:12]),
         ]
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"

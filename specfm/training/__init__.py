@@ -10,6 +10,7 @@ from .distributed import (
     distributed_info,
     init_distributed,
 )
+from .ensemble import build_ensemble, ensemble_provenance
 from .finetune import PARTS, FineTuneConfig, extend_network, finetune, freeze, unfreeze
 from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig, ObjectiveOutput, gaussian_nll
@@ -44,10 +45,12 @@ __all__ = [
     "TrainerConfig",
     "TrainingBatch",
     "TrainingResult",
+    "build_ensemble",
     "choose_device",
     "cleanup_distributed",
     "data_directory",
     "distributed_info",
+    "ensemble_provenance",
     "extend_network",
     "finetune",
     "freeze",

@@ -163,7 +163,8 @@ def load_training_data(config, base, seed, progress=True):
     base : pathlib.Path
         Folder that relative paths in the configuration start from.
     seed : int
-        Seed of validation splits.
+        Seed of validation splits (``[data] split_seed`` when the configuration
+        gives one, so that runs with different ``[trainer] seed`` share one split).
     progress : bool
         Show progress bars.
 
@@ -178,6 +179,7 @@ def load_training_data(config, base, seed, progress=True):
 
     """
     data = config.get("data", {})
+    seed = data.get("split_seed", seed)
     kind = data.get("kind", "files")
     if kind == "files":
         if "train" not in data:
@@ -193,7 +195,7 @@ def load_training_data(config, base, seed, progress=True):
     tokenizer = _tokenizer_config(config)
     cache = base / data["cache"] if data.get("cache") else None
     settings = {"data": {key: value for key, value in data.items()
-                         if key not in ("cache", "workers")},
+                         if key not in ("cache", "workers", "split_seed")},
                 "tokenizer": config.get("tokenizer", {}), "seed": seed}
     if kind == "synthetic":  # a preset's noise model can change between specfm versions
         settings["noise"] = _noise_fingerprints(data.get("sources", []))

@@ -133,6 +133,30 @@ def test_data_cache_is_reused_only_with_the_same_settings(tmp_path):
         train_main([str(changed)])
 
 
+def test_split_seed_holds_the_validation_split_whatever_the_training_seed(tmp_path):
+    import tomllib
+
+    from specfm.training.command import load_training_data
+
+    def validation_flux(folder, trainer_seed, data=""):
+        folder.mkdir()
+        config = tomllib.loads(write_tiny_config(folder, data=data).read_text())
+        _, val, _, _ = load_training_data(config, folder, trainer_seed, progress=False)
+        return val.tokens.value
+
+    seed0 = validation_flux(tmp_path / "a", 0)
+    held = validation_flux(tmp_path / "b", 1, data="split_seed = 0")
+    moved = validation_flux(tmp_path / "c", 1)
+    assert torch.equal(held, seed0)
+    assert not torch.equal(moved, seed0)
+    # a data cache written by the seed-0 run serves a seed-1 run with split_seed = 0
+    config = write_tiny_config(tmp_path / "a", data='cache = "cache"', steps=1)
+    assert train_main([str(config)]) == 0
+    second = write_tiny_config(tmp_path / "a", data='cache = "cache"\nsplit_seed = 0', steps=1,
+                               extra="seed = 1")
+    assert train_main([str(second)]) == 0
+
+
 @pytest.mark.integration
 def test_synthetic_dataset_from_the_shared_emulators(shared_data):
     config = TokenizerConfig(normalisation="auto", max_tokens=256, vocabulary=training_vocabulary())

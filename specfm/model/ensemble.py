@@ -1,0 +1,149 @@
+"""An ensemble of networks that answers as one: the equal-weight mixture of its members.
+
+Networks of the same architecture trained from different random seeds make partly
+independent mistakes; averaging them (a "deep ensemble", Lakshminarayanan et al. 2017)
+gives better means, and the spread between members adds the uncertainty of the weights
+to each member's own predicted variance. `EnsembleNetwork` behaves like a
+`~specfm.model.SpecFMNetwork` (same ``forward``, ``config``, ``vocabulary``), so
+everything built on a network (prediction, chunked reading, generation, attention maps)
+works on an ensemble unchanged.
+"""
+
+import torch
+from torch import nn
+
+from ..exceptions import SpecfmInputError
+from .config import ModelConfig
+from .network import NetworkOutput, SpecFMNetwork
+
+__all__ = ["EnsembleNetwork", "mixture_moments"]
+
+
+def mixture_moments(means, logvars):
+    """Mean and log-variance of an equal-weight mixture of Gaussians.
+
+    Parameters
+    ----------
+    means, logvars : torch.Tensor
+        ``(members, ...)`` each member's mean and natural log of its variance.
+
+    Returns
+    -------
+    mean, logvar : torch.Tensor
+        ``(...)``: the mean of the means, and the log of the mean variance plus the
+        variance of the means about their mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from specfm.model.ensemble import mixture_moments
+    >>> mean, logvar = mixture_moments(torch.tensor([[1.0], [3.0]]),
+    ...                                torch.log(torch.tensor([[1.0], [1.0]])))
+    >>> float(mean[0]), float(torch.exp(logvar[0]))
+    (2.0, 2.0)
+
+    """
+    mean = means.mean(0)
+    variance = torch.exp(logvars).mean(0) + ((means - mean) ** 2).mean(0)
+    return mean, torch.log(variance)
+
+
+class EnsembleNetwork(nn.Module):
+    """Several `~specfm.model.SpecFMNetwork` of one architecture, read as one mixture.
+
+    Parameters
+    ----------
+    members : sequence of `~specfm.model.SpecFMNetwork`
+        At least two networks with the same architecture and vocabulary (e.g. fine-tunes
+        of one model with different seeds). The first one's ``config`` (its tokenizer
+        settings and provenance of inputs) is the ensemble's.
+
+    Raises
+    ------
+    SpecfmInputError
+        With fewer than two members, or members that differ in architecture or vocabulary.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from specfm.model import EnsembleNetwork, ModelConfig, Query, SpecFMNetwork
+    >>> config = ModelConfig(d_model=16, n_heads=2, n_latents=4, n_latent_layers=1)
+    >>> torch.manual_seed(0) and None
+    >>> ensemble = EnsembleNetwork([SpecFMNetwork(config), SpecFMNetwork(config)])
+    >>> ensemble.n_members, ensemble.n_parameters() == 2 * ensemble.members[0].n_parameters()
+    (2, True)
+
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        members = list(members)
+        if len(members) < 2:
+            raise SpecfmInputError(
+                f"An ensemble needs at least two networks, not {len(members)}.")
+        if not all(isinstance(m, SpecFMNetwork) for m in members):
+            raise SpecfmInputError("Ensemble members must be SpecFMNetwork instances "
+                                   "(e.g. from specfm.model.load_model).")
+        first = _architecture(members[0])
+        for k, member in enumerate(members[1:], start=1):
+            if _architecture(member) != first:
+                raise SpecfmInputError(
+                    f"Ensemble member {k} differs from member 0 in architecture or vocabulary;"
+                    " members must be trained from one configuration (e.g. one model "
+                    "fine-tuned with different seeds).")
+        self.members = nn.ModuleList(members)
+        self.metadata = {}
+
+    @classmethod
+    def empty(cls, config, n_members):
+        """Return an ensemble of ``n_members`` untrained networks of ``config`` (to load into)."""
+        return cls([SpecFMNetwork(ModelConfig.from_dict(config.to_dict()))
+                    for _ in range(int(n_members))])
+
+    @property
+    def config(self):
+        """The members' `~specfm.model.ModelConfig` (that of the first)."""
+        return self.members[0].config
+
+    @property
+    def vocabulary(self):
+        """The `~specfm.tokens.Vocabulary` of label and colour tokens."""
+        return self.config.vocabulary
+
+    @property
+    def n_members(self):
+        """Number of networks in the ensemble (int)."""
+        return len(self.members)
+
+    def n_parameters(self, trainable_only=False):
+        """Return the number of weights of all members together."""
+        return sum(m.n_parameters(trainable_only) for m in self.members)
+
+    def forward(self, tokens, queries, return_attention=False):
+        """Predict the requested tokens with every member; return their mixture.
+
+        Parameters
+        ----------
+        tokens, queries, return_attention
+            As for `SpecFMNetwork.forward`.
+
+        Returns
+        -------
+        `~specfm.model.NetworkOutput`
+            The mixture's mean and log-variance (see `mixture_moments`), and, if asked,
+            the members' mean attention (each row still sums to one).
+
+        """
+        outs = [member(tokens, queries, return_attention) for member in self.members]
+        mean, logvar = mixture_moments(torch.stack([o.mean for o in outs]),
+                                       torch.stack([o.logvar for o in outs]))
+        attention = (torch.stack([o.attention for o in outs]).mean(0)
+                     if return_attention else None)
+        return NetworkOutput(mean=mean, logvar=logvar, attention=attention)
+
+
+def _architecture(network):
+    """Return the config of ``network`` without its tokenizer recipe (members may differ)."""
+    config = network.config.to_dict()
+    config.pop("tokenizer", None)
+    return config
