@@ -68,7 +68,7 @@ class EnsembleNetwork(nn.Module):
     >>> import torch
     >>> from specfm.model import EnsembleNetwork, ModelConfig, Query, SpecFMNetwork
     >>> config = ModelConfig(d_model=16, n_heads=2, n_latents=4, n_latent_layers=1)
-    >>> torch.manual_seed(0) and None
+    >>> _ = torch.manual_seed(0)
     >>> ensemble = EnsembleNetwork([SpecFMNetwork(config), SpecFMNetwork(config)])
     >>> ensemble.n_members, ensemble.n_parameters() == 2 * ensemble.members[0].n_parameters()
     (2, True)

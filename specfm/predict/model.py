@@ -55,8 +55,8 @@ class Model:
 
     Parameters
     ----------
-    network : `~specfm.model.SpecFMNetwork`
-        The network, e.g. from `specfm.model.load_model`.
+    network : `~specfm.model.SpecFMNetwork` or `~specfm.model.EnsembleNetwork`
+        The network (or ensemble of networks), e.g. from `specfm.model.load_model`.
     name : str, optional
         A name for tables and logs (default: the folder name, else ``"unnamed"``).
     path : str or path-like, optional
@@ -66,7 +66,7 @@ class Model:
 
     Attributes
     ----------
-    network : `~specfm.model.SpecFMNetwork`
+    network : `~specfm.model.SpecFMNetwork` or `~specfm.model.EnsembleNetwork`
         The network (in eval mode).
     tokenizer_config : `~specfm.tokens.TokenizerConfig`
         How spectra are tokenised for this network.
