@@ -9,7 +9,7 @@ from .attention import CrossAttentionBlock, FeedForward, MultiHeadAttention, Sel
 from .chunking import chunk_indices, combine_rows, predict_chunked
 from .config import ModelConfig
 from .embeddings import GrowableEmbedding, QueryEmbedding, TokenEmbedding, WavelengthEncoding
-from .ensemble import EnsembleNetwork, mixture_moments
+from .ensemble import EnsembleNetwork
 from .heads import GaussianHead
 from .network import Decoder, Encoder, NetworkOutput, SpecFMNetwork
 from .queries import Query, QueryBatch
@@ -37,7 +37,6 @@ __all__ = [
     "chunk_indices",
     "combine_rows",
     "load_model",
-    "mixture_moments",
     "predict_chunked",
     "read_model_config",
     "save_model",

@@ -13,39 +13,11 @@ import torch
 from torch import nn
 
 from ..exceptions import SpecfmInputError
+from .chunking import combine_rows
 from .config import ModelConfig
 from .network import NetworkOutput, SpecFMNetwork
 
-__all__ = ["EnsembleNetwork", "mixture_moments"]
-
-
-def mixture_moments(means, logvars):
-    """Mean and log-variance of an equal-weight mixture of Gaussians.
-
-    Parameters
-    ----------
-    means, logvars : torch.Tensor
-        ``(members, ...)`` each member's mean and natural log of its variance.
-
-    Returns
-    -------
-    mean, logvar : torch.Tensor
-        ``(...)``: the mean of the means, and the log of the mean variance plus the
-        variance of the means about their mean.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from specfm.model.ensemble import mixture_moments
-    >>> mean, logvar = mixture_moments(torch.tensor([[1.0], [3.0]]),
-    ...                                torch.log(torch.tensor([[1.0], [1.0]])))
-    >>> float(mean[0]), float(torch.exp(logvar[0]))
-    (2.0, 2.0)
-
-    """
-    mean = means.mean(0)
-    variance = torch.exp(logvars).mean(0) + ((means - mean) ** 2).mean(0)
-    return mean, torch.log(variance)
+__all__ = ["EnsembleNetwork"]
 
 
 class EnsembleNetwork(nn.Module):
@@ -130,16 +102,19 @@ class EnsembleNetwork(nn.Module):
         Returns
         -------
         `~specfm.model.NetworkOutput`
-            The mixture's mean and log-variance (see `mixture_moments`), and, if asked,
-            the members' mean attention (each row still sums to one).
+            The mixture's mean and log-variance (the equal-weight Gaussian mixture of
+            `~specfm.model.combine_rows`, as for the chunks of one spectrum), and, if
+            asked, the members' mean attention (each row still sums to one).
 
         """
         outs = [member(tokens, queries, return_attention) for member in self.members]
-        mean, logvar = mixture_moments(torch.stack([o.mean for o in outs]),
-                                       torch.stack([o.logvar for o in outs]))
+        n_rows = outs[0].mean.shape[0]
+        row_index = torch.arange(n_rows, device=outs[0].mean.device).repeat(len(outs))
+        mean, variance = combine_rows(torch.cat([o.mean for o in outs]),
+                                      torch.cat([o.logvar for o in outs]), row_index, n_rows)
         attention = (torch.stack([o.attention for o in outs]).mean(0)
                      if return_attention else None)
-        return NetworkOutput(mean=mean, logvar=logvar, attention=attention)
+        return NetworkOutput(mean=mean, logvar=torch.log(variance), attention=attention)
 
 
 def _architecture(network):

@@ -219,9 +219,11 @@ def load_model(path, map_location="cpu"):
             "or was replaced. Download or copy the model again."
         )
     state = load_safetensors_bytes(data)  # always onto the CPU first
-    network = SpecFMNetwork(ModelConfig.from_dict(config["model"]))
+    model_config = ModelConfig.from_dict(config["model"])
     if config.get("ensemble"):
-        network = EnsembleNetwork.empty(network.config, config["ensemble"]["n_members"])
+        network = EnsembleNetwork.empty(model_config, config["ensemble"]["n_members"])
+    else:
+        network = SpecFMNetwork(model_config)
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as err:

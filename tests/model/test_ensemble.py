@@ -11,8 +11,8 @@ from specfm.model import (
     EnsembleNetwork,
     ModelFileError,
     Query,
+    combine_rows,
     load_model,
-    mixture_moments,
     read_model_config,
     save_model,
 )
@@ -29,18 +29,27 @@ def _run(net, return_attention=False):
                    return_attention=return_attention)
 
 
-def test_mixture_moments_match_sampling_a_mixture():
+def _members_mixture(means, logvars):
+    """The ensemble's rule: members stacked as rows of one target each, through
+    `combine_rows`; returns ``(mean, logvar)``."""
+    k, n = means.shape
+    mean, variance = combine_rows(means.reshape(k * n, 1), logvars.reshape(k * n, 1),
+                                  torch.arange(n).repeat(k), n)
+    return mean[:, 0], torch.log(variance[:, 0])
+
+
+def test_combine_rows_matches_sampling_a_mixture():
     rng = np.random.default_rng(1)
     means = rng.normal(size=(3, 4))
     sigmas = rng.uniform(0.2, 1.5, size=(3, 4))
-    mean, logvar = mixture_moments(torch.tensor(means), torch.tensor(np.log(sigmas**2)))
+    mean, logvar = _members_mixture(torch.tensor(means), torch.tensor(np.log(sigmas**2)))
     member = rng.integers(0, 3, size=400_000)
     draws = rng.normal(means[member], sigmas[member])
     np.testing.assert_allclose(mean.numpy(), draws.mean(0), atol=0.01)
     np.testing.assert_allclose(np.exp(logvar.numpy()), draws.var(0), rtol=0.02)
     # identical members: the mixture is the member
-    same_mean, same_logvar = mixture_moments(torch.tensor(means[:1]).repeat(3, 1),
-                                             torch.tensor(np.log(sigmas[:1] ** 2)).repeat(3, 1))
+    same_mean, same_logvar = _members_mixture(torch.tensor(means[:1]).repeat(3, 1),
+                                              torch.tensor(np.log(sigmas[:1] ** 2)).repeat(3, 1))
     np.testing.assert_allclose(same_mean.numpy(), means[0])
     np.testing.assert_allclose(same_logvar.numpy(), np.log(sigmas[0] ** 2))
 
