@@ -90,6 +90,30 @@ def subsample(rows, n, seed=0):
     return np.sort(np.random.default_rng(seed).choice(rows, size=int(n), replace=False))
 
 
+def split_arguments(parser, train_help):
+    """Add the model folder and ``--max-train`` / ``--max-val`` (scripts on our XP split).
+
+    ``train_help`` says what the training rows are used for in that script.
+    """
+    parser.add_argument("model", nargs="?", default=str(MODELS / "specfm-xp"),
+                        help="specfm-xp model folder (default: the shipped one)")
+    parser.add_argument("--max-train", type=int, default=None,
+                        help=f"{train_help} (random subset; default: all)")
+    parser.add_argument("--max-val", type=int, default=None,
+                        help="validation rows (random subset; default: all)")
+    return parser
+
+
+def split_rows(args):
+    """``(path, train_rows, validation_rows)`` of our XP split, cut to ``--max-*``."""
+    path = xp_path(args.data)
+    train_rows, val_rows = xp_split(path)
+    train_rows = subsample(train_rows, args.max_train, seed=1)
+    val_rows = subsample(val_rows, args.max_val, seed=2)
+    print(f"{len(train_rows)} training rows, {len(val_rows)} validation rows of {path}")
+    return path, train_rows, val_rows
+
+
 def read_xp(path, rows):
     """Read rows of the XP table (`specfm.io.read_gaia_xp_table`)."""
     from specfm.io import read_gaia_xp_table

@@ -15,6 +15,8 @@ import json
 
 from _common import MODELS, RESULTS, write_rst
 
+from specfm.model import parameter_count_text
+
 
 def _fmt_range(name, low_high):
     low, high = low_high
@@ -72,8 +74,9 @@ def card_rows(config):
         ("Description", prov.get("description", "")),
         ("Outputs", ", ".join(prov.get("outputs", []))),
         ("Weights sha256", config["weights"]["sha256"]),
-        ("Parameters", f"{config['weights']['n_parameters']:,}" + (
-            f" ({config['ensemble']['n_members']} networks)" if config.get("ensemble") else "")),
+        ("Parameters", parameter_count_text(
+            config["weights"]["n_parameters"],
+            config.get("ensemble", {}).get("n_members", 1))),
         ("Architecture", f"d_model {model['d_model']}, {model['n_heads']} heads, "
                          f"{model['n_latents']} latents, {model['n_latent_layers']} latent "
                          f"layers, {model['n_decoder_layers']} decoder layer(s)"),

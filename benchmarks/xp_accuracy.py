@@ -71,23 +71,14 @@ def _plot(ref, preds, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-xp"),
-                        help="specfm-xp model folder (default: the shipped one)")
-    parser.add_argument("--max-train", type=int, default=None,
-                        help="XGBoost training rows (random subset; default: all)")
-    parser.add_argument("--max-val", type=int, default=None,
-                        help="validation rows (random subset; default: all)")
+    c.split_arguments(parser, train_help="XGBoost training rows")
     parser.add_argument("--batch-size", type=int, default=64, help="specfm predict batch")
     parser.add_argument("--xgb-jobs", type=int, default=1, help="XGBoost threads")
     c.common_arguments(parser)
     args = parser.parse_args(argv)
     c.light_torch(args.threads)
 
-    path = c.xp_path(args.data)
-    train_rows, val_rows = c.xp_split(path)
-    train_rows = c.subsample(train_rows, args.max_train, seed=1)
-    val_rows = c.subsample(val_rows, args.max_val, seed=2)
-    print(f"{len(train_rows)} training rows, {len(val_rows)} validation rows of {path}")
+    path, train_rows, val_rows = c.split_rows(args)
     val = c.read_xp(path, val_rows)
     ref = c.label_arrays(val.labels, NAMES)
 

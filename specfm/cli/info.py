@@ -7,6 +7,7 @@ shipped models are listed.
 
 import json
 
+from ..model import parameter_count_text
 from ..predict.api import resolve_model
 from ..pretrained import available_models, registry_dir
 
@@ -64,8 +65,7 @@ def describe(model):
         ("coverage", "any wavelength" if coverage is None else ", ".join(
             f"{lo:.0f}-{hi:.0f} AA" for lo, hi in coverage) + " (vacuum)"),
         ("inputs", ", ".join(info["inputs"])),
-        ("parameters", f"{info['n_parameters']:,}" + (
-            f" ({info['n_members']}-member ensemble)" if info["n_members"] > 1 else "")),
+        ("parameters", parameter_count_text(info["n_parameters"], info["n_members"])),
         ("architecture", arch),
         ("tokenizer", f"normalisation={tok['normalisation']}, max_tokens={tok['max_tokens']}, "
                       f"cap_mode={tok['cap_mode']}"),

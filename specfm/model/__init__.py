@@ -9,7 +9,7 @@ from .attention import CrossAttentionBlock, FeedForward, MultiHeadAttention, Sel
 from .chunking import chunk_indices, combine_rows, predict_chunked
 from .config import ModelConfig
 from .embeddings import GrowableEmbedding, QueryEmbedding, TokenEmbedding, WavelengthEncoding
-from .ensemble import EnsembleNetwork
+from .ensemble import EnsembleNetwork, parameter_count_text
 from .heads import GaussianHead
 from .network import Decoder, Encoder, NetworkOutput, SpecFMNetwork
 from .queries import Query, QueryBatch
@@ -37,6 +37,7 @@ __all__ = [
     "chunk_indices",
     "combine_rows",
     "load_model",
+    "parameter_count_text",
     "predict_chunked",
     "read_model_config",
     "save_model",

@@ -17,7 +17,39 @@ from .chunking import combine_rows
 from .config import ModelConfig
 from .network import NetworkOutput, SpecFMNetwork
 
-__all__ = ["EnsembleNetwork"]
+__all__ = ["EnsembleNetwork", "parameter_count_text"]
+
+
+def parameter_count_text(n_parameters, n_members=1):
+    """Word the size of a model: ``"872,450"``, or ``"1,744,900 (2-member ensemble)"``.
+
+    This is the one wording of a model's size, used by `specfm.predict.Model` (its ``repr``),
+    ``specfm info`` and the model cards.
+
+    Parameters
+    ----------
+    n_parameters : int
+        Number of parameters (of all members together, for an ensemble).
+    n_members : int
+        Number of networks in the model (1 for a single network).
+
+    Returns
+    -------
+    str
+        ``n_parameters`` with thousands separators, followed by the ensemble size when
+        ``n_members`` is more than one.
+
+    Examples
+    --------
+    >>> from specfm.model import parameter_count_text
+    >>> parameter_count_text(872450)
+    '872,450'
+    >>> parameter_count_text(2617350, n_members=3)
+    '2,617,350 (3-member ensemble)'
+
+    """
+    text = f"{int(n_parameters):,}"
+    return text if n_members == 1 else f"{text} ({int(n_members)}-member ensemble)"
 
 
 class EnsembleNetwork(nn.Module):

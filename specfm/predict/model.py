@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..exceptions import CoverageWarning, SpecfmInputError
-from ..model import Query, load_model, predict_chunked, read_model_config
+from ..model import Query, load_model, parameter_count_text, predict_chunked, read_model_config
 from ..model.chunking import combine_rows
 from ..pretrained.registry import config_coverage
 from ..tokens import TokenizerConfig
@@ -185,21 +185,20 @@ class Model:
             "cap_mode": tok.cap_mode,
         }
 
-    def _size_text(self, unit=" parameters"):
-        text = f"{self.network.n_parameters():,}{unit}"
-        return text if self.n_members == 1 else f"{text} ({self.n_members}-member ensemble)"
+    def _size_text(self):
+        return parameter_count_text(self.network.n_parameters(), self.n_members)
 
     def __repr__(self):
         sha = (self.sha256 or "unknown")[:12]
         return (f"<specfm.Model {self.name!r}: labels {', '.join(self.labels)}; "
-                f"coverage {self._coverage_text()}; {self._size_text()}; sha256 {sha}>")
+                f"coverage {self._coverage_text()}; parameters {self._size_text()}; sha256 {sha}>")
 
     def _repr_html_(self):
         rows = [
             ("name", self.name),
             ("labels", ", ".join(self.labels)),
             ("coverage", self._coverage_text()),
-            ("parameters", self._size_text(unit="")),
+            ("parameters", self._size_text()),
             ("sha256", (self.sha256 or "unknown")[:12]),
         ]
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
