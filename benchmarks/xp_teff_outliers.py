@@ -25,6 +25,8 @@ it reports medians of:
   that Teff; low for one bluer, i.e. hotter-looking, than APOGEE's Teff implies).
   ``bp_rp`` comes from Gaia, like the XP spectrum; ``j_k`` from 2MASS, in the near
   infrared where APOGEE observes;
+* APOGEE's K-band extinction estimate ``ak_targ`` and its percentile on the same terms
+  (a star less reddened than its peers is bluer for that reason alone);
 * APOGEE's own ``teff_err`` and S/N, and the share without an APOGEE [Fe/H].
 
 Usage::
@@ -140,7 +142,10 @@ def main(argv=None):
     train_teff = c.label_arrays(train.labels, ("teff",))["teff"]
     colours = c.label_arrays(val.colours, ("bp_rp", "j_k"))
     train_colours = c.label_arrays(train.colours, ("bp_rp", "j_k"))
-    snr = c.label_arrays(val.meta, ("snr",)).get("snr", np.full(len(val_rows), np.nan))
+    meta = c.label_arrays(val.meta, ("snr", "ak_targ"))
+    train_ak = c.label_arrays(train.meta, ("ak_targ",)).get("ak_targ")
+    missing = np.full(len(val_rows), np.nan)
+    snr, ak = meta.get("snr", missing), meta.get("ak_targ", missing)
 
     t0 = time.perf_counter()
     model = c.load_model(args.model, name="specfm-xp")
@@ -155,6 +160,8 @@ def main(argv=None):
     pct = {name: percentile_at_teff(colours[name], ref["teff"], train_colours[name],
                                     train_teff, args.teff_window)
            for name in ("bp_rp", "j_k")}
+    ak_pct = (missing if train_ak is None else
+              percentile_at_teff(ak, ref["teff"], train_ak, train_teff, args.teff_window))
 
     cool = ref["teff"] < TEFF_CUT
     groups = {
@@ -176,6 +183,8 @@ def main(argv=None):
             "bp_rp_percentile": _median(pct["bp_rp"][sel]),
             "j_k": _median(colours["j_k"][sel]),
             "j_k_percentile": _median(pct["j_k"][sel]),
+            "ak_targ": _median(ak[sel]),
+            "ak_targ_percentile": _median(ak_pct[sel]),
             "apogee_teff_err": _median(ref["teff_err"][sel]),
             "apogee_snr": _median(snr[sel]),
             "share_without_fe_h": (float(np.mean(~np.isfinite(ref["fe_h"][sel]))) if sel.any()
@@ -200,6 +209,7 @@ def main(argv=None):
               c.fmt(r["neighbour_teff"], ".0f"), c.fmt(100 * r["share_neighbours_hot"], ".0f"),
               c.fmt(r["bp_rp"], ".2f"), c.fmt(r["bp_rp_percentile"], ".0f"),
               c.fmt(r["j_k"], ".2f"), c.fmt(r["j_k_percentile"], ".0f"),
+              c.fmt(r["ak_targ"], ".3f"), c.fmt(r["ak_targ_percentile"], ".0f"),
               c.fmt(r["apogee_teff_err"], ".0f"), c.fmt(r["apogee_snr"], ".0f"),
               c.fmt(100 * r["share_without_fe_h"], ".0f")) for r in table]
     c.write_results(
@@ -208,7 +218,8 @@ def main(argv=None):
         f"{OFF_BY:.0f} K hotter: medians ({len(val_rows)} validation stars, "
         f"{len(train_rows)} training stars as neighbours)",
         ("Group", "N", "APOGEE Teff", "specfm Teff", "specfm teff_err", "Neighbour Teff",
-         "Neighbours >= 7000 K (%)", "BP-RP", "BP-RP pct", "J-Ks", "J-Ks pct",
+         "Neighbours >= 7000 K (%)", "BP-RP", "BP-RP pct", "J-Ks", "J-Ks pct", "A(K)",
+         "A(K) pct",
          "APOGEE teff_err", "APOGEE S/N", "No APOGEE [Fe/H] (%)"),
         cells,
         notes=(f"Temperatures in K, colours in mag. Neighbour Teff: median APOGEE Teff of "
@@ -218,6 +229,8 @@ def main(argv=None):
                f"{args.teff_window:.0f} K of the star's APOGEE Teff (50: typical for that "
                "Teff; low: bluer, i.e. hotter-looking). BP-RP is from Gaia, like the XP "
                "spectra; J-Ks from 2MASS, in the near infrared where APOGEE observes. "
+               "A(K): APOGEE's K-band extinction estimate (ak_targ), with its percentile "
+               "on the same terms: a star less reddened than its peers is also bluer. "
                "Groups: the first is the stars of the xp_accuracy notes; all medians.",))
     try:
         _plot(train_colours, train_teff, groups, colours,
