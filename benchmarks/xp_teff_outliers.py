@@ -43,11 +43,11 @@ import time
 
 import _common as c
 import numpy as np
+from xp_accuracy import ERR_CUT, TEFF_CUT
 
 __all__ = ["main"]
 
-TEFF_CUT = 7000.0
-OFF_BY = 2000.0  # K: as in xp_accuracy.py (twice its ERR_CUT)
+OFF_BY = 2 * ERR_CUT  # K: "more than 2000 K off", as in the notes of xp_accuracy.py
 
 
 def standardised_features(train, val):
