@@ -1,14 +1,15 @@
 """Shared helpers of the model benchmarks (issue 5): data split, metrics, baselines, output.
 
-Used by ``xp_accuracy.py``, ``hundred_stars.py``, ``synthetic_recovery.py`` and
-``shipped_throughput.py``; one place for:
+Used by the scripts on the XP split (``xp_accuracy.py``, ``xp_uncertainty.py``,
+``hundred_stars.py``, ...), ``synthetic_recovery.py`` and ``shipped_throughput.py``; one
+place for:
 
 * the Gaia XP / APOGEE table and **our validation split** (the one ``specfm-xp`` was
   validated on: ``specfm.training.split_indices(n_rows, 0.1, seed=0)``, second array);
 * label arrays in K / dex with NaN where unknown;
 * the XGBoost baseline (Leung & Bovy 2023 style: 343 normalised fluxes + 7 colours);
 * prediction through the user API (`specfm.predict.Model.predict`);
-* metrics (median bias, MAD-based sigma, RMSE);
+* metrics (median bias, MAD-based sigma, RMSE) and paired bootstrap intervals on them;
 * run metadata (command line, date, machine, model sha256) and the ``.rst`` tables.
 """
 
@@ -21,6 +22,51 @@ import sys
 import tomllib
 
 import numpy as np
+
+__all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "COLOURS",
+    "HERE",
+    "LABELS",
+    "MODELS",
+    "PAPER_BAR",
+    "RESULTS",
+    "ROOT",
+    "SPLIT_SEED",
+    "VALIDATION_FRACTION",
+    "XGB_PARAMS",
+    "XGB_ROUNDS",
+    "XP_CONFIG",
+    "XP_FILE",
+    "bootstrap_rmse_ratio",
+    "common_arguments",
+    "data_dir",
+    "fit_xgboost",
+    "fmt",
+    "label_arrays",
+    "light_torch",
+    "load_model",
+    "mad_sigma",
+    "metrics",
+    "model_sha256",
+    "n_table_rows",
+    "paired_bootstrap",
+    "predict",
+    "predict_xgboost",
+    "read_xp",
+    "rmse",
+    "run_metadata",
+    "split_arguments",
+    "split_rows",
+    "subsample",
+    "write_results",
+    "write_rst",
+    "xgb_features",
+    "xp_config_section",
+    "xp_path",
+    "xp_split",
+    "xp_tokenizer_settings",
+]
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -90,15 +136,17 @@ def subsample(rows, n, seed=0):
     return np.sort(np.random.default_rng(seed).choice(rows, size=int(n), replace=False))
 
 
-def split_arguments(parser, train_help):
+def split_arguments(parser, train_help=None):
     """Add the model folder and ``--max-train`` / ``--max-val`` (scripts on our XP split).
 
-    ``train_help`` says what the training rows are used for in that script.
+    ``train_help`` says what the training rows are used for in that script; without it
+    the script reads the validation rows alone and has no ``--max-train``.
     """
     parser.add_argument("model", nargs="?", default=str(MODELS / "specfm-xp"),
                         help="specfm-xp model folder (default: the shipped one)")
-    parser.add_argument("--max-train", type=int, default=None,
-                        help=f"{train_help} (random subset; default: all)")
+    if train_help is not None:
+        parser.add_argument("--max-train", type=int, default=None,
+                            help=f"{train_help} (random subset; default: all)")
     parser.add_argument("--max-val", type=int, default=None,
                         help="validation rows (random subset; default: all)")
     return parser
@@ -108,7 +156,7 @@ def split_rows(args):
     """``(path, train_rows, validation_rows)`` of our XP split, cut to ``--max-*``."""
     path = xp_path(args.data)
     train_rows, val_rows = xp_split(path)
-    train_rows = subsample(train_rows, args.max_train, seed=1)
+    train_rows = subsample(train_rows, getattr(args, "max_train", None), seed=1)
     val_rows = subsample(val_rows, args.max_val, seed=2)
     print(f"{len(train_rows)} training rows, {len(val_rows)} validation rows of {path}")
     return path, train_rows, val_rows
@@ -252,6 +300,69 @@ def rmse(predicted, reference, select=None):
     return metrics(p, r)["rmse"]
 
 
+BOOTSTRAP_RESAMPLES = 2000
+"""Resamples of the paired bootstrap (`paired_bootstrap`)."""
+
+
+def _resamples(n, n_resamples, seed):
+    """Bootstrap draws of ``n`` rows: index arrays of shape (k, n), k rows per pass."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // max(n, 1))  # resamples per pass, to bound memory
+    for start in range(0, n_resamples, chunk):
+        yield rng.integers(0, n, size=(min(chunk, n_resamples - start), n))
+
+
+def _resampled_metrics(d, index):
+    """``|bias|``, sigma and RMSE of ``d[index]``, one value per row of ``index``."""
+    x = d[index]
+    median = np.median(x, axis=1)
+    sigma = 1.4826 * np.median(np.abs(x - median[:, None]), axis=1)
+    return {"bias": np.abs(median), "sigma": sigma, "rmse": np.sqrt(np.mean(x**2, axis=1))}
+
+
+def paired_bootstrap(predicted_a, predicted_b, reference, n_resamples=BOOTSTRAP_RESAMPLES,
+                     seed=0, level=0.95):
+    """How sure the difference between two methods' metrics is, star sample noise alone.
+
+    The stars (rows where both predictions and the reference are finite) are drawn with
+    replacement ``n_resamples`` times, the same draw for both methods, and the median
+    bias (by size), the MAD-based sigma and the RMSE of ``predicted - reference`` are
+    computed for each. What it cannot see is how the methods vary when trained again.
+
+    Returns
+    -------
+    dict
+        ``n`` and, for ``"bias"`` (``|bias|``), ``"sigma"`` and ``"rmse"``, a dict with
+        ``difference`` (a - b on the stars themselves), ``low`` and ``high`` (the central
+        ``level`` interval of the resampled differences) and ``a_better`` (the share of
+        resamples in which ``a``'s value is the smaller).
+    """
+    a = np.asarray(predicted_a, float) - np.asarray(reference, float)
+    b = np.asarray(predicted_b, float) - np.asarray(reference, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    out = {"n": int(a.size)}
+    names = ("bias", "sigma", "rmse")
+    if a.size == 0:
+        return out | {m: dict.fromkeys(("difference", "low", "high", "a_better"), np.nan)
+                      for m in names}
+    full = np.arange(a.size)[None, :]
+    diff_full = {m: (_resampled_metrics(a, full)[m] - _resampled_metrics(b, full)[m])[0]
+                 for m in names}
+    diffs = {m: [] for m in names}
+    for index in _resamples(a.size, n_resamples, seed):
+        ma, mb = _resampled_metrics(a, index), _resampled_metrics(b, index)
+        for m in names:
+            diffs[m].append(ma[m] - mb[m])
+    tail = 100 * (1 - level) / 2
+    for m in names:
+        d = np.concatenate(diffs[m])
+        low, high = np.percentile(d, [tail, 100 - tail])
+        out[m] = {"difference": float(diff_full[m]), "low": float(low), "high": float(high),
+                  "a_better": float(np.mean(d < 0))}
+    return out
+
+
 # -- metadata and output -----------------------------------------------------------------
 
 
@@ -330,3 +441,37 @@ def common_arguments(parser, output=True):
                             help="where results go (default: benchmarks/results)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     return parser
+
+
+def bootstrap_rmse_ratio(predicted_a, predicted_b, reference, threshold=None,
+                         n_resamples=BOOTSTRAP_RESAMPLES, seed=0, level=0.95):
+    """RMSE of ``a`` over RMSE of ``b`` on the same stars, with a paired bootstrap interval.
+
+    Like `paired_bootstrap` (rows where all three are finite, drawn with replacement, the
+    same draw for both; star sample noise only), for the ratio of the two RMSEs.
+
+    Returns
+    -------
+    dict
+        ``n``, ``ratio`` (on the stars themselves), ``low`` and ``high`` (the central
+        ``level`` interval of the resampled ratios) and, if ``threshold`` is given,
+        ``share_at_most_threshold`` (the share of resamples whose ratio is at most that).
+    """
+    a = np.asarray(predicted_a, float) - np.asarray(reference, float)
+    b = np.asarray(predicted_b, float) - np.asarray(reference, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    out = {"n": int(a.size), "ratio": np.nan, "low": np.nan, "high": np.nan}
+    if threshold is not None:
+        out["share_at_most_threshold"] = np.nan
+    if a.size == 0:
+        return out
+    ratios = np.concatenate([np.sqrt(np.mean(a[i] ** 2, axis=1) / np.mean(b[i] ** 2, axis=1))
+                             for i in _resamples(a.size, n_resamples, seed)])
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    out.update(ratio=float(np.sqrt(np.mean(a**2) / np.mean(b**2))), low=float(low),
+               high=float(high))
+    if threshold is not None:
+        out["share_at_most_threshold"] = float(np.mean(ratios <= threshold))
+    return out

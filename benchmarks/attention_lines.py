@@ -31,6 +31,8 @@ import argparse
 import _common as c
 import numpy as np
 
+__all__ = ["main"]
+
 PAIRS = (("fe_h", "Fe"), ("mg_fe", "Mg"), ("teff", "Fe"))
 REAL = (("apStar-dr17-2M17335483-2753043.fits", "APOGEE apStar"),
         ("apStar-dr17-2M19485057+5005279.fits", "APOGEE apStar"),

@@ -20,6 +20,8 @@ import argparse
 import _common as c
 import numpy as np
 
+__all__ = ["main"]
+
 NAMES = ("teff", "fe_h", "alpha_m")
 
 

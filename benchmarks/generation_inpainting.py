@@ -32,6 +32,8 @@ import warnings
 import _common as c
 import numpy as np
 
+__all__ = ["main"]
+
 SEED = 999_000_001
 
 

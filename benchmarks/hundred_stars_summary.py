@@ -28,6 +28,8 @@ import numpy as np
 from astropy.table import Table
 from hundred_stars import FROZEN, LEARNING_RATE, SUBSET_SEED
 
+__all__ = ["main"]
+
 COLUMNS = ("pretrained", "scratch", "zero-shot", "scratch + rehearsal")
 """Rows of ``hundred_stars.ecsv`` summarised (the last one only in runs with rehearsal)."""
 

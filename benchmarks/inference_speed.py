@@ -29,6 +29,8 @@ import time
 import _common as c
 import numpy as np
 
+__all__ = ["main"]
+
 SIZES = ("xp", "apogee")
 
 

@@ -17,6 +17,8 @@ from _common import MODELS, RESULTS, write_rst
 
 from specfm.model import parameter_count_text
 
+__all__ = ["main"]
+
 
 def _fmt_range(name, low_high):
     low, high = low_high

@@ -33,6 +33,8 @@ import subprocess
 import sys
 import time
 
+__all__ = ["main"]
+
 HERE = pathlib.Path(__file__).resolve().parent
 RANGES = {343: (3360.0, 10200.0), 2000: (3700.0, 9000.0), 8600: (15140.0, 16960.0)}
 

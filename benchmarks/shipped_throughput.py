@@ -36,6 +36,8 @@ import time
 
 import _common as c
 
+__all__ = ["main"]
+
 SIZES = ("xp", "apogee")
 APSTAR = "apStar-dr17-2M19485057+5005279.fits"
 

@@ -30,6 +30,8 @@ import time
 
 import _common as c
 
+__all__ = ["main"]
+
 APSTAR = ("apStar-dr17-2M17335483-2753043.fits", "apStar-dr17-2M19485057+5005279.fits")
 
 # profile entries (file suffix, function name) -> stage, summed as cumulative time

@@ -31,6 +31,8 @@ from specfm.synth import (
     write_corpus,
 )
 
+__all__ = ["main"]
+
 HERE = Path(__file__).resolve().parent
 
 

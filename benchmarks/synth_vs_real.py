@@ -35,6 +35,8 @@ from specfm.synth import CannonEmulator, PixelwisePayneEmulator, get_instrument
 from specfm.synth.extinction import extinction_curve, transmission
 from specfm.synth.presets import APOGEE_ASPCAP_PIXELS
 
+__all__ = ["main"]
+
 HERE = Path(__file__).resolve().parent
 AK_OVER_AV = 0.1065  # G23, R(V)=3.1, at 2.16 micron (specfm.synth.extinction)
 LOGG = u.dex(u.cm / u.s**2)

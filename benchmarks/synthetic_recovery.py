@@ -27,6 +27,8 @@ import time
 import _common as c
 import numpy as np
 
+__all__ = ["main"]
+
 NAMES = ("teff", "logg", "fe_h")
 PRESETS = ("apogee", "gaia_xp", "gaia_rvs", "galah", "lamost", "boss")
 SEED = 999_000_001

@@ -28,6 +28,8 @@ import _common as c
 import astropy.units as u
 import numpy as np
 
+__all__ = ["main"]
+
 NAMES = ("teff", "logg", "fe_h")
 RANGES = ((3300, 4000), (4000, 5000), (5000, 6500), (6500, 8000), (8000, 10300))
 NOISE_SEED = 0

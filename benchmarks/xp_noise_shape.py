@@ -30,6 +30,8 @@ import _common as c
 import astropy.units as u
 import numpy as np
 
+__all__ = ["main"]
+
 PACKAGE_DATA = c.ROOT / "specfm" / "data" / "gaia_xp_noise_shape.ecsv"
 SHOW = (3360, 3500, 3700, 3900, 4000, 4200, 4500, 5000, 6000, 6600, 8000, 9000, 9600, 10000,
         10200)

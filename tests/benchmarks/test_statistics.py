@@ -1,0 +1,124 @@
+"""The statistics behind the published benchmark tables (``benchmarks/_common.py`` and
+``benchmarks/xp_uncertainty.py``): paired bootstrap intervals and error calibration."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The benchmark helpers, imported the way the scripts import them."""
+    if not (BENCHMARKS / "_common.py").is_file():
+        pytest.skip("benchmarks/ is not next to the tests (installed package only)")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("_common"), importlib.import_module("xp_uncertainty")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def _stars(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(5000.0, 500.0, n), rng
+
+
+def test_paired_bootstrap_same_method_is_a_tie(bench):
+    common, _ = bench
+    ref, rng = _stars()
+    pred = ref + rng.normal(0, 50, ref.size)
+    out = common.paired_bootstrap(pred, pred, ref, n_resamples=200)
+    for metric in ("bias", "sigma", "rmse"):
+        assert out[metric]["difference"] == 0
+        assert out[metric]["low"] == out[metric]["high"] == 0
+        assert out[metric]["a_better"] == 0  # strictly smaller: never, for a tie
+
+
+def test_paired_bootstrap_sees_a_clearly_better_method(bench):
+    common, _ = bench
+    ref, rng = _stars()
+    a = ref + rng.normal(0, 50, ref.size)
+    b = ref + rng.normal(20, 100, ref.size)
+    out = common.paired_bootstrap(a, b, ref, n_resamples=300, seed=1)
+    assert out["n"] == ref.size
+    for metric in ("bias", "sigma", "rmse"):
+        assert out[metric]["high"] < 0, metric
+        assert out[metric]["low"] <= out[metric]["difference"] <= out[metric]["high"]
+        assert out[metric]["a_better"] > 0.99
+    # the sigma difference is about the true 50 - 100 K
+    assert out["sigma"]["difference"] == pytest.approx(-50, abs=8)
+
+
+def test_paired_bootstrap_interval_spans_zero_for_equal_methods(bench):
+    common, _ = bench
+    ref, rng = _stars()
+    a = ref + rng.normal(0, 80, ref.size)
+    b = ref + rng.normal(0, 80, ref.size)
+    out = common.paired_bootstrap(a, b, ref, n_resamples=400, seed=2)
+    assert out["rmse"]["low"] < 0 < out["rmse"]["high"]
+    assert 0.02 < out["rmse"]["a_better"] < 0.98
+
+
+def test_paired_bootstrap_uses_rows_finite_in_both_and_is_reproducible(bench):
+    common, _ = bench
+    ref, rng = _stars(500)
+    a = ref + rng.normal(0, 50, ref.size)
+    b = ref + rng.normal(0, 60, ref.size)
+    a[:10] = np.nan
+    ref_missing = ref.copy()
+    ref_missing[10:15] = np.nan
+    out = common.paired_bootstrap(a, b, ref_missing, n_resamples=100, seed=3)
+    assert out["n"] == ref.size - 15
+    again = common.paired_bootstrap(a, b, ref_missing, n_resamples=100, seed=3)
+    assert again == out
+    empty = common.paired_bootstrap(a[:10], b[:10], ref[:10], n_resamples=10)
+    assert empty["n"] == 0 and np.isnan(empty["rmse"]["low"])
+
+
+def test_bootstrap_rmse_ratio(bench):
+    common, _ = bench
+    ref, rng = _stars()
+    a = ref + rng.normal(0, 40, ref.size)
+    b = ref + rng.normal(0, 100, ref.size)
+    out = common.bootstrap_rmse_ratio(a, b, ref, threshold=0.5, n_resamples=300)
+    assert out["ratio"] == pytest.approx(0.4, abs=0.03)
+    assert out["low"] < out["ratio"] < out["high"] < 0.5
+    assert out["share_at_most_threshold"] == 1.0
+    same = common.bootstrap_rmse_ratio(a, a, ref, n_resamples=50)
+    assert same["ratio"] == pytest.approx(1) and same["low"] == pytest.approx(1)
+    assert "share_at_most_threshold" not in same
+
+
+def test_calibration_of_honest_and_overconfident_errors(bench):
+    _, xp_uncertainty = bench
+    ref, rng = _stars(20000, seed=4)
+    err = rng.uniform(20, 200, ref.size)
+    ref_err = np.full(ref.size, 10.0)
+    pred = ref + rng.normal(0, 1, ref.size) * np.hypot(err, ref_err)
+    honest = xp_uncertainty.calibration(pred, err, ref, ref_err)
+    assert honest["z_sigma"] == pytest.approx(1, abs=0.03)
+    assert honest["within_1"] == pytest.approx(0.6827, abs=0.01)
+    assert honest["within_2"] == pytest.approx(0.9545, abs=0.01)
+    overconfident = xp_uncertainty.calibration(pred, err / 2, ref, ref_err)
+    assert overconfident["z_sigma"] > 1.5
+    # a missing reference error counts as zero, a missing prediction leaves the star out
+    pred[:100] = np.nan
+    ref_err[100:200] = np.nan
+    assert xp_uncertainty.calibration(pred, err, ref, ref_err)["n"] == ref.size - 100
+
+
+def test_binned_scatter_follows_honest_errors(bench):
+    _, xp_uncertainty = bench
+    ref, rng = _stars(12000, seed=5)
+    err = rng.uniform(20, 400, ref.size)
+    pred = ref + rng.normal(0, 1, ref.size) * err
+    rows = xp_uncertainty.binned(pred, err, ref, np.full(ref.size, np.nan), n_bins=4)
+    assert [r["n"] for r in rows] == [3000] * 4
+    for r in rows:
+        assert r["combined_error_low"] <= r["median_combined_error"] <= r["combined_error_high"]
+        assert r["sigma"] == pytest.approx(r["median_combined_error"], rel=0.15)
