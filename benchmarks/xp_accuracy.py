@@ -27,10 +27,13 @@ Writes ``benchmarks/results/xp_accuracy.ecsv``, ``.rst`` and ``.png`` (residuals
 the reference label, both methods), and ``xp_accuracy_bootstrap.ecsv`` / ``.rst``: for each
 label and subset, specfm-xp minus XGBoost in |bias|, sigma and RMSE with a 95% interval
 from a paired bootstrap of the validation stars (``_common.paired_bootstrap``; the noise
-of which stars are in the split, not of training).
+of which stars are in the split, not of training), and ``xp_accuracy_groups.ecsv`` /
+``.rst``: both methods' sigma and RMSE for giants, dwarfs and hot stars (from the APOGEE
+labels) and for quartiles of Gaia G magnitude and of APOGEE S/N.
 """
 
 import argparse
+import itertools
 import time
 
 import _common as c
@@ -72,6 +75,73 @@ def _plot(ref, preds, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+GIANT_LOGG = 3.5  # APOGEE log g below which a star counts as a giant (for the groups)
+GROUP_LABELS = ("teff", "logg", "fe_h")
+
+
+def star_groups(ref, magnitude, snr):
+    """``[(group, kind, boolean mask)]``: the validation stars by kind of star (from the
+    APOGEE labels), by Gaia G magnitude and by APOGEE S/N (quartiles of each)."""
+    cool = ref["teff"] < TEFF_CUT
+    groups = [(f"giants (log g < {GIANT_LOGG:g}), Teff < {TEFF_CUT:.0f} K", "kind of star",
+               cool & (ref["logg"] < GIANT_LOGG)),
+              (f"dwarfs (log g >= {GIANT_LOGG:g}), Teff < {TEFF_CUT:.0f} K", "kind of star",
+               cool & (ref["logg"] >= GIANT_LOGG)),
+              (f"Teff >= {TEFF_CUT:.0f} K", "kind of star", ref["teff"] >= TEFF_CUT)]
+    for name, kind, values, digits in (("G", "Gaia G [mag]", magnitude, ".1f"),
+                                       ("APOGEE S/N", "APOGEE S/N", snr, ".0f")):
+        edges = np.nanpercentile(values, [0, 25, 50, 75, 100])
+        for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
+            upper = values <= hi if k == 3 else values < hi
+            groups.append((f"{name} {lo:{digits}}-{hi:{digits}}", kind,
+                           (values >= lo) & upper))
+    return groups
+
+
+def _write_groups(preds, ref, val, args):
+    """Write ``xp_accuracy_groups.{ecsv,rst}``: both methods by kind of star and brightness."""
+    from astropy.table import Table
+
+    magnitude = np.asarray(val.meta["gaiaedr3_phot_g_mean_mag"].filled(np.nan).value, float)
+    snr = np.asarray(val.meta["snr"].filled(np.nan).value, float)
+    rows = []
+    for group, kind, select in star_groups(ref, magnitude, snr):
+        for method, pred in preds.items():
+            row = {"group": group, "kind": kind, "method": method, "n": int(select.sum())}
+            for name in GROUP_LABELS:
+                m = c.metrics(pred[name][select], ref[name][select])
+                row.update({f"{name}_bias": m["bias"], f"{name}_sigma": m["sigma"],
+                            f"{name}_rmse": m["rmse"]})
+            rows.append(row)
+    table = Table(rows=rows)
+    table.meta.update(c.run_metadata(
+        models={"specfm-xp": args.model},
+        description="Accuracy of specfm-xp and XGBoost by kind of star, Gaia G magnitude "
+                    "and APOGEE S/N (groups made from the reference labels and photometry)",
+        giant_logg=GIANT_LOGG, teff_cut=TEFF_CUT,
+        quartiles="G and APOGEE S/N groups: quartiles of the validation stars"))
+    digits = {"teff": ".0f", "logg": ".3f", "fe_h": ".3f"}
+
+    def cell(r, n):  # "sigma / RMSE", empty where the group has no reference value
+        if not np.isfinite(r[f"{n}_rmse"]):
+            return ""
+        return f"{c.fmt(r[f'{n}_sigma'], digits[n])} / {c.fmt(r[f'{n}_rmse'], digits[n])}"
+
+    cells = [(r["group"], r["method"], str(r["n"]), *(cell(r, n) for n in GROUP_LABELS))
+             for r in table]
+    c.write_results(
+        table, "xp_accuracy_groups", args.output_dir,
+        "Accuracy by kind of star, Gaia G magnitude and APOGEE S/N (our validation split): "
+        "sigma (MAD) / RMSE of predicted - APOGEE",
+        ("Group", "Method", "N", "Teff [K]", "log g", "[Fe/H]"),
+        cells,
+        notes=(f"Giants and dwarfs: APOGEE log g below or above {GIANT_LOGG:g}, for stars "
+               f"with APOGEE Teff < {TEFF_CUT:.0f} K; G and S/N groups: quartiles of the "
+               "validation stars (Gaia G of the XP spectra; S/N of the APOGEE spectra, i.e. "
+               "of the reference labels). N counts the stars of the group; [Fe/H] is known "
+               "for fewer (none of the hot stars). Median biases are in the ECSV table.",))
 
 
 def _write_bootstrap(paired, args, n_val):
@@ -248,6 +318,7 @@ def main(argv=None):
                f"{2 * ERR_CUT:.0f} K, {n_way_off_flagged} have teff_err >= {ERR_CUT:.0f} K. "
                + outlier_text,))
     _write_bootstrap(paired, args, n_val=len(val_rows))
+    _write_groups(preds, ref, val, args)
     try:
         _plot(ref, preds, f"{args.output_dir}/xp_accuracy.png")
     except ImportError:  # pragma: no cover
