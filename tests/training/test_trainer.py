@@ -39,8 +39,10 @@ def test_tiny_model_learns_a_toy_label(tmp_path):
     rmse = float((out.mean[:, 0] - torch.as_tensor(z_teff).float()).pow(2).mean().sqrt())
     # predicting the mean gives 1.0 (teff is scaled to unit spread); we reach ~0.3
     assert rmse < 0.5
-    # the predicted uncertainty is of the order of the actual error, not arbitrary
-    assert 0.1 < float(out.std.median()) < 1.0
+    # the predicted uncertainty is of the order of the actual error, not arbitrary (a
+    # ratio, not fixed bounds: the error itself moves with the CPU's float arithmetic,
+    # 0.19-0.25 between one and two threads on one machine)
+    assert rmse / 4 < float(out.std.median()) < rmse * 4
     path = trainer.save_model(tmp_path / "toy")
     again = load_model(path)
     assert again.metadata["provenance"]["steps"] == 200
