@@ -28,6 +28,7 @@ __all__ = [
     "COLOURS",
     "HERE",
     "LABELS",
+    "MAD_TO_SIGMA",
     "MODELS",
     "PAPER_BAR",
     "RESULTS",
@@ -273,13 +274,17 @@ def predict(model, spectra, names, inputs=None, batch_size=64):
 # -- metrics -----------------------------------------------------------------------------
 
 
+MAD_TO_SIGMA = 1.4826
+"""Median absolute deviation to the sigma of a normal distribution."""
+
+
 def mad_sigma(x):
     """1.4826 x median |x - median x| (NaN ignored)."""
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
     if x.size == 0:
         return np.nan
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
 
 
 def metrics(predicted, reference):
@@ -316,7 +321,7 @@ def _resampled_metrics(d, index):
     """``|bias|``, sigma and RMSE of ``d[index]``, one value per row of ``index``."""
     x = d[index]
     median = np.median(x, axis=1)
-    sigma = 1.4826 * np.median(np.abs(x - median[:, None]), axis=1)
+    sigma = MAD_TO_SIGMA * np.median(np.abs(x - median[:, None]), axis=1)
     return {"bias": np.abs(median), "sigma": sigma, "rmse": np.sqrt(np.mean(x**2, axis=1))}
 
 
@@ -335,7 +340,7 @@ def paired_bootstrap(predicted_a, predicted_b, reference, n_resamples=BOOTSTRAP_
         ``n`` and, for ``"bias"`` (``|bias|``), ``"sigma"`` and ``"rmse"``, a dict with
         ``difference`` (a - b on the stars themselves), ``low`` and ``high`` (the central
         ``level`` interval of the resampled differences) and ``a_better`` (the share of
-        resamples in which ``a``'s value is the smaller).
+        resamples in which ``a``'s value is strictly the smaller).
     """
     a = np.asarray(predicted_a, float) - np.asarray(reference, float)
     b = np.asarray(predicted_b, float) - np.asarray(reference, float)

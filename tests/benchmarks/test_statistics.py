@@ -50,8 +50,13 @@ def test_paired_bootstrap_sees_a_clearly_better_method(bench):
         assert out[metric]["high"] < 0, metric
         assert out[metric]["low"] <= out[metric]["difference"] <= out[metric]["high"]
         assert out[metric]["a_better"] > 0.99
-    # the sigma difference is about the true 50 - 100 K
+    # the sigma difference is about the true 50 - 100 K, and the same as the tables' own
+    # metrics give on the whole sample
     assert out["sigma"]["difference"] == pytest.approx(-50, abs=8)
+    ma, mb = common.metrics(a, ref), common.metrics(b, ref)
+    assert out["sigma"]["difference"] == pytest.approx(ma["sigma"] - mb["sigma"])
+    assert out["rmse"]["difference"] == pytest.approx(ma["rmse"] - mb["rmse"])
+    assert out["bias"]["difference"] == pytest.approx(abs(ma["bias"]) - abs(mb["bias"]))
 
 
 def test_paired_bootstrap_interval_spans_zero_for_equal_methods(bench):
