@@ -325,6 +325,15 @@ def _resampled_metrics(d, index):
     return {"bias": np.abs(median), "sigma": sigma, "rmse": np.sqrt(np.mean(x**2, axis=1))}
 
 
+def _paired_residuals(predicted_a, predicted_b, reference):
+    """``predicted - reference`` of both methods, on the rows where both are finite."""
+    reference = np.asarray(reference, float)
+    a = np.asarray(predicted_a, float) - reference
+    b = np.asarray(predicted_b, float) - reference
+    ok = np.isfinite(a) & np.isfinite(b)
+    return a[ok], b[ok]
+
+
 def paired_bootstrap(predicted_a, predicted_b, reference, n_resamples=BOOTSTRAP_RESAMPLES,
                      seed=0, level=0.95):
     """How sure the difference between two methods' metrics is, star sample noise alone.
@@ -342,10 +351,7 @@ def paired_bootstrap(predicted_a, predicted_b, reference, n_resamples=BOOTSTRAP_
         ``level`` interval of the resampled differences) and ``a_better`` (the share of
         resamples in which ``a``'s value is strictly the smaller).
     """
-    a = np.asarray(predicted_a, float) - np.asarray(reference, float)
-    b = np.asarray(predicted_b, float) - np.asarray(reference, float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
+    a, b = _paired_residuals(predicted_a, predicted_b, reference)
     out = {"n": int(a.size)}
     names = ("bias", "sigma", "rmse")
     if a.size == 0:
@@ -462,10 +468,7 @@ def bootstrap_rmse_ratio(predicted_a, predicted_b, reference, threshold=None,
         ``level`` interval of the resampled ratios) and, if ``threshold`` is given,
         ``share_at_most_threshold`` (the share of resamples whose ratio is at most that).
     """
-    a = np.asarray(predicted_a, float) - np.asarray(reference, float)
-    b = np.asarray(predicted_b, float) - np.asarray(reference, float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
+    a, b = _paired_residuals(predicted_a, predicted_b, reference)
     out = {"n": int(a.size), "ratio": np.nan, "low": np.nan, "high": np.nan}
     if threshold is not None:
         out["share_at_most_threshold"] = np.nan

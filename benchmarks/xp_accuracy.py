@@ -44,6 +44,8 @@ __all__ = ["main"]
 NAMES = ("teff", "logg", "fe_h", "alpha_m")
 UNITS = {"teff": "K", "logg": "dex", "fe_h": "dex", "alpha_m": "dex"}
 TITLES = {"teff": "Teff [K]", "logg": "logg [dex]", "fe_h": "[Fe/H]", "alpha_m": "[alpha/M]"}
+DIGITS = {"teff": ".0f", "logg": ".3f", "fe_h": ".3f", "alpha_m": ".3f"}
+"""Format of each label's numbers in the tables (K for Teff, dex otherwise)."""
 TEFF_CUT = 7000.0
 ERR_CUT = 1000.0  # K: specfm-xp predicted Teff uncertainty, for the third subset
 
@@ -104,10 +106,10 @@ def _write_groups(preds, ref, val, args):
     """Write ``xp_accuracy_groups.{ecsv,rst}``: both methods by kind of star and brightness."""
     from astropy.table import Table
 
-    magnitude = np.asarray(val.meta["gaiaedr3_phot_g_mean_mag"].filled(np.nan).value, float)
-    snr = np.asarray(val.meta["snr"].filled(np.nan).value, float)
+    meta = c.label_arrays(val.meta, ("gaiaedr3_phot_g_mean_mag", "snr"))
     rows = []
-    for group, kind, select in star_groups(ref, magnitude, snr):
+    for group, kind, select in star_groups(ref, meta["gaiaedr3_phot_g_mean_mag"],
+                                           meta["snr"]):
         for method, pred in preds.items():
             row = {"group": group, "kind": kind, "method": method, "n": int(select.sum())}
             for name in GROUP_LABELS:
@@ -122,12 +124,10 @@ def _write_groups(preds, ref, val, args):
                     "and APOGEE S/N (groups made from the reference labels and photometry)",
         giant_logg=GIANT_LOGG, teff_cut=TEFF_CUT,
         quartiles="G and APOGEE S/N groups: quartiles of the validation stars"))
-    digits = {"teff": ".0f", "logg": ".3f", "fe_h": ".3f"}
-
     def cell(r, n):  # "sigma / RMSE", empty where the group has no reference value
         if not np.isfinite(r[f"{n}_rmse"]):
             return ""
-        return f"{c.fmt(r[f'{n}_sigma'], digits[n])} / {c.fmt(r[f'{n}_rmse'], digits[n])}"
+        return f"{c.fmt(r[f'{n}_sigma'], DIGITS[n])} / {c.fmt(r[f'{n}_rmse'], DIGITS[n])}"
 
     cells = [(r["group"], r["method"], str(r["n"]), *(cell(r, n) for n in GROUP_LABELS))
              for r in table]
@@ -157,14 +157,12 @@ def _write_bootstrap(paired, args, n_val):
         interval="2.5th-97.5th percentile of the resampled differences",
         better="share of resamples in which specfm-xp's value is strictly smaller",
         bias="compared by size: |median bias|"))
-    digits = {"teff": ".0f", "logg": ".3f", "fe_h": ".3f", "alpha_m": ".3f"}
-
     def cell(r, m, d):
         return (f"{r[m + '_difference']:+{d}} [{r[m + '_low']:+{d}}, "
                 f"{r[m + '_high']:+{d}}]")
 
     cells = [(r["label"], r["subset"], str(r["n"]),
-              *(cell(r, m, digits[r["label"]]) for m in ("bias", "sigma", "rmse")),
+              *(cell(r, m, DIGITS[r["label"]]) for m in ("bias", "sigma", "rmse")),
               " / ".join(f"{100 * r[m + '_a_better']:.0f}" for m in ("bias", "sigma", "rmse")))
              for r in table]
     c.write_results(
@@ -295,10 +293,9 @@ def main(argv=None):
     ))
     table.pprint(max_lines=-1, max_width=200)
 
-    digits = {"teff": ".0f", "logg": ".3f", "fe_h": ".3f", "alpha_m": ".3f"}
     cells = []
     for r in table:
-        d = digits[r["label"]]
+        d = DIGITS[r["label"]]
         cells.append((r["label"], r["subset"], r["method"], str(r["n"]), c.fmt(r["bias"], d),
                       c.fmt(r["sigma"], d), c.fmt(r["rmse"], d),
                       c.fmt(r["paper_sigma"], ".0f" if r["label"] == "teff" else ".2f")))

@@ -29,7 +29,7 @@ import time
 
 import _common as c
 import numpy as np
-from xp_accuracy import NAMES, TEFF_CUT, TITLES, UNITS
+from xp_accuracy import DIGITS, NAMES, TEFF_CUT, TITLES, UNITS
 
 __all__ = ["binned", "calibration", "main"]
 
@@ -115,9 +115,8 @@ def main(argv=None):
     path, _, val_rows = c.split_rows(args)
     val = c.read_xp(path, val_rows)
     ref = c.label_arrays(val.labels, NAMES)
-    ref_err = {n: c.label_arrays(val.labels, [f"{n}_err"]).get(f"{n}_err",
-                                                                 np.full(len(val_rows), np.nan))
-               for n in NAMES}
+    errors = c.label_arrays(val.labels, [f"{n}_err" for n in NAMES])
+    ref_err = {n: errors.get(f"{n}_err", np.full(len(val_rows), np.nan)) for n in NAMES}
     t0 = time.perf_counter()
     model = c.load_model(args.model, name="specfm-xp")
     pred, err = c.predict(model, val.spectra, NAMES, inputs=val.colours,
@@ -151,7 +150,6 @@ def main(argv=None):
                                        "equal size (all validation stars)")
     bins.pprint(max_lines=-1, max_width=200)
 
-    digits = {"teff": ".0f", "logg": ".3f", "fe_h": ".3f", "alpha_m": ".3f"}
     c.write_results(
         table, "xp_uncertainty", args.output_dir,
         f"Calibration of specfm-xp's uncertainties on our validation split "
@@ -160,8 +158,8 @@ def main(argv=None):
          "Median err", "Median APOGEE err"),
         [(r["label"], r["subset"], str(r["n"]), c.fmt(r["z_sigma"], ".2f"),
           c.fmt(r["z_median"], "+.2f"), f"{r['within_1']:.1%}", f"{r['within_2']:.1%}",
-          c.fmt(r["median_error"], digits[r["label"]]),
-          c.fmt(r["median_reference_error"], digits[r["label"]])) for r in table],
+          c.fmt(r["median_error"], DIGITS[r["label"]]),
+          c.fmt(r["median_reference_error"], DIGITS[r["label"]])) for r in table],
         notes=("z = (predicted - APOGEE) / sqrt(predicted_err^2 + APOGEE_err^2); for honest "
                f"errors its MAD-based sigma is 1 and {NORMAL_WITHIN_1:.1%} / "
                f"{NORMAL_WITHIN_2:.1%} of stars have abs(z) < 1 / 2 "
@@ -174,10 +172,10 @@ def main(argv=None):
         ("Label", "Bin", "N", "Combined error range", "Median combined error", "Sigma (MAD)",
          "RMSE"),
         [(r["label"], str(r["bin"]), str(r["n"]),
-          f"{r['combined_error_low']:{digits[r['label']]}}-"
-          f"{r['combined_error_high']:{digits[r['label']]}}",
-          c.fmt(r["median_combined_error"], digits[r["label"]]),
-          c.fmt(r["sigma"], digits[r["label"]]), c.fmt(r["rmse"], digits[r["label"]]))
+          f"{r['combined_error_low']:{DIGITS[r['label']]}}-"
+          f"{r['combined_error_high']:{DIGITS[r['label']]}}",
+          c.fmt(r["median_combined_error"], DIGITS[r["label"]]),
+          c.fmt(r["sigma"], DIGITS[r["label"]]), c.fmt(r["rmse"], DIGITS[r["label"]]))
          for r in bins],
         notes=("Combined error: sqrt(predicted_err^2 + APOGEE_err^2). For honest Gaussian "
                "errors the sigma and the RMSE of each bin are about its median combined "
