@@ -19,6 +19,7 @@ import pathlib
 import platform
 import shlex
 import sys
+import time
 import tomllib
 
 import numpy as np
@@ -53,6 +54,7 @@ __all__ = [
     "n_table_rows",
     "paired_bootstrap",
     "predict",
+    "predict_validation",
     "predict_xgboost",
     "read_xp",
     "rmse",
@@ -138,10 +140,11 @@ def subsample(rows, n, seed=0):
 
 
 def split_arguments(parser, train_help=None):
-    """Add the model folder and ``--max-train`` / ``--max-val`` (scripts on our XP split).
+    """Add the model folder, ``--max-train`` / ``--max-val`` and ``--batch-size``.
 
-    ``train_help`` says what the training rows are used for in that script; without it
-    the script reads the validation rows alone and has no ``--max-train``.
+    For the scripts that judge a specfm-xp model on our XP split. ``train_help`` says
+    what the training rows are used for in that script; without it the script reads the
+    validation rows alone and has no ``--max-train``.
     """
     parser.add_argument("model", nargs="?", default=str(MODELS / "specfm-xp"),
                         help="specfm-xp model folder (default: the shipped one)")
@@ -150,6 +153,7 @@ def split_arguments(parser, train_help=None):
                             help=f"{train_help} (random subset; default: all)")
     parser.add_argument("--max-val", type=int, default=None,
                         help="validation rows (random subset; default: all)")
+    parser.add_argument("--batch-size", type=int, default=64, help="specfm predict batch")
     return parser
 
 
@@ -269,6 +273,21 @@ def predict(model, spectra, names, inputs=None, batch_size=64):
     values = label_arrays(table, names)
     errors = label_arrays(table, [f"{n}_err" for n in names])
     return values, {n: errors[f"{n}_err"] for n in names}
+
+
+def predict_validation(args, val, names):
+    """Load ``args.model`` (a specfm-xp folder) and predict ``names`` for the rows ``val``.
+
+    ``val`` is what `read_xp` returns; the colours go in as input tokens, as specfm-xp
+    was trained. Prints the time taken and returns what `predict` returns.
+    """
+    t0 = time.perf_counter()
+    model = load_model(args.model, name="specfm-xp")
+    values, errors = predict(model, val.spectra, names, inputs=val.colours,
+                             batch_size=args.batch_size)
+    print(f"specfm-xp: {len(val.labels)} spectra predicted in "
+          f"{time.perf_counter() - t0:.1f} s")
+    return values, errors
 
 
 # -- metrics -----------------------------------------------------------------------------

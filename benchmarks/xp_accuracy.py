@@ -185,7 +185,6 @@ def _write_bootstrap(paired, args, n_val):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.split_arguments(parser, train_help="XGBoost training rows")
-    parser.add_argument("--batch-size", type=int, default=64, help="specfm predict batch")
     parser.add_argument("--xgb-jobs", type=int, default=1, help="XGBoost threads")
     parser.add_argument("--bootstrap-seed", type=int, default=0,
                         help="seed of the paired bootstrap resamples")
@@ -198,11 +197,8 @@ def main(argv=None):
     ref = c.label_arrays(val.labels, NAMES)
 
     t0 = time.perf_counter()
-    model = c.load_model(args.model, name="specfm-xp")
-    spec, spec_err = c.predict(model, val.spectra, NAMES, inputs=val.colours,
-                               batch_size=args.batch_size)
+    spec, spec_err = c.predict_validation(args, val, NAMES)
     t_spec = time.perf_counter() - t0
-    print(f"specfm-xp: {len(val_rows)} spectra predicted in {t_spec:.1f} s")
 
     t0 = time.perf_counter()
     train = c.read_xp(path, train_rows)

@@ -131,7 +131,6 @@ def main(argv=None):
                         help="training stars per neighbour median (default 10)")
     parser.add_argument("--teff-window", type=float, default=250.0,
                         help="K: APOGEE Teff window for the colour percentiles (default 250)")
-    parser.add_argument("--batch-size", type=int, default=64, help="specfm predict batch")
     c.common_arguments(parser)
     args = parser.parse_args(argv)
     c.light_torch(args.threads)
@@ -147,11 +146,7 @@ def main(argv=None):
     missing = np.full(len(val_rows), np.nan)
     snr, ak = meta.get("snr", missing), meta.get("ak_targ", missing)
 
-    t0 = time.perf_counter()
-    model = c.load_model(args.model, name="specfm-xp")
-    pred, pred_err = c.predict(model, val.spectra, ("teff",), inputs=val.colours,
-                               batch_size=args.batch_size)
-    print(f"specfm-xp: {len(val_rows)} spectra predicted in {time.perf_counter() - t0:.1f} s")
+    pred, pred_err = c.predict_validation(args, val, ("teff",))
 
     t0 = time.perf_counter()
     z_train, z_val = standardised_features(train, val)

@@ -25,7 +25,6 @@ Writes ``benchmarks/results/xp_uncertainty.ecsv`` and ``.rst`` (the summary),
 """
 
 import argparse
-import time
 
 import _common as c
 import numpy as np
@@ -107,7 +106,6 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.split_arguments(parser)
     parser.add_argument("--bins", type=int, default=6, help="bins of combined error")
-    parser.add_argument("--batch-size", type=int, default=64, help="specfm predict batch")
     c.common_arguments(parser)
     args = parser.parse_args(argv)
     c.light_torch(args.threads)
@@ -117,11 +115,7 @@ def main(argv=None):
     ref = c.label_arrays(val.labels, NAMES)
     errors = c.label_arrays(val.labels, [f"{n}_err" for n in NAMES])
     ref_err = {n: errors.get(f"{n}_err", np.full(len(val_rows), np.nan)) for n in NAMES}
-    t0 = time.perf_counter()
-    model = c.load_model(args.model, name="specfm-xp")
-    pred, err = c.predict(model, val.spectra, NAMES, inputs=val.colours,
-                          batch_size=args.batch_size)
-    print(f"specfm-xp: {len(val_rows)} spectra predicted in {time.perf_counter() - t0:.1f} s")
+    pred, err = c.predict_validation(args, val, NAMES)
 
     cool = ref["teff"] < TEFF_CUT
     rows, bin_rows, bins_by_label = [], [], {}
