@@ -377,8 +377,8 @@ def paired_bootstrap(predicted_a, predicted_b, reference, n_resamples=BOOTSTRAP_
         return out | {m: dict.fromkeys(("difference", "low", "high", "a_better"), np.nan)
                       for m in names}
     full = np.arange(a.size)[None, :]
-    diff_full = {m: (_resampled_metrics(a, full)[m] - _resampled_metrics(b, full)[m])[0]
-                 for m in names}
+    whole_a, whole_b = _resampled_metrics(a, full), _resampled_metrics(b, full)
+    diff_full = {m: (whole_a[m] - whole_b[m])[0] for m in names}
     diffs = {m: [] for m in names}
     for index in _resamples(a.size, n_resamples, seed):
         ma, mb = _resampled_metrics(a, index), _resampled_metrics(b, index)
@@ -390,6 +390,37 @@ def paired_bootstrap(predicted_a, predicted_b, reference, n_resamples=BOOTSTRAP_
         low, high = np.percentile(d, [tail, 100 - tail])
         out[m] = {"difference": float(diff_full[m]), "low": float(low), "high": float(high),
                   "a_better": float(np.mean(d < 0))}
+    return out
+
+
+def bootstrap_rmse_ratio(predicted_a, predicted_b, reference, threshold=None,
+                         n_resamples=BOOTSTRAP_RESAMPLES, seed=0, level=0.95):
+    """RMSE of ``a`` over RMSE of ``b`` on the same stars, with a paired bootstrap interval.
+
+    Like `paired_bootstrap` (rows where all three are finite, drawn with replacement, the
+    same draw for both; star sample noise only), for the ratio of the two RMSEs.
+
+    Returns
+    -------
+    dict
+        ``n``, ``ratio`` (on the stars themselves), ``low`` and ``high`` (the central
+        ``level`` interval of the resampled ratios) and, if ``threshold`` is given,
+        ``share_at_most_threshold`` (the share of resamples whose ratio is at most that).
+    """
+    a, b = _paired_residuals(predicted_a, predicted_b, reference)
+    out = {"n": int(a.size), "ratio": np.nan, "low": np.nan, "high": np.nan}
+    if threshold is not None:
+        out["share_at_most_threshold"] = np.nan
+    if a.size == 0:
+        return out
+    ratios = np.concatenate([np.sqrt(np.mean(a[i] ** 2, axis=1) / np.mean(b[i] ** 2, axis=1))
+                             for i in _resamples(a.size, n_resamples, seed)])
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    out.update(ratio=float(np.sqrt(np.mean(a**2) / np.mean(b**2))), low=float(low),
+               high=float(high))
+    if threshold is not None:
+        out["share_at_most_threshold"] = float(np.mean(ratios <= threshold))
     return out
 
 
@@ -472,33 +503,3 @@ def common_arguments(parser, output=True):
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     return parser
 
-
-def bootstrap_rmse_ratio(predicted_a, predicted_b, reference, threshold=None,
-                         n_resamples=BOOTSTRAP_RESAMPLES, seed=0, level=0.95):
-    """RMSE of ``a`` over RMSE of ``b`` on the same stars, with a paired bootstrap interval.
-
-    Like `paired_bootstrap` (rows where all three are finite, drawn with replacement, the
-    same draw for both; star sample noise only), for the ratio of the two RMSEs.
-
-    Returns
-    -------
-    dict
-        ``n``, ``ratio`` (on the stars themselves), ``low`` and ``high`` (the central
-        ``level`` interval of the resampled ratios) and, if ``threshold`` is given,
-        ``share_at_most_threshold`` (the share of resamples whose ratio is at most that).
-    """
-    a, b = _paired_residuals(predicted_a, predicted_b, reference)
-    out = {"n": int(a.size), "ratio": np.nan, "low": np.nan, "high": np.nan}
-    if threshold is not None:
-        out["share_at_most_threshold"] = np.nan
-    if a.size == 0:
-        return out
-    ratios = np.concatenate([np.sqrt(np.mean(a[i] ** 2, axis=1) / np.mean(b[i] ** 2, axis=1))
-                             for i in _resamples(a.size, n_resamples, seed)])
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(ratios, [tail, 100 - tail])
-    out.update(ratio=float(np.sqrt(np.mean(a**2) / np.mean(b**2))), low=float(low),
-               high=float(high))
-    if threshold is not None:
-        out["share_at_most_threshold"] = float(np.mean(ratios <= threshold))
-    return out

@@ -36,14 +36,20 @@ NORMAL_WITHIN_1, NORMAL_WITHIN_2 = 0.6827, 0.9545
 """Shares of a unit normal within 1 and 2 sigma."""
 
 
+def _combined_error(error, reference_error):
+    """``(reference_error, sqrt(error**2 + reference_error**2))``, a missing (non-finite)
+    reference error counted as zero."""
+    ref_err = np.where(np.isfinite(reference_error), reference_error, 0.0)
+    return ref_err, np.sqrt(error**2 + ref_err**2)
+
+
 def calibration(predicted, error, reference, reference_error):
     """Summary of ``z = (predicted - reference) / sqrt(error**2 + reference_error**2)``.
 
     Stars without a finite value in any of the four are left out; a missing reference
     error counts as zero.
     """
-    ref_err = np.where(np.isfinite(reference_error), reference_error, 0.0)
-    total = np.sqrt(error**2 + ref_err**2)
+    ref_err, total = _combined_error(error, reference_error)
     ok = np.isfinite(predicted) & np.isfinite(reference) & np.isfinite(total) & (total > 0)
     z = (predicted[ok] - reference[ok]) / total[ok]
     if not z.size:
@@ -58,8 +64,7 @@ def calibration(predicted, error, reference, reference_error):
 def binned(predicted, error, reference, reference_error, n_bins):
     """Rows of the star-by-star check: stars in ``n_bins`` equal-count bins of combined
     error, each with its median combined error and the scatter of predicted - reference."""
-    ref_err = np.where(np.isfinite(reference_error), reference_error, 0.0)
-    total = np.sqrt(error**2 + ref_err**2)
+    _, total = _combined_error(error, reference_error)
     ok = np.isfinite(predicted) & np.isfinite(reference) & np.isfinite(total)
     order = np.argsort(total[ok])
     d = (predicted[ok] - reference[ok])[order]
