@@ -1,6 +1,6 @@
 """Training specfm networks: objectives, data, the Trainer, fine-tuning, distributed runs."""
 
-from .checkpoint import CheckpointError, latest_checkpoint
+from .checkpoint import CheckpointError, latest_checkpoint, newest_checkpoint
 from .command import train_main
 from .data import TokenDataset, TrainingBatch, labels_to_tensors
 from .distributed import (
@@ -61,6 +61,7 @@ __all__ = [
     "labels_to_tensors",
     "latest_checkpoint",
     "load_emulator",
+    "newest_checkpoint",
     "parameter_groups",
     "seed_everything",
     "split_indices",

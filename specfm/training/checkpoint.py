@@ -24,12 +24,15 @@ from ..model.storage import sha256_bytes
 
 __all__ = [
     "CheckpointError",
+    "checkpoint_step",
     "latest_checkpoint",
+    "newest_checkpoint",
     "optimizer_from_flat",
     "optimizer_to_flat",
     "read_checkpoint",
     "read_rng",
     "write_checkpoint",
+    "write_resume_point",
     "write_rng",
 ]
 
@@ -134,3 +137,87 @@ def latest_checkpoint(directory):
     done = sorted(p for p in pathlib.Path(directory).glob("step_*")
                   if (p / "state.json").exists())
     return done[-1] if done else None
+
+
+def checkpoint_step(folder):
+    """Return the step of a complete checkpoint folder, or None if it is not one."""
+    path = pathlib.Path(folder) / "state.json"
+    if not path.exists():
+        return None
+    try:
+        return int(json.loads(path.read_text())["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def newest_checkpoint(*folders):
+    """Return the complete checkpoint with the highest step among some candidates.
+
+    Parameters
+    ----------
+    *folders : path-like or None
+        Checkpoint folders (a resume point, whose ``.new``/``.old`` spares left by an
+        interrupted `write_resume_point` are considered too) or directories of ``step_*``
+        folders; None and missing paths are skipped.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The newest complete checkpoint (the first given wins a tie), or None.
+
+    """
+    best, best_step = None, None
+    for folder in folders:
+        if folder is None:
+            continue
+        folder = pathlib.Path(folder)
+        # a resume point cut short between its two renames (`write_resume_point`)
+        spares = [folder.with_name(folder.name + end) for end in (".new", ".old")]
+        for path in [folder, *spares]:
+            candidate = path if checkpoint_step(path) is not None else latest_checkpoint(path)
+            step = checkpoint_step(candidate) if candidate is not None else None
+            if step is not None and (best_step is None or step > best_step):
+                best, best_step = candidate, step
+    return best
+
+
+def write_resume_point(checkpoint, resume_point):
+    """Copy a complete checkpoint folder to ``resume_point``, replacing it in place.
+
+    The copy is written beside the target and swapped in by renaming, so the resume point
+    is at every moment either the previous complete checkpoint or the new one (after a
+    crash between the two renames, the previous one is kept as ``<name>.old`` and
+    `newest_checkpoint` still finds the newer copy). Only the checkpoint's files are
+    copied: the folder keeps one fixed size, so committing it to a repository after each
+    session overwrites rather than adds.
+
+    Parameters
+    ----------
+    checkpoint : path-like
+        A complete checkpoint folder (written by `write_checkpoint` and `write_rng`).
+    resume_point : path-like
+        The folder to replace.
+
+    Returns
+    -------
+    pathlib.Path
+        ``resume_point``.
+
+    """
+    source, target = pathlib.Path(checkpoint), pathlib.Path(resume_point)
+    if checkpoint_step(source) is None:
+        raise CheckpointError(f"{source} is not a complete checkpoint.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh = target.with_name(target.name + ".new")
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    names = sorted(p.name for p in source.iterdir() if p.name != "state.json")
+    for name in [*names, "state.json"]:  # state.json last: its presence = complete
+        shutil.copyfile(source / name, fresh / name)
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target

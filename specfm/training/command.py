@@ -62,8 +62,8 @@ import numpy as np
 from ..exceptions import SpecfmInputError
 from ..model.config import ModelConfig
 from ..model.network import SpecFMNetwork
-from ..model.storage import load_model
-from .checkpoint import latest_checkpoint
+from ..model.storage import load_model, save_model
+from .checkpoint import newest_checkpoint
 from .data import TokenDataset
 from .distributed import cleanup_distributed, init_distributed
 from .finetune import extend_network, freeze
@@ -81,7 +81,7 @@ from .sources import (
     training_vocabulary,
 )
 
-__all__ = ["add_arguments", "build_parser", "run_training", "train_main"]
+__all__ = ["add_arguments", "build_parser", "export_checkpoint", "run_training", "train_main"]
 
 #: File in a data cache that records the settings the cached data were made with.
 CACHE_SETTINGS = "settings.json"
@@ -103,9 +103,14 @@ def add_arguments(parser):
     """
     parser.add_argument("config", help="TOML configuration file")
     parser.add_argument("--resume", nargs="?", const="latest", default=None,
-                        help="resume from a checkpoint folder (default: the latest one)")
+                        help="resume from a checkpoint folder (default: the newest one in "
+                             "[trainer] checkpoint_dir or resume_point)")
     parser.add_argument("--output", help="override the output path of the model")
     parser.add_argument("--device", help="override the device (cpu, cuda, ...)")
+    parser.add_argument("--export-checkpoint", metavar="PATH",
+                        help="do not train: write the model of a checkpoint (the one --resume "
+                             "names, default the newest) to PATH, e.g. to benchmark a run "
+                             "that is still going")
     return parser
 
 
@@ -264,6 +269,59 @@ def train_main(argv=None):
     return run_training(build_parser().parse_args(argv))
 
 
+def _checkpoint_folders(config, base):
+    trainer = config.get("trainer", {})
+    return [base / trainer[key] if trainer.get(key) else None
+            for key in ("checkpoint_dir", "resume_point")]
+
+
+def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
+    """Write the network of a training checkpoint as a model folder, without training.
+
+    Parameters
+    ----------
+    config_path : path-like
+        The run's TOML configuration (it says where its checkpoints are).
+    output : path-like
+        Model folder (or ``.zip``) to write.
+    checkpoint : path-like or None
+        A checkpoint folder; None takes the newest of ``[trainer] checkpoint_dir`` and
+        ``resume_point``.
+    overwrite : bool
+        Replace an existing model at ``output``.
+
+    Returns
+    -------
+    pathlib.Path
+        The model written. Its provenance is the run's (as `run_training` records it when
+        the run ends) plus ``checkpoint``: the step, epoch and loss history so far.
+
+    Raises
+    ------
+    SpecfmInputError
+        If there is no checkpoint to export.
+
+    """
+    from .checkpoint import read_checkpoint
+
+    path = pathlib.Path(config_path)
+    with open(path, "rb") as f:
+        config = tomllib.load(f)
+    folder = (pathlib.Path(checkpoint) if checkpoint is not None
+              else newest_checkpoint(*_checkpoint_folders(config, path.parent)))
+    if folder is None:
+        raise SpecfmInputError(f"{path} has no checkpoint yet: train first.")
+    tensors, state = read_checkpoint(folder)
+    network = SpecFMNetwork(ModelConfig.from_dict(state["model_config"]))
+    network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
+                            strict=True)
+    record = dict(state.get("run_record") or {})
+    record["checkpoint"] = {key: state.get(key) for key in (
+        "step", "epoch", "batch_in_epoch", "history", "best_val_loss", "data_fingerprint")}
+    record["checkpoint"]["total_steps"] = state.get("trainer", {}).get("max_steps")
+    return save_model(network, output, provenance=record, overwrite=overwrite)
+
+
 def run_training(args):
     """Train as ``specfm train`` does, from parsed arguments (see `add_arguments`).
 
@@ -278,6 +336,12 @@ def run_training(args):
         0 on success.
 
     """
+    if args.export_checkpoint:
+        folder = None if args.resume in (None, "latest") else args.resume
+        out = export_checkpoint(args.config, args.export_checkpoint, folder,
+                                overwrite=False)
+        print(f"specfm train: checkpoint exported to {out}")
+        return 0
     path = pathlib.Path(args.config)
     with open(path, "rb") as f:
         config = tomllib.load(f)
@@ -306,19 +370,29 @@ def run_training(args):
         objective = MaskedTokenObjective(_section(config, "objective", ObjectiveConfig))
         if trainer_cfg.checkpoint_dir:
             trainer_cfg.checkpoint_dir = str(base / trainer_cfg.checkpoint_dir)
+        if trainer_cfg.resume_point:
+            trainer_cfg.resume_point = str(base / trainer_cfg.resume_point)
         trainer = Trainer(network, train, val, objective, trainer_cfg)
+        extra = dict(config.get("provenance", {}))
+        extra["training_data"] = data_record
+        extra["label_ranges"] = label_ranges(train)
+        trainer.run_record = extra
+        if trainer_cfg.resume_point:  # a run meant to be resumed elsewhere: know its data
+            trainer.data_fingerprint = train.fingerprint()
         if args.resume:
-            folder = (latest_checkpoint(trainer_cfg.checkpoint_dir or ".")
+            folder = (newest_checkpoint(trainer_cfg.checkpoint_dir, trainer_cfg.resume_point)
                       if args.resume == "latest" else pathlib.Path(args.resume))
             if folder is None:
-                raise SpecfmInputError("No checkpoint found to resume from.")
+                raise SpecfmInputError(
+                    "No checkpoint found to resume from (looked in checkpoint_dir "
+                    f"{trainer_cfg.checkpoint_dir} and resume_point "
+                    f"{trainer_cfg.resume_point}); start the run without --resume.")
+            if info.is_main:
+                print(f"specfm train: resuming from {folder}", file=sys.stderr)
             trainer.load_checkpoint(folder)
         result = trainer.fit()
         output = args.output or config.get("output")
         if output:
-            extra = dict(config.get("provenance", {}))
-            extra["training_data"] = data_record
-            extra["label_ranges"] = label_ranges(train)
             out = trainer.save_model(base / output if not args.output else output,
                                      overwrite=True, extra_provenance=extra)
             if info.is_main:

@@ -11,6 +11,7 @@ never filled in, and they never enter the loss.
 """
 
 import dataclasses
+import hashlib
 import json
 import math
 
@@ -259,6 +260,21 @@ class TokenDataset(Dataset):
         order = list(sampler)
         for first in range(start * batch_size, len(order), batch_size):
             yield self.batch(order[first:first + batch_size])
+
+    def fingerprint(self):
+        """Return the sha256 (hex) of every tensor of the dataset and its vocabulary.
+
+        Two datasets with the same fingerprint hold the same rows in the same order, so a
+        run resumed on rebuilt data continues exactly when the fingerprints agree.
+        """
+        digest = hashlib.sha256(json.dumps(self.vocabulary.to_list()).encode())
+        tensors = [getattr(self.tokens, name) for name in _TOKEN_TENSORS]
+        tensors += [self.tokens.spectrum_index] + [getattr(self, n) for n in _LABEL_TENSORS]
+        for tensor in tensors:
+            array = tensor.detach().cpu().contiguous().numpy()
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(array.reshape(-1).view(np.uint8))
+        return digest.hexdigest()
 
     def save(self, path):
         """Write the dataset to one safetensors file (vocabulary in its metadata)."""

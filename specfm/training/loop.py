@@ -7,12 +7,13 @@ process reads its own shard of a `TokenDataset`, and only rank 0 writes files).
 
 import copy
 import datetime
+import warnings
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from ..exceptions import SpecfmInputError
+from ..exceptions import SpecfmInputError, SpecfmWarning
 from ..model.storage import save_model
 from . import checkpoint as ckpt
 from .data import TokenDataset
@@ -69,6 +70,12 @@ class Trainer:
         self._epoch_loss = [0.0, 0]
         self.history, self.best_val_loss, self.bad_epochs = [], None, 0
         self.stopped_early, self._best_state = False, None
+        #: An identifier of the training data (e.g. a sha256), stored in checkpoints and
+        #: compared on resume: a run resumed on rebuilt data that differ is not exact.
+        self.data_fingerprint = None
+        #: JSON-able facts about the run (data, label ranges, description) kept in every
+        #: checkpoint, so that a model exported from one (`export_checkpoint`) has them.
+        self.run_record = {}
 
     def _check_vocabulary(self, data):
         vocab = getattr(data, "vocabulary", None)
@@ -253,8 +260,12 @@ class Trainer:
                 "optimizer_groups": groups, "world_size": self.info.world_size,
                 "model_config": self.network.config.to_dict(),
                 "trainer": self.config.to_dict(),
+                "data_fingerprint": self.data_fingerprint,
+                "run_record": self.run_record,
             }
             ckpt.write_checkpoint(folder, tensors, state, keep=self.config.keep_checkpoints)
+            if self.config.resume_point:
+                ckpt.write_resume_point(folder, self.config.resume_point)
         barrier()
         return folder
 
@@ -267,8 +278,23 @@ class Trainer:
             If the checkpoint is incomplete, corrupted, or from a run with a different
             number of processes.
 
+        Warns
+        -----
+        specfm.exceptions.SpecfmWarning
+            If the checkpoint and this trainer both know the fingerprint of their
+            training data and the two differ (the run continues at the same position,
+            but on other data, so not exactly as it would have).
+
         """
         tensors, state = ckpt.read_checkpoint(folder)
+        stored = state.get("data_fingerprint")
+        if stored and self.data_fingerprint and stored != self.data_fingerprint:
+            warnings.warn(
+                f"{folder} was written while training on data with fingerprint "
+                f"{stored[:12]}..., but this run's data have {self.data_fingerprint[:12]}... "
+                "(rebuilt on another machine or with another version?). Training continues "
+                "from the same step and position, but not exactly as the run would have.",
+                SpecfmWarning, stacklevel=2)
         if state["world_size"] != self.info.world_size:
             raise ckpt.CheckpointError(
                 f"{folder} was written by {state['world_size']} processes; resume it with "

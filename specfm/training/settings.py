@@ -36,6 +36,11 @@ class TrainerConfig:
         Where to write ``step_*`` checkpoint folders.
     keep_checkpoints : int or None
         Newest checkpoints to keep (None: all).
+    resume_point : str or None
+        A folder that every checkpoint is also copied to, replacing the previous one in
+        place (atomically): a resume point of fixed name and size that can be committed
+        to a repository so that a long run outlives the machine it ran on
+        (``specfm train --resume`` picks the newer of it and ``checkpoint_dir``).
     patience : int or None
         Early stopping: stop after this many epochs without a better validation loss.
     min_delta : float
@@ -61,6 +66,7 @@ class TrainerConfig:
     checkpoint_every: int = 0
     checkpoint_dir: str | None = None
     keep_checkpoints: int | None = 3
+    resume_point: str | None = None
     patience: int | None = None
     min_delta: float = 0.0
     restore_best: bool = True
@@ -70,6 +76,9 @@ class TrainerConfig:
     def __post_init__(self):
         if self.checkpoint_every and not self.checkpoint_dir:
             raise SpecfmInputError("checkpoint_every needs a checkpoint_dir to write into.")
+        if self.resume_point and not self.checkpoint_every:
+            raise SpecfmInputError("resume_point is written at each checkpoint: set "
+                                   "checkpoint_every (and checkpoint_dir) too.")
         if self.batch_size < 1:
             raise SpecfmInputError("batch_size must be a positive integer.")
 
