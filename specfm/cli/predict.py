@@ -11,6 +11,8 @@ workers. See `specfm.predict.predict_files`.
 
 import sys
 
+import astropy.units as u
+
 from ..predict.files import predict_files
 
 __all__ = ["run", "setup_parser", "summary_lines"]
@@ -44,6 +46,17 @@ def setup_parser(parser):
                         help="spectra per batch within a file (default 64)")
     parser.add_argument("--method", choices=("one_pass", "chunked"), default="one_pass",
                         help="inference method (default one_pass)")
+    parser.add_argument("--inputs", metavar="TABLE", default=None,
+                        help="table of colours or known labels (columns named like the "
+                             "model's inputs, e.g. bp_rp, g_rp) with a source_id or file "
+                             "(and index) column to match them to the spectra")
+    frame = parser.add_mutually_exclusive_group()
+    frame.add_argument("--radial-velocity", type=float, default=None, metavar="KMS",
+                       help="radial velocity (km/s) to remove from every spectrum, for "
+                            "observed-frame files")
+    frame.add_argument("--velocity-from-header", default=None, metavar="KEY",
+                       help="remove the radial velocity in each file's header keyword KEY "
+                            "(km/s), e.g. VRAD for APOGEE apVisit files")
     parser.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--registry", default=None, metavar="DIR",
                         help="folder of models (default $SPECFM_MODEL_DIR or the shipped ones)")
@@ -98,8 +111,9 @@ def run(args):
     Returns
     -------
     int
-        0; 1 with ``--strict`` when a file failed; 130 after Ctrl-C (the output then
-        holds every file finished before it).
+        0; 1 when no file could be predicted (nothing is printed then), or with
+        ``--strict`` when any file failed; 130 after Ctrl-C (the output then holds every
+        file finished before it).
 
     """
     client = None
@@ -108,6 +122,11 @@ def run(args):
 
         client = import_distributed().Client(args.scheduler)
     labels = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
+    extra = {}
+    if args.radial_velocity is not None:
+        extra["radial_velocity"] = args.radial_velocity * u.km / u.s
+    elif args.velocity_from_header:
+        extra["radial_velocity"] = args.velocity_from_header
     try:
         table = predict_files(
             args.files, model=args.model, format=args.format, output=args.output,
@@ -115,6 +134,7 @@ def run(args):
             method=args.method, overwrite=args.overwrite,
             progress=False if args.no_progress else None, flush_every=args.flush_every,
             files_per_task=args.files_per_task, registry=args.registry, device=args.device,
+            inputs=args.inputs, **extra,
         )
     except KeyboardInterrupt:
         where = args.output or "nothing (no --output was given)"
@@ -125,7 +145,12 @@ def run(args):
         if client is not None:
             client.close()
     summary = table.meta.pop("summary")
-    if args.output is None:
+    nothing = summary["done"] == 0 and summary["skipped"] == 0
+    if args.output is None and not nothing:
         print("\n".join(table.pformat(max_lines=-1, max_width=-1)))
     print("\n".join(summary_lines(summary, args.output)), file=sys.stderr)
+    if nothing:
+        print("specfm predict: no file could be predicted; nothing was written.",
+              file=sys.stderr)
+        return 1
     return 1 if args.strict and summary["failed"] else 0

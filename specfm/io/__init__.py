@@ -4,6 +4,14 @@ Importing this subpackage (which ``import specfm`` does) registers the readers w
 specutils, e.g. ``Spectrum.read(path, format="Gaia XP sampled")``.
 """
 
+from .gaia_xp_continuous import (
+    CONTINUOUS_FORMAT_NAME,
+    PHOTOMETRY_COLUMNS,
+    identify_gaia_xp_continuous,
+    photometry_inputs,
+    read_gaia_xp_continuous,
+    register_continuous,
+)
 from .gaia_xp_sampled import (
     FORMAT_NAME,
     GAIA_XP_FLUX_UNIT,
@@ -15,15 +23,22 @@ from .gaia_xp_sampled import (
 from .gaia_xp_table import XP_SAMPLING, XPTable, read_gaia_xp_table
 
 register()
+register_continuous()
 
 __all__ = [
+    "CONTINUOUS_FORMAT_NAME",
     "FORMAT_NAME",
     "GAIA_XP_FLUX_UNIT",
     "GAIA_XP_SAMPLING",
+    "PHOTOMETRY_COLUMNS",
     "XP_SAMPLING",
     "XPTable",
+    "identify_gaia_xp_continuous",
     "identify_gaia_xp_sampled",
+    "photometry_inputs",
+    "read_gaia_xp_continuous",
     "read_gaia_xp_sampled",
     "read_gaia_xp_table",
     "register",
+    "register_continuous",
 ]

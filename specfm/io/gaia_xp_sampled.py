@@ -15,9 +15,9 @@ imported, so ``Spectrum.read(path, format="Gaia XP sampled")`` works, and files 
 columns identify them are recognised without ``format=``.
 
 Files of the *continuous* representation (``bp_coefficients``, ``rp_coefficients``: what
-the archive calls XP_CONTINUOUS) hold coefficients of basis functions, not fluxes, and
-cannot be read without the basis functions: the reader raises
-`~specfm.exceptions.FileFormatError`, which says how to sample them with GaiaXPy.
+the archive calls XP_CONTINUOUS) hold coefficients of basis functions, not fluxes: they
+are the ``"Gaia XP continuous"`` format's (`specfm.io.read_gaia_xp_continuous`, through
+GaiaXPy); this reader raises a `~specfm.exceptions.FileFormatError` that says so.
 """
 
 import contextlib
@@ -39,6 +39,7 @@ __all__ = [
     "FORMAT_NAME",
     "GAIA_XP_FLUX_UNIT",
     "GAIA_XP_SAMPLING",
+    "column_names",
     "identify_gaia_xp_sampled",
     "read_gaia_xp_sampled",
     "register",
@@ -98,12 +99,41 @@ def _fits_table(hdul):
     return None
 
 
-def identify_gaia_xp_sampled(origin, *args, **kwargs):
-    """Return True for a CSV, ECSV or FITS file of Gaia XP spectra (specutils identifier).
+def column_names(path):
+    """Return the column names of a CSV, ECSV or FITS table file, or None.
 
-    A file is recognised when it has a ``source_id`` column and either ``flux`` and
-    ``flux_error`` (sampled spectra) or ``bp_coefficients``/``rp_coefficients``
-    (continuous spectra, which the reader rejects with advice on how to sample them).
+    Parameters
+    ----------
+    path : object
+        A path (anything else, or a file that cannot be opened as such a table, gives
+        None).
+
+    Returns
+    -------
+    list of str or None
+
+    """
+    if not isinstance(path, str | os.PathLike):
+        return None
+    name = os.fspath(path).lower()
+    try:
+        if name.endswith(_TEXT_SUFFIXES):
+            with _text_table(path) as (_, names, _rows):
+                return list(names)
+        if name.endswith(_FITS_SUFFIXES):
+            with fits.open(path, memmap=False) as hdul:
+                hdu = _fits_table(hdul)
+                return [] if hdu is None else list(hdu.columns.names)
+    except (OSError, ValueError, UnicodeDecodeError, csv.Error, TypeError):
+        return None
+    return None
+
+
+def identify_gaia_xp_sampled(origin, *args, **kwargs):
+    """Return True for a CSV, ECSV or FITS file of Gaia XP sampled spectra (specutils identifier).
+
+    A file is recognised when it has a ``source_id``, a ``flux`` and a ``flux_error``
+    column. (Files of coefficients are the ``"Gaia XP continuous"`` format's.)
 
     Parameters
     ----------
@@ -119,26 +149,11 @@ def identify_gaia_xp_sampled(origin, *args, **kwargs):
     bool
 
     """
-    path = args[0] if args else None
-    if not isinstance(path, str | os.PathLike):
-        return False
-    name = os.fspath(path).lower()
-    try:
-        if name.endswith(_TEXT_SUFFIXES):
-            with _text_table(path) as (_, names, _rows):
-                pass
-        elif name.endswith(_FITS_SUFFIXES):
-            with fits.open(path, memmap=False) as hdul:
-                hdu = _fits_table(hdul)
-                names = [] if hdu is None else list(hdu.columns.names)
-        else:
-            return False
-    except (OSError, ValueError, UnicodeDecodeError, csv.Error):
+    names = column_names(args[0]) if args else None
+    if not names:
         return False
     names = {n.lower() for n in names}
-    if "source_id" not in names:
-        return False
-    return {"flux", "flux_error"} <= names or bool(names & set(_CONTINUOUS))
+    return "source_id" in names and {"flux", "flux_error"} <= names
 
 
 def _parse_array(value, what):
@@ -168,11 +183,9 @@ def _check_kind(path, names):
         raise FileFormatError(
             f"{os.fspath(path)} holds Gaia XP spectra in the continuous representation "
             "(columns bp_coefficients, rp_coefficients): coefficients of basis functions, not "
-            "fluxes, which specfm cannot sample without the basis functions. Sample them "
-            "first with GaiaXPy, e.g. `from gaiaxpy import calibrate; calibrate(path, "
-            "output_format='csv')`, and read the file it writes (output_spectra.csv, with "
-            "output_spectra_sampling.csv beside it) with format='Gaia XP sampled'; or "
-            "download the XP_SAMPLED product from the Gaia archive instead."
+            "sampled fluxes. Read it with format='Gaia XP continuous' (it samples them with "
+            "GaiaXPy: pip install 'specfm[xp]'), or leave format= out and specutils "
+            "recognises it."
         )
     if "xp" in lower:
         raise FileFormatError(
@@ -355,7 +368,7 @@ def _path_of(source):
     if isinstance(name, str | os.PathLike) and os.path.isfile(name):
         return name
     raise FileFormatError(
-        "Gaia XP sampled spectra are read from a file path; give the path instead of "
+        "Gaia XP spectra are read from a file path; give the path instead of "
         f"{type(source).__name__}."
     )
 

@@ -72,18 +72,55 @@ def plot_attention(table, label=None, spectrum_index=0, ax=None, lines=True, ele
     return ax
 
 
+def _one_spectrum(spectrum, what):
+    """Return a 1-D spectrum from a 1-D one, a one-row batch or a one-element list."""
+    from .._compat import is_spectrum
+
+    if isinstance(spectrum, list | tuple):
+        if len(spectrum) != 1:
+            raise SpecfmInputError(
+                f"plot_spectrum draws one spectrum, but {what} is a list of {len(spectrum)}; "
+                f"pass one of them, e.g. {what}[0].")
+        spectrum = spectrum[0]
+    if not is_spectrum(spectrum):
+        raise SpecfmInputError(f"{what} must be a specutils Spectrum, not "
+                               f"{type(spectrum).__name__}.")
+    if spectrum.flux.ndim > 1:
+        if spectrum.flux.shape[0] != 1 or spectrum.flux.ndim > 2:
+            raise SpecfmInputError(
+                f"plot_spectrum draws one spectrum, but {what} is a batch of shape "
+                f"{spectrum.flux.shape}; pass one row, e.g. {what}[0].")
+        spectrum = spectrum[0]
+    return spectrum
+
+
+def _flux_limits(*fluxes):
+    """Return y limits that show the fluxes' bulk (0.5-99.5 percentiles, padded)."""
+    finite = np.concatenate([np.asarray(f, float).ravel() for f in fluxes])
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    lo, hi = np.percentile(finite, [0.5, 99.5])
+    pad = 0.1 * (hi - lo) if hi > lo else 0.1 * max(abs(hi), 1.0)
+    return lo - pad, hi + pad
+
+
 def plot_spectrum(spectrum, model_spectrum=None, ax=None, labels=("observed", "model"),
                   residuals=True):
     """Draw a spectrum with a generated or in-painted one overlaid.
 
+    The y axis shows the bulk of the observed and model flux (and residuals); a wide
+    uncertainty band of the model is cut at its edges rather than squeezing the spectra.
+
     Parameters
     ----------
     spectrum : Spectrum
-        A 1-D spectrum (e.g. from `specfm.predict.Model.normalise`).
+        One spectrum (e.g. from `specfm.predict.Model.normalise`): 1-D, or a batch or
+        list holding one.
     model_spectrum : Spectrum, optional
-        A 1-D spectrum from `~specfm.predict.Model.generate` or
-        `~specfm.predict.Model.inpaint`, drawn with its 1-sigma band; in-painted pixels
-        (``meta["inpainted"]``) are shaded.
+        One spectrum from `~specfm.predict.Model.generate` or
+        `~specfm.predict.Model.inpaint` (1-D, or a batch or list holding one), drawn with
+        its 1-sigma band; in-painted pixels (``meta["inpainted"]``) are shaded.
     ax : `~matplotlib.axes.Axes`, optional
         Where to draw.
     labels : tuple of str
@@ -96,19 +133,30 @@ def plot_spectrum(spectrum, model_spectrum=None, ax=None, labels=("observed", "m
     -------
     `~matplotlib.axes.Axes`
 
+    Raises
+    ------
+    SpecfmInputError
+        If ``spectrum`` or ``model_spectrum`` holds more than one spectrum.
+
     """
+    spectrum = _one_spectrum(spectrum, "spectrum")
+    if model_spectrum is not None:
+        model_spectrum = _one_spectrum(model_spectrum, "model_spectrum")
     ax = get_axes(ax, figsize=(10, 3.5))
+    shown = []
     wave = spectrum.spectral_axis.to_value(u.AA, u.spectral())
     flux = values(spectrum.flux)
     if spectrum.mask is not None:
         flux = np.where(np.asarray(spectrum.mask, bool), np.nan, flux)
     ax.plot(wave, flux, color="k", lw=0.7, label=labels[0])
+    shown.append(flux)
     if model_spectrum is not None:
         mwave = model_spectrum.spectral_axis.to_value(u.AA, u.spectral())
         mflux = values(model_spectrum.flux)
         std = (model_spectrum.uncertainty.array if model_spectrum.uncertainty is not None
                else np.zeros_like(mflux))
         ax.plot(mwave, mflux, color="C1", lw=0.9, label=labels[1])
+        shown.append(mflux)
         ax.fill_between(mwave, mflux - std, mflux + std, color="C1", alpha=0.3, lw=0)
         filled = model_spectrum.meta.get("inpainted")
         if filled is not None and np.any(filled):
@@ -118,6 +166,10 @@ def plot_spectrum(spectrum, model_spectrum=None, ax=None, labels=("observed", "m
             order = np.argsort(mwave)
             resid = flux - np.interp(wave, mwave[order], mflux[order])
             ax.plot(wave, 0.2 + resid, color="C7", lw=0.6, label=f"{labels[0]} - model + 0.2")
+            shown.append(0.2 + resid)
+    limits = _flux_limits(*shown)
+    if limits is not None:
+        ax.set_ylim(*limits)
     ax.set_xlabel(f"wavelength [{u.AA.to_string()}]")
     ax.set_ylabel("flux")
     ax.legend(loc="lower left", fontsize="small")

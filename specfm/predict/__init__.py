@@ -15,11 +15,12 @@ import types
 
 from .api import predict, resolve_model
 from .files import predict_files
+from .frame import header_velocity
 from .model import METHODS, Model, load
 from .table import FLAG_DESCRIPTIONS, PredictionFlag
 
-__all__ = ["FLAG_DESCRIPTIONS", "METHODS", "Model", "PredictionFlag", "load", "predict",
-           "predict_files", "resolve_model"]
+__all__ = ["FLAG_DESCRIPTIONS", "METHODS", "Model", "PredictionFlag", "header_velocity", "load",
+           "predict", "predict_files", "resolve_model"]
 
 
 class _CallableModule(types.ModuleType):

@@ -26,8 +26,9 @@ from tqdm.auto import tqdm
 from ..exceptions import CoverageWarning, OutputConflictError
 from ..pretrained import available_models
 from .api import resolve_model
+from .inputs_table import read_inputs_table
 from .output import output_format, read_table, write_table_atomic
-from .reading import expand_paths, predict_file, read_spectra
+from .reading import check_format, expand_paths, predict_file, read_spectra
 
 __all__ = ["predict_files"]
 
@@ -113,7 +114,7 @@ def _stack(tables, meta):
 def predict_files(paths, model=None, format=None, output=None, client=None, n_workers=None,
                   batch_size=64, labels=None, method="one_pass", overwrite=False,
                   progress=None, flush_every=20, files_per_task=None, registry=None,
-                  device=None, **kwargs):
+                  device=None, inputs=None, **kwargs):
     """Predict labels for every spectrum in many files; resumable; optionally with Dask.
 
     Parameters
@@ -158,6 +159,11 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         Folder of models (see `specfm.pretrained.registry_dir`).
     device : str, optional
         Torch device for the model (e.g. ``"cuda"``), in this process and on the workers.
+    inputs : str, path-like or `~astropy.table.Table`, optional
+        Colours or known labels for the spectra: a table with ``source_id`` or ``file``
+        (and ``index``) columns and columns named like the model's input tokens
+        (`~specfm.predict.inputs_table`). Without it, Gaia XP archive files give the
+        colours their photometry allows.
     **kwargs
         Passed to `~specfm.predict.Model.predict` (``max_tokens``, ``seed``, ``chunk_size``, ...).
 
@@ -173,6 +179,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
 
     Raises
     ------
+    FileFormatError
+        For a ``format`` no specutils reader has (before any file is read).
     OutputConflictError
         When ``output`` holds results that must not be mixed with this run's.
     SpecfmInputError
@@ -181,6 +189,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         Passed on after the output was written with everything done so far.
 
     """
+    check_format(format)
     files, failed = expand_paths(paths)
     if output is not None:
         output_format(output)
@@ -194,6 +203,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         done_before = set()
     todo = [(i, f) for i, f in enumerate(files) if f not in done_before]
     options = dict(kwargs, batch_size=batch_size, labels=labels, method=method)
+    if inputs is not None:
+        options["inputs_table"] = read_inputs_table(inputs, model.vocabulary)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     results, meta, since_flush = {}, dict(existing.meta) if existing is not None else {}, 0
     warned = set()

@@ -2,6 +2,7 @@
 
 import dataclasses
 import html
+import os
 import pathlib
 import warnings
 
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..exceptions import CoverageWarning, SpecfmInputError
+from ..exceptions import CoverageWarning, FileFormatError, SpecfmInputError
 from ..model import Query, load_model, parameter_count_text, predict_chunked, read_model_config
 from ..model.chunking import combine_rows
 from ..pretrained.registry import config_coverage
@@ -19,6 +20,7 @@ from . import attention as _attention
 from . import finetuning as _finetuning
 from . import generation as _generation
 from .batching import derived_seed, make_batches, split_pieces, tokenize_batch
+from .frame import add_frame, resolve_velocity
 from .table import FLAG_DESCRIPTIONS, input_label_values, make_table, prediction_flags
 
 __all__ = ["METHODS", "Model", "load"]
@@ -38,6 +40,23 @@ def _specfm_version():
     from .. import __version__
 
     return __version__
+
+
+def _read_path(path):
+    """Read one spectrum file for `Model.predict`, letting specutils identify its format."""
+    from .reading import describe_read_error, read_spectra
+
+    if not os.path.isfile(path):
+        raise FileFormatError(f"No such file: {os.fspath(path)!r}.")
+    try:
+        return read_spectra(path)
+    except Exception as error:
+        raise FileFormatError(
+            f"Could not read {os.fspath(path)!r} as a spectrum "
+            f"({describe_read_error(error, path)}). Read it with "
+            "specutils.Spectrum.read(path, format=...) naming its format (e.g. "
+            "'APOGEE apStar', 'Gaia XP sampled'), or use specfm.predict_files([path], "
+            "format=...).") from error
 
 
 def _input_names(inputs):
@@ -243,9 +262,11 @@ class Model:
 
         Parameters
         ----------
-        spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
+        spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection, list or path
             Anything `specfm.tokens.Tokenizer` accepts: one spectrum, a 2-D batch, or
-            spectra on different grids, in any spectral and flux unit.
+            spectra on different grids, in any spectral and flux unit; or the path of one
+            file, read with specutils guessing its format (for many files, or to name
+            the format, see `specfm.predict_files`).
         labels : str or list of str, optional
             Labels to predict (default: all of `labels`). Labels given in ``inputs``
             may be requested back.
@@ -258,8 +279,11 @@ class Model:
             Show a progress bar (default: only when there are more than a few batches).
         medium : {"vacuum", "air"}
             Medium of the input wavelengths.
-        radial_velocity : Quantity, optional
-            Velocity to remove (scalar or one per spectrum).
+        radial_velocity : Quantity or str, optional
+            Velocity to remove, to read observed-frame spectra (APOGEE apVisit, BOSS) in
+            the rest frame: a Quantity (scalar or one per spectrum); or the name of a
+            column of ``inputs`` (with a velocity unit); or else a keyword of each
+            spectrum's FITS header, e.g. ``"VRAD"`` for apVisit (`header_velocity`).
         redshift : float or array-like, optional
             Redshift to remove (scalar or one per spectrum).
         method : {"one_pass", "chunked"}
@@ -282,9 +306,10 @@ class Model:
         -------
         `~astropy.table.QTable`
             One row per spectrum: ``spectrum_index``; ``<label>`` and ``<label>_err``
-            (masked Quantities); ``n_tokens``; ``flag`` (bits of
-            `~specfm.predict.PredictionFlag`). ``meta`` names the model, its version and
-            sha256, the tokenizer and the method.
+            (masked Quantities); ``radial_velocity`` or ``redshift`` when one was removed;
+            ``n_tokens``; ``flag`` (bits of `~specfm.predict.PredictionFlag`). ``meta``
+            names the model, its version and sha256, the tokenizer, the method and
+            ``frame``: whether a velocity was removed (rest frame) or not.
 
         Raises
         ------
@@ -295,8 +320,12 @@ class Model:
         """
         if method not in METHODS:
             raise SpecfmInputError(f"method must be one of {METHODS}, not {method!r}.")
+        if isinstance(spectra, str | os.PathLike):
+            spectra = _read_path(spectra)
         if int(batch_size) < 1 or int(chunk_size) < 1:
             raise SpecfmInputError("batch_size and chunk_size must be positive integers.")
+        source = radial_velocity if isinstance(radial_velocity, str) else None
+        radial_velocity, inputs = resolve_velocity(radial_velocity, spectra, inputs)
         names = self._resolve_labels(labels, inputs)
         config = self._inference_config(max_tokens)
         query = Query(labels=names)
@@ -313,7 +342,8 @@ class Model:
                                                   batch[0].start))
         self._warn_coverage(outside)
         parts = [np.concatenate(x) for x in zip(*per_batch, strict=True)]
-        return self._table(names, *parts, outside, method, chunk_size, seed, config)
+        table = self._table(names, *parts, outside, method, chunk_size, seed, config)
+        return add_frame(table, radial_velocity, redshift, source)
 
     def _inference_config(self, max_tokens):
         """Return the tokenizer configuration for prediction (a cap chunks, never drops)."""
@@ -394,7 +424,8 @@ class Model:
         value = mean * scale + offset
         std = np.sqrt(variance) * scale
         ranges = {k: v.value for k, v in self.label_ranges.items()}
-        flags = prediction_flags(names, value, usable, outside, given, ranges, self.vocabulary)
+        flags = prediction_flags(names, value, usable, outside, given, ranges, self.vocabulary,
+                                 std)
         meta = {
             "model": self.name,
             "model_version": self.provenance.get("version", self.config.get("specfm_version")),

@@ -11,6 +11,7 @@ from ..tokens import TokenKind
 
 __all__ = [
     "FLAG_DESCRIPTIONS",
+    "UNCERTAIN_SCALE",
     "PredictionFlag",
     "input_label_values",
     "label_units",
@@ -34,6 +35,16 @@ class PredictionFlag(enum.IntFlag):
     """A predicted label lies outside the range of the model's training labels."""
     INPUT_RANGE = 8
     """A label given in ``inputs`` lies outside the range of the training labels."""
+    UNCERTAIN = 16
+    """A predicted uncertainty exceeds `UNCERTAIN_SCALE` times the label's typical spread
+    among stars: the model says it does not know (such predictions are far off much more
+    often than their ``_err`` alone suggests)."""
+
+
+UNCERTAIN_SCALE = 1.0
+"""`PredictionFlag.UNCERTAIN` is set where ``<label>_err`` exceeds this many times the
+label's typical spread among stars, the ``scale`` of its vocabulary entry (1000 K for
+Teff, 1.5 dex for log g, 0.5 dex for [Fe/H], 0.15 dex for [Mg/Fe] and [alpha/M])."""
 
 
 FLAG_DESCRIPTIONS = {
@@ -41,6 +52,8 @@ FLAG_DESCRIPTIONS = {
     int(PredictionFlag.NO_DATA): "no usable pixels; prediction masked",
     int(PredictionFlag.LABEL_RANGE): "a predicted label outside the training label range",
     int(PredictionFlag.INPUT_RANGE): "an input label outside the training label range",
+    int(PredictionFlag.UNCERTAIN): ("a predicted uncertainty above the label's typical spread "
+                                    "among stars (the model does not know)"),
 }
 """One line per bit of `PredictionFlag`, as written to ``table.meta["flags"]``."""
 
@@ -81,7 +94,7 @@ def input_label_values(tokens):
     return out
 
 
-def prediction_flags(names, value, usable, outside, given, ranges, vocabulary):
+def prediction_flags(names, value, usable, outside, given, ranges, vocabulary, std=None):
     """Return the ``flag`` bit mask of each spectrum (see `PredictionFlag`).
 
     Parameters
@@ -100,6 +113,9 @@ def prediction_flags(names, value, usable, outside, given, ranges, vocabulary):
         ``{name: (low, high)}`` of the training labels, in physical units.
     vocabulary : `~specfm.tokens.Vocabulary`
         For the columns of ``given``.
+    std : numpy.ndarray, optional
+        ``(n_spectra, len(names))`` predicted uncertainties in physical units, for
+        `PredictionFlag.UNCERTAIN` (compared with each label's vocabulary ``scale``).
 
     Returns
     -------
@@ -120,6 +136,10 @@ def prediction_flags(names, value, usable, outside, given, ranges, vocabulary):
                 g = given[:, vocabulary.index(name)]
                 bad = np.isfinite(g) & ((g < lo) | (g > hi))
                 flags |= np.where(bad, int(PredictionFlag.INPUT_RANGE), 0)
+        if std is not None:
+            for j, name in enumerate(names):
+                wide = usable & (np.asarray(std)[:, j] > UNCERTAIN_SCALE * vocabulary[name].scale)
+                flags |= np.where(wide, int(PredictionFlag.UNCERTAIN), 0)
     return flags
 
 

@@ -7,6 +7,7 @@ a boolean "bad pixel" array.
 """
 
 import dataclasses
+import os
 import warnings
 
 import astropy.units as u
@@ -126,6 +127,11 @@ def _not_a_spectrum(obj):
             "specutils.Spectrum(flux=flux * u.Unit('erg / (s cm2 AA)'), "
             "spectral_axis=wavelength * u.AA)."
         )
+    if isinstance(obj, str | os.PathLike):
+        return SpecfmInputError(
+            f"Got a file name ({os.fspath(obj)!r}) instead of a spectrum. Read it first, e.g. "
+            "specutils.Spectrum.read(path, format='APOGEE apStar'); Model.predict(path) "
+            "reads one file itself, and specfm.predict_files(paths) reads many.")
     return SpecfmInputError(
         f"Cannot read a spectrum from a {type(obj).__name__}. Give a specutils Spectrum "
         "(or Spectrum1D), a 2-D Spectrum batch, a SpectrumList, a SpectrumCollection, or a "

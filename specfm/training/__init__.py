@@ -26,6 +26,7 @@ from .sources import (
     load_emulator,
     split_indices,
     synthetic_dataset,
+    training_coverage,
     training_vocabulary,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "split_indices",
     "synthetic_dataset",
     "train_main",
+    "training_coverage",
     "training_vocabulary",
     "unfreeze",
     "warmup_cosine",

@@ -78,6 +78,7 @@ from .sources import (
     label_ranges,
     split_indices,
     synthetic_dataset,
+    training_coverage,
     training_vocabulary,
 )
 
@@ -366,6 +367,9 @@ def run_training(args):
         if tokenizer is not None:
             stored = {**tokenizer.to_dict(), **config.get("prediction", {})}
             stored["vocabulary"] = tokenizer.vocabulary
+            data = config.get("data", {})
+            if stored.get("coverage") is None and data.get("kind") == "synthetic":
+                stored["coverage"] = training_coverage(data.get("sources", []))
             network.config.tokenizer = type(tokenizer)(**stored).to_dict()
         objective = MaskedTokenObjective(_section(config, "objective", ObjectiveConfig))
         if trainer_cfg.checkpoint_dir:

@@ -35,6 +35,7 @@ __all__ = [
     "load_emulator",
     "split_indices",
     "synthetic_dataset",
+    "training_coverage",
     "training_vocabulary",
 ]
 
@@ -392,3 +393,55 @@ def label_ranges(dataset):
         physical = scaled * spec.scale + spec.offset
         out[spec.name] = [float(physical.min()), float(physical.max())]
     return out
+
+
+def training_coverage(sources, margin=0.005):
+    """Return the vacuum wavelength ranges that synthetic sources' instruments cover.
+
+    A model pre-trained on these sources has seen no pixel outside them, so this is the
+    coverage `specfm train` stores with it: predictions on spectra beyond it use only the
+    pixels inside and carry ``PredictionFlag.COVERAGE`` (an axis in nm labelled as
+    Angstrom, for example, falls outside every range).
+
+    Parameters
+    ----------
+    sources : iterable of `SyntheticSource` or dict
+        The ``[[data.sources]]`` of a configuration.
+    margin : float
+        Each instrument's range is widened by this fraction of its ends, then ranges
+        that overlap are merged.
+
+    Returns
+    -------
+    list of [float, float]
+        Sorted, disjoint ``[low, high]`` pairs in vacuum Angstrom.
+
+    Examples
+    --------
+    >>> from specfm.training import training_coverage
+    >>> training_coverage([{"emulator": "cannon_coolstars", "n_stars": 1,
+    ...                     "instruments": ["gaia_xp", "apogee"]}], margin=0.0)
+    [[3360.0, 10200.0], [15100.8, 16999.8]]
+
+    """
+    from ..synth import get_instrument
+    from ..wavelengths import air_to_vacuum
+
+    names = set()
+    for source in sources:
+        source = source if isinstance(source, SyntheticSource) else SyntheticSource(**source)
+        names.update(source.instruments)
+    ranges = []
+    for name in sorted(names):
+        instrument = get_instrument(name)
+        wave = instrument.wavelength.to_value(u.AA)
+        if getattr(instrument, "medium", "vacuum") == "air":
+            wave = air_to_vacuum(wave)
+        ranges.append([float(wave.min()) * (1 - margin), float(wave.max()) * (1 + margin)])
+    merged = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return [[round(lo, 1), round(hi, 1)] for lo, hi in merged]

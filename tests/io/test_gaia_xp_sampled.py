@@ -112,12 +112,13 @@ def test_unknown_sampling_is_a_clear_error(tmp_path):
         read_gaia_xp_sampled(path, sampling=[1.0, 2.0, 3.0])
 
 
-def test_continuous_files_say_how_to_sample_them(tmp_path):
+def test_continuous_files_are_sent_to_their_own_reader(tmp_path):
     path = tmp_path / "XP_CONTINUOUS.csv"
     path.write_text('source_id,bp_coefficients,rp_coefficients\n1,"(1.0, 2.0)","(3.0, 4.0)"\n')
-    assert identify_gaia_xp_sampled("read", str(path))
-    with pytest.raises(FileFormatError, match=r"continuous representation.*calibrate"):
-        SpectrumClass.read(str(path))
+    assert not identify_gaia_xp_sampled("read", str(path))
+    with pytest.raises(FileFormatError,
+                       match=r"continuous representation.*format='Gaia XP continuous'"):
+        SpectrumClass.read(str(path), format="Gaia XP sampled")
 
 
 def test_converted_and_unrelated_files_are_rejected(tmp_path):
