@@ -1,6 +1,9 @@
 """Shared test fixtures: where the shared data lives, and tiny spectra."""
 
+import contextlib
+import importlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,19 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+BENCHMARKS = _HERE.parent / "benchmarks"
+"""The benchmark scripts' folder (absent when only the installed package is tested)."""
+
+
+@contextlib.contextmanager
+def benchmark_modules(*names):
+    """Import scripts of ``benchmarks/`` the way they import each other; skip without them."""
+    if not all((BENCHMARKS / f"{name}.py").is_file() for name in names):
+        pytest.skip("benchmarks/ is not next to the tests (installed package only)")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield tuple(importlib.import_module(name) for name in names)
+    finally:
+        sys.path.remove(str(BENCHMARKS))

@@ -4,7 +4,7 @@ The Gaia archive publishes XP spectra as coefficients of basis functions
 (``bp_coefficients``, ``rp_coefficients``, their errors and correlations). GaiaXPy, the
 library of the Gaia collaboration for them, turns coefficients into absolutely calibrated
 fluxes on a chosen sampling (``gaiaxpy.calibrate``). This reader calls it on the file and
-returns the spectra on the grid the XP models read (`GAIA_XP_SAMPLING`: 336-1020 nm, 2 nm
+returns the spectra on the grid the XP models read (``GAIA_XP_SAMPLING``: 336-1020 nm, 2 nm
 apart), so an archive download goes straight into `~specfm.predict.Model.predict`.
 
 GaiaXPy is an optional dependency: ``pip install "specfm[xp]"`` (or ``pip install
@@ -161,7 +161,7 @@ def read_gaia_xp_continuous(path, sampling=None, **kwargs):
         A CSV, ECSV or FITS file of the archive's XP_CONTINUOUS table (``source_id``,
         ``bp_coefficients``, ``rp_coefficients`` and their errors and correlations).
     sampling : Quantity or array-like, optional
-        Wavelengths to sample at (numbers are nm); default `GAIA_XP_SAMPLING`, the grid of
+        Wavelengths to sample at (numbers are nm); default ``GAIA_XP_SAMPLING``, the grid of
         the shipped XP models.
     **kwargs
         Ignored (specutils passes its own reading options).
@@ -172,7 +172,7 @@ def read_gaia_xp_continuous(path, sampling=None, **kwargs):
         Flux of shape ``(n_sources, n_samples)`` in W m^-2 nm^-1 on a spectral axis in nm,
         with a `~astropy.nddata.StdDevUncertainty` and a mask (True where flux or error
         is not finite); ``meta["source_id"]`` (int64, one per row), ``meta["file"]`` and,
-        when the file has any of `PHOTOMETRY_COLUMNS`, ``meta["photometry"]`` (a QTable
+        when the file has any of ``PHOTOMETRY_COLUMNS``, ``meta["photometry"]`` (a QTable
         with ``source_id`` and those columns in mag, masked where missing).
 
     Raises
@@ -230,7 +230,7 @@ def photometry_inputs(photometry):
     ----------
     photometry : `~astropy.table.Table` or None
         ``meta["photometry"]`` of `read_gaia_xp_continuous` (or any table with
-        `PHOTOMETRY_COLUMNS`).
+        ``PHOTOMETRY_COLUMNS``).
 
     Returns
     -------

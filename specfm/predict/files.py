@@ -162,7 +162,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     inputs : str, path-like or `~astropy.table.Table`, optional
         Colours or known labels for the spectra: a table with ``source_id`` or ``file``
         (and ``index``) columns and columns named like the model's input tokens
-        (`~specfm.predict.inputs_table`). Without it, Gaia XP archive files give the
+        (``specfm.predict.inputs_table``). Without it, Gaia XP archive files give the
         colours their photometry allows.
     **kwargs
         Passed to `~specfm.predict.Model.predict` (``max_tokens``, ``seed``, ``chunk_size``, ...).

@@ -266,7 +266,7 @@ class Model:
             Anything `specfm.tokens.Tokenizer` accepts: one spectrum, a 2-D batch, or
             spectra on different grids, in any spectral and flux unit; or the path of one
             file, read with specutils guessing its format (for many files, or to name
-            the format, see `specfm.predict_files`).
+            the format, see `specfm.predict.predict_files`).
         labels : str or list of str, optional
             Labels to predict (default: all of `labels`). Labels given in ``inputs``
             may be requested back.

@@ -280,7 +280,7 @@ def predict_file(model, path, format=None, **kwargs):
         Its specutils format (see `read_spectra`).
     **kwargs
         Passed to `~specfm.predict.Model.predict` (``batch_size``, ``labels``, ...), except
-        ``inputs_table``: a table from `~specfm.predict.inputs_table.read_inputs_table`
+        ``inputs_table``: a table from ``specfm.predict.inputs_table.read_inputs_table``
         whose rows for this file's spectra become their ``inputs``. Without one (or
         without a matching row), colours from the photometry the reader kept (Gaia XP
         archive files) are used where the model takes them.

@@ -36,7 +36,7 @@ class PredictionFlag(enum.IntFlag):
     INPUT_RANGE = 8
     """A label given in ``inputs`` lies outside the range of the training labels."""
     UNCERTAIN = 16
-    """A predicted uncertainty exceeds `UNCERTAIN_SCALE` times the label's typical spread
+    """A predicted uncertainty exceeds ``UNCERTAIN_SCALE`` times the label's typical spread
     among stars: the model says it does not know (such predictions are far off much more
     often than their ``_err`` alone suggests)."""
 

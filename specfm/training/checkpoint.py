@@ -157,7 +157,7 @@ def newest_checkpoint(*folders):
     ----------
     *folders : path-like or None
         Checkpoint folders (a resume point, whose ``.new``/``.old`` spares left by an
-        interrupted `write_resume_point` are considered too) or directories of ``step_*``
+        interrupted ``write_resume_point`` are considered too) or directories of ``step_*``
         folders; None and missing paths are skipped.
 
     Returns

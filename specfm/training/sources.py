@@ -399,7 +399,7 @@ def training_coverage(sources, margin=0.005):
     """Return the vacuum wavelength ranges that synthetic sources' instruments cover.
 
     A model pre-trained on these sources has seen no pixel outside them, so this is the
-    coverage `specfm train` stores with it: predictions on spectra beyond it use only the
+    coverage ``specfm train`` stores with it: predictions on spectra beyond it use only the
     pixels inside and carry ``PredictionFlag.COVERAGE`` (an axis in nm labelled as
     Angstrom, for example, falls outside every range).
 

@@ -1,26 +1,17 @@
 """The statistics behind the published benchmark tables (``benchmarks/_common.py`` and
 ``benchmarks/xp_uncertainty.py``): paired bootstrap intervals and error calibration."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from ..conftest import benchmark_modules
 
 
 @pytest.fixture(scope="module")
 def bench():
     """The benchmark helpers, imported the way the scripts import them."""
-    if not (BENCHMARKS / "_common.py").is_file():
-        pytest.skip("benchmarks/ is not next to the tests (installed package only)")
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module("_common"), importlib.import_module("xp_uncertainty")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    with benchmark_modules("_common", "xp_uncertainty") as modules:
+        yield modules
 
 
 def _stars(n=2000, seed=0):

@@ -65,3 +65,16 @@ def test_real_sampled_spectra_read_back(tmp_path):
     assert np.array_equal(spectrum.meta["source_id"], ids)
     assert u.allclose(spectrum.spectral_axis, xp.spectra.spectral_axis)
     assert np.allclose(spectrum.flux.to_value(GAIA_XP_FLUX_UNIT), flux, rtol=1e-12)
+
+
+def test_the_xp_star_the_model_does_not_know_is_flagged(shared_data):
+    """XP_CONTINUOUS_RAW's second star: Teff 11,900 +- 4,100 K, flagged UNCERTAIN."""
+    pytest.importorskip("gaiaxpy")
+    from specfm.predict import PredictionFlag
+    from specfm.pretrained import load_pretrained
+
+    spectrum = SpectrumClass.read(str(shared_data / "real_spectra" / "XP_CONTINUOUS_RAW.csv"))
+    table = load_pretrained("specfm-xp").predict(spectrum)
+    uncertain = (table["flag"] & PredictionFlag.UNCERTAIN) > 0
+    assert uncertain.tolist() == [False, True]
+    assert table["teff_err"][1] > 1000 * u.K > table["teff_err"][0]
