@@ -18,6 +18,7 @@ from .cannon import CannonEmulator
 from .combined import CombinedEmulator
 from .corpus import CorpusConfig, iter_corpus, read_shard, write_corpus
 from .emulators import Emulator
+from .fitting import SpectrumFit, fit_spectrum
 from .grid import GridEmulator
 from .instruments import Instrument, fit_flux_correction
 from .labels import ExtrapolationError, Label, LabelError
@@ -41,7 +42,9 @@ __all__ = [
     "NoiseModel",
     "PayneEmulator",
     "PixelwisePayneEmulator",
+    "SpectrumFit",
     "fit_flux_correction",
+    "fit_spectrum",
     "get_instrument",
     "iter_corpus",
     "read_shard",
