@@ -3,8 +3,9 @@
 A quadratic Cannon: each pixel's flux is a second-order polynomial of the scaled labels,
 ``f = theta . v(x)`` with ``v = (1, x_i, x_i x_j)``, fitted pixel by pixel by weighted
 least squares to a labelled training set (weights ``1 / (sigma^2 + s^2)``, with one
-intrinsic scatter ``s`` per pixel: the mean squared residual beyond the uncertainties); the test step fits the
-labels of each new spectrum by least squares (scipy), starting from the linear solution.
+intrinsic scatter ``s`` per pixel: the mean squared residual beyond the uncertainties);
+the test step fits the labels of each new spectrum by least squares (scipy), starting
+from the linear solution.
 It reads the same spectra as specfm (flux and uncertainty on the instrument's pixels), so
 `synthetic_recovery.py` can put it beside specfm-base and the emulator fit.
 """

@@ -57,6 +57,9 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=64, help="prediction batch size")
     parser.add_argument("--fit-stars", type=int, default=40,
                         help="spectra per cell fitted with the true emulator (0: none)")
+    parser.add_argument("--max-tokens", default="model",
+                        help="pixels per row at prediction: 'model' (the model's chunks, "
+                             "default), 'all' (the whole spectrum in one pass) or a number")
     parser.add_argument("--cannon-train", type=int, default=2000,
                         help="training spectra per instrument of the Cannon (0: no Cannon)")
     parser.add_argument("--noise", choices=("preset", "photon"), default="photon",
@@ -66,6 +69,9 @@ def main(argv=None):
     c.common_arguments(parser)
     args = parser.parse_args(argv)
     c.light_torch(args.threads)
+    max_tokens = {"model": "model", "all": None}.get(args.max_tokens)
+    if max_tokens is None and args.max_tokens != "all":
+        max_tokens = int(args.max_tokens)
 
     from astropy.table import Table, vstack
 
@@ -99,7 +105,8 @@ def main(argv=None):
             t0 = time.perf_counter()
             pred = {n: [] for n in NAMES}
             for spec in spectra[name]:
-                values, _ = c.predict(model, spec, NAMES, batch_size=args.batch)
+                values, _ = c.predict(model, spec, NAMES, batch_size=args.batch,
+                                      max_tokens=max_tokens)
                 for n in NAMES:
                     pred[n].append(values[n])
             pred = {n: np.concatenate(v) for n, v in pred.items()}
@@ -147,6 +154,7 @@ def main(argv=None):
         models={"specfm-base": args.model},
         description="Recovery of Teff, logg, [Fe/H] from held-out synthetic spectra",
         emulator=EMULATOR, corpus_seed=args.seed, n_stars=args.n_stars, noise=args.noise,
+        max_tokens=args.max_tokens,
         n_extrapolated=n_extrapolated,
         corpus_defaults="CorpusConfig defaults (rv_residual 1 km/s, A(V) 0-2, continuum "
                         "error 0.01, bad pixels <= 1%, jitter 0.05), fixed S/N",
