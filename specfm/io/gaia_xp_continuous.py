@@ -34,9 +34,15 @@ from astropy.nddata import StdDevUncertainty
 from astropy.table import QTable, Table
 from astropy.utils.masked import Masked
 
-from .._compat import SpectrumClass, make_spectrum
+from .._compat import make_spectrum
 from ..exceptions import FileFormatError, MissingDependencyError, SpecfmWarning
-from .gaia_xp_sampled import GAIA_XP_FLUX_UNIT, GAIA_XP_SAMPLING, _path_of, column_names
+from .gaia_xp_sampled import (
+    GAIA_XP_FLUX_UNIT,
+    GAIA_XP_SAMPLING,
+    _path_of,
+    column_names,
+    register_table_reader,
+)
 
 __all__ = [
     "CONTINUOUS_FORMAT_NAME",
@@ -60,19 +66,9 @@ _STANDARD_DEVIATIONS = ("bp_standard_deviation", "rp_standard_deviation")
 def identify_gaia_xp_continuous(origin, *args, **kwargs):
     """Return True for a CSV, ECSV or FITS file of Gaia XP coefficients (specutils identifier).
 
-    Parameters
-    ----------
-    origin : str
-        ``"read"`` (from the astropy I/O registry).
-    *args
-        The path is the first.
-    **kwargs
-        Ignored.
-
-    Returns
-    -------
-    bool
-
+    A file is recognised by a ``source_id`` column and ``bp_coefficients`` or
+    ``rp_coefficients``; the arguments are those of
+    `~specfm.io.identify_gaia_xp_sampled`.
     """
     names = column_names(_path_or_name(args[0])) if args else None
     if not names:
@@ -261,15 +257,5 @@ def photometry_inputs(photometry):
 
 def register_continuous():
     """Register `read_gaia_xp_continuous` with specutils as ``"Gaia XP continuous"`` (once)."""
-    from astropy.io import registry
-    from specutils.io.registers import data_loader
-
-    if CONTINUOUS_FORMAT_NAME in registry.get_formats(SpectrumClass, "Read")["Format"]:
-        return
-    data_loader(
-        CONTINUOUS_FORMAT_NAME,
-        identifier=identify_gaia_xp_continuous,
-        dtype=SpectrumClass,
-        extensions=["csv", "ecsv", "fits", "fit"],
-        priority=10,
-    )(read_gaia_xp_continuous)
+    register_table_reader(CONTINUOUS_FORMAT_NAME, identify_gaia_xp_continuous,
+                          read_gaia_xp_continuous)

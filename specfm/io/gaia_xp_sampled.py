@@ -43,6 +43,7 @@ __all__ = [
     "identify_gaia_xp_sampled",
     "read_gaia_xp_sampled",
     "register",
+    "register_table_reader",
 ]
 
 FORMAT_NAME = "Gaia XP sampled"
@@ -403,17 +404,31 @@ def _sampling(path, sampling, columns, found, n_samples):
     return wave
 
 
-def register():
-    """Register `read_gaia_xp_sampled` with specutils as ``"Gaia XP sampled"`` (once)."""
+def register_table_reader(name, identifier, reader):
+    """Register a reader of table files (CSV, ECSV, FITS) with specutils, once.
+
+    Parameters
+    ----------
+    name : str
+        The specutils format name.
+    identifier, reader : callable
+        As for ``specutils.io.registers.data_loader``.
+
+    """
     from astropy.io import registry
     from specutils.io.registers import data_loader
 
-    if FORMAT_NAME in registry.get_formats(SpectrumClass, "Read")["Format"]:
+    if name in registry.get_formats(SpectrumClass, "Read")["Format"]:
         return
     data_loader(
-        FORMAT_NAME,
-        identifier=identify_gaia_xp_sampled,
+        name,
+        identifier=identifier,
         dtype=SpectrumClass,
         extensions=["csv", "ecsv", "fits", "fit"],
         priority=10,  # a specific format, like the survey ones: before generic tabular-fits
-    )(read_gaia_xp_sampled)
+    )(reader)
+
+
+def register():
+    """Register `read_gaia_xp_sampled` with specutils as ``"Gaia XP sampled"`` (once)."""
+    register_table_reader(FORMAT_NAME, identify_gaia_xp_sampled, read_gaia_xp_sampled)
