@@ -1,24 +1,54 @@
-"""Train or fine-tune a specfm model from a TOML configuration file."""
+"""Train or fine-tune a specfm model from a TOML configuration file.
 
-from ..training.command import add_arguments, run_training
+``specfm train CONFIG.toml`` runs `specfm.training.from_config.train_from_config`;
+``--export-checkpoint PATH`` writes the model of a run still going
+(`specfm.training.from_config.export_checkpoint`). On several processes:
+``torchrun --nproc_per_node 4 -m specfm.cli.train CONFIG.toml``.
+"""
 
-__all__ = ["run", "setup_parser"]
+import argparse
+import sys
+
+from ..training.from_config import export_checkpoint, train_from_config
+
+__all__ = ["build_parser", "main", "run", "setup_parser"]
 
 
 def setup_parser(parser):
-    """Add the arguments of ``specfm train`` (see `specfm.training.command`).
+    """Add the arguments of ``specfm train`` to an `argparse.ArgumentParser`.
 
     Parameters
     ----------
     parser : argparse.ArgumentParser
-        The sub-parser to fill.
+        The parser to extend.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The same parser.
 
     """
-    add_arguments(parser)
+    parser.add_argument("config", help="TOML configuration file")
+    parser.add_argument("--resume", nargs="?", const="latest", default=None,
+                        help="resume from a checkpoint folder (default: the newest one in "
+                             "[trainer] checkpoint_dir or resume_point)")
+    parser.add_argument("--output", help="override the output path of the model")
+    parser.add_argument("--device", help="override the device (cpu, cuda, ...)")
+    parser.add_argument("--export-checkpoint", metavar="PATH",
+                        help="do not train: write the model of a checkpoint (the one --resume "
+                             "names, default the newest) to PATH, e.g. to benchmark a run "
+                             "that is still going")
+    return parser
+
+
+def build_parser():
+    """Return the `argparse.ArgumentParser` of ``specfm train`` on its own."""
+    return setup_parser(argparse.ArgumentParser(
+        prog="specfm train", description="Train or fine-tune a specfm model from a TOML file."))
 
 
 def run(args):
-    """Run ``specfm train``.
+    """Run ``specfm train`` from parsed arguments.
 
     Parameters
     ----------
@@ -28,7 +58,39 @@ def run(args):
     Returns
     -------
     int
-        The exit status.
+        0 on success.
 
     """
-    return run_training(args)
+    if args.export_checkpoint:
+        folder = None if args.resume in (None, "latest") else args.resume
+        out = export_checkpoint(args.config, args.export_checkpoint, folder)
+        print(f"specfm train: checkpoint exported to {out}")
+        return 0
+    done = train_from_config(args.config, resume=args.resume, output=args.output,
+                             device=args.device)
+    result = done.result
+    if done.model is not None:  # only the first process writes the model
+        print(f"specfm train: {result.steps} steps, {result.epochs_completed} epochs, "
+              f"best validation loss {result.best_val_loss}; model written to {done.model}")
+    return 0
+
+
+def main(argv=None):
+    """Run ``specfm train`` as a program; return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        Command-line arguments (``sys.argv[1:]`` if None).
+
+    Returns
+    -------
+    int
+        0 on success.
+
+    """
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through torchrun in the tests
+    sys.exit(main())

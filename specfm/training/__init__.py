@@ -1,7 +1,6 @@
 """Training specfm networks: objectives, data, the Trainer, fine-tuning, distributed runs."""
 
 from .checkpoint import CheckpointError, latest_checkpoint, newest_checkpoint
-from .command import train_main
 from .data import TokenDataset, TrainingBatch, labels_to_tensors
 from .distributed import (
     DistributedInfo,
@@ -12,6 +11,7 @@ from .distributed import (
 )
 from .ensemble import build_ensemble, ensemble_provenance
 from .finetune import PARTS, FineTuneConfig, extend_network, finetune, freeze, unfreeze
+from .from_config import ConfigRun, export_checkpoint, train_from_config
 from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig, ObjectiveOutput, gaussian_nll
 from .optim import parameter_groups, seed_everything, warmup_cosine
@@ -35,6 +35,7 @@ __all__ = [
     "EXTRA_LABELS",
     "PARTS",
     "CheckpointError",
+    "ConfigRun",
     "DistributedInfo",
     "FineTuneConfig",
     "MaskedTokenObjective",
@@ -52,6 +53,7 @@ __all__ = [
     "data_directory",
     "distributed_info",
     "ensemble_provenance",
+    "export_checkpoint",
     "extend_network",
     "finetune",
     "freeze",
@@ -67,7 +69,7 @@ __all__ = [
     "seed_everything",
     "split_indices",
     "synthetic_dataset",
-    "train_main",
+    "train_from_config",
     "training_coverage",
     "training_vocabulary",
     "unfreeze",

@@ -1,6 +1,6 @@
 """Multi-process data-parallel training with `torch.distributed` (launch with torchrun).
 
-``torchrun --nproc_per_node N -m specfm.training.command config.toml`` starts N processes
+``torchrun --nproc_per_node N -m specfm.cli.train config.toml`` starts N processes
 and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``.
 `init_distributed` reads them and joins the process group (NCCL on GPUs, gloo on CPUs);
 without them it does nothing, so the same code runs in one process.

@@ -10,9 +10,9 @@ import datetime
 import pathlib
 
 from ..exceptions import SpecfmInputError
-from ..model import EnsembleNetwork, load_model, save_model
+from ..model import EnsembleNetwork, load_model
 
-__all__ = ["add_arguments", "build_ensemble", "ensemble_provenance", "run_ensemble"]
+__all__ = ["build_ensemble", "ensemble_provenance"]
 
 # provenance fields that describe what a model reads and predicts: taken from the first
 # member (the members were trained on the same data, so these agree)
@@ -109,33 +109,3 @@ def build_ensemble(paths, description=None, map_location="cpu"):
     ensemble.metadata = {"provenance": ensemble_provenance(
         members, description, [str(p) for p in paths])}
     return ensemble.eval()
-
-
-def add_arguments(parser):
-    """Add the arguments of ``specfm ensemble`` to ``parser``."""
-    parser.add_argument("output", help="model folder (or .zip) to write")
-    parser.add_argument("members", nargs="+", help="two or more model folders to combine")
-    parser.add_argument("--description", default=None, help="what the ensemble is")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing model at OUTPUT")
-
-
-def run_ensemble(args):
-    """Build and write the ensemble that ``args`` describes; report where.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        Parsed by a parser that `add_arguments` filled.
-
-    Returns
-    -------
-    int
-        0 on success.
-
-    """
-    ensemble = build_ensemble(args.members, description=args.description)
-    path = save_model(ensemble, args.output, overwrite=args.overwrite)
-    print(f"ensemble of {ensemble.n_members} members written to {path} "
-          f"({ensemble.n_parameters():,} parameters)")
-    return 0

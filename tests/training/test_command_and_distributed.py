@@ -7,8 +7,8 @@ import sys
 import pytest
 
 import specfm
+from specfm.cli.train import main as train_main
 from specfm.model import load_model
-from specfm.training import train_main
 
 from ..model.toy import toy_dataset
 
@@ -73,7 +73,7 @@ def test_two_process_gloo_run(tmp_path):
         OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-           "-m", "specfm.training.command", str(config), "--device", "cpu"]
+           "-m", "specfm.cli.train", str(config), "--device", "cpu"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240,
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -96,7 +96,8 @@ def test_the_repository_training_configs_are_valid():
     import pytest
 
     from specfm.training import ObjectiveConfig, SyntheticSource, TrainerConfig
-    from specfm.training.command import _section, _tokenizer_config
+    from specfm.training.config_data import tokenizer_config as _tokenizer_config
+    from specfm.training.from_config import _section
 
     configs = sorted((pathlib.Path(__file__).parents[2] / "configs").rglob("*.toml"))
     if not configs:
@@ -118,7 +119,7 @@ def test_a_synthetic_data_cache_remembers_the_noise_it_was_made_with(tmp_path):
     import json
 
     from specfm.exceptions import SpecfmInputError
-    from specfm.training.command import CACHE_SETTINGS, _check_cache, _noise_fingerprints
+    from specfm.training.config_data import CACHE_SETTINGS, _check_cache, _noise_fingerprints
 
     source = {"emulator": "cannon_coolstars", "instruments": ["gaia_xp", "apogee"],
               "n_stars": 10}

@@ -6,6 +6,7 @@ import shutil
 import pytest
 import torch
 
+from specfm.cli.train import main as train_main
 from specfm.exceptions import SpecfmInputError, SpecfmWarning
 from specfm.model import load_model
 from specfm.training import (
@@ -14,7 +15,6 @@ from specfm.training import (
     Trainer,
     TrainerConfig,
     newest_checkpoint,
-    train_main,
 )
 from specfm.training.checkpoint import checkpoint_step, write_resume_point
 

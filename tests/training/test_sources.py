@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from specfm.cli.train import main as train_main
 from specfm.data import get_example_path
 from specfm.exceptions import SpecfmInputError
 from specfm.model import read_model_config
@@ -19,7 +20,6 @@ from specfm.training import (
     label_ranges,
     split_indices,
     synthetic_dataset,
-    train_main,
     training_vocabulary,
 )
 
@@ -136,7 +136,7 @@ def test_data_cache_is_reused_only_with_the_same_settings(tmp_path):
 def test_split_seed_holds_the_validation_split_whatever_the_training_seed(tmp_path):
     import tomllib
 
-    from specfm.training.command import load_training_data
+    from specfm.training.config_data import load_training_data
 
     def validation_flux(folder, trainer_seed, data=""):
         folder.mkdir()

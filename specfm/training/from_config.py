@@ -1,0 +1,246 @@
+"""Train or fine-tune from a TOML file: what ``specfm train config.toml`` runs.
+
+Example configuration::
+
+    output = "runs/tiny"            # model folder (or .zip) to write
+    [data]
+    train = "train.safetensors"     # written by TokenDataset.save
+    validation = "val.safetensors"  # optional; else validation_fraction of train
+    validation_fraction = 0.1
+    [model]                         # ModelConfig fields (not used when fine-tuning)
+    d_model = 64
+    n_latents = 32
+    [objective]                     # ObjectiveConfig fields
+    n_flux_queries = 16
+    [trainer]                       # TrainerConfig fields
+    epochs = 10
+    checkpoint_every = 500
+    checkpoint_dir = "runs/tiny-checkpoints"
+    [finetune]                      # optional: start from a trained model
+    from = "models/base"
+    freeze = ["encoder"]
+    new_tokens = [{name = "li_fe", kind = "LABEL", unit = "dex", scale = 0.3}]
+
+Instead of pre-tokenised files, ``[data]`` can name a source that is rendered or read and
+tokenised with the ``[tokenizer]`` settings (`~specfm.tokens.TokenizerConfig` fields, stored
+in the model), and cached in ``cache`` (a folder) for later runs::
+
+    [tokenizer]
+    normalisation = "auto"
+    max_tokens = 1024
+    [data]
+    kind = "synthetic"              # or "gaia_xp"
+    cache = "runs/base-data"
+    validation_fraction = 0.05
+    workers = 2
+    [[data.sources]]                # SyntheticSource fields
+    emulator = "cannon_coolstars"
+    instruments = ["apogee", "gaia_xp"]
+    n_stars = 1000
+    # kind = "gaia_xp": path = "gaia_xp_apogee/train.fits.gz" (in the shared data folder),
+    # colours = true, n_train = 100 with train_selection = "fe_h > -1" for small subsets.
+
+``[prediction]`` overrides fields of ``[tokenizer]`` in the tokenizer settings stored with
+the model, i.e. how spectra are tokenised at prediction time (e.g. ``max_tokens = 512`` and
+``cap_mode = "chunk"``: every pixel is used, in chunks as long as the training contexts).
+
+``[provenance]`` (``description``, ``outputs``, ``training_data``, ``credits``) is stored
+with the model, together with the label ranges of the training data.
+
+`train_from_config` is the library function behind ``specfm train`` (whose argument parsing
+is in `specfm.cli.train`); `export_checkpoint` writes the model of a run still going.
+Launch on several processes with
+``torchrun --nproc_per_node 4 -m specfm.cli.train config.toml``.
+"""
+
+import dataclasses
+import pathlib
+import sys
+import tomllib
+
+from ..exceptions import SpecfmInputError
+from ..model.config import ModelConfig
+from ..model.network import SpecFMNetwork
+from ..model.storage import load_model, save_model
+from .checkpoint import newest_checkpoint
+from .config_data import load_training_data
+from .distributed import cleanup_distributed, init_distributed
+from .finetune import extend_network, freeze
+from .loop import Trainer
+from .objectives import MaskedTokenObjective, ObjectiveConfig
+from .optim import seed_everything
+from .settings import TrainerConfig
+from .sources import label_ranges, training_coverage
+
+__all__ = ["ConfigRun", "export_checkpoint", "read_config", "train_from_config"]
+
+
+@dataclasses.dataclass
+class ConfigRun:
+    """What `train_from_config` did.
+
+    Attributes
+    ----------
+    result : `~specfm.training.TrainingResult`
+        Steps, epochs, history and best validation loss.
+    model : pathlib.Path or None
+        The model written (None without an output, and on every process but the first).
+    resumed_from : pathlib.Path or None
+        The checkpoint the run continued from.
+
+    """
+
+    result: object
+    model: pathlib.Path | None = None
+    resumed_from: pathlib.Path | None = None
+
+
+def read_config(path):
+    """Read a TOML training configuration; return ``(config dict, its folder)``."""
+    path = pathlib.Path(path)
+    with open(path, "rb") as f:
+        return tomllib.load(f), path.parent
+
+
+def _section(config, name, cls):
+    values = dict(config.get(name, {}))
+    try:
+        return cls(**values)
+    except TypeError as err:
+        raise SpecfmInputError(f"Bad key in [{name}] of the configuration: {err}") from None
+
+
+def _checkpoint_folders(config, base):
+    trainer = config.get("trainer", {})
+    return [base / trainer[key] if trainer.get(key) else None
+            for key in ("checkpoint_dir", "resume_point")]
+
+
+def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
+    """Write the network of a training checkpoint as a model folder, without training.
+
+    Parameters
+    ----------
+    config_path : path-like
+        The run's TOML configuration (it says where its checkpoints are).
+    output : path-like
+        Model folder (or ``.zip``) to write.
+    checkpoint : path-like or None
+        A checkpoint folder; None takes the newest of ``[trainer] checkpoint_dir`` and
+        ``resume_point``.
+    overwrite : bool
+        Replace an existing model at ``output``.
+
+    Returns
+    -------
+    pathlib.Path
+        The model written. Its provenance is the run's (as `train_from_config` records it when
+        the run ends) plus ``checkpoint``: the step, epoch and loss history so far.
+
+    Raises
+    ------
+    SpecfmInputError
+        If there is no checkpoint to export.
+
+    """
+    from .checkpoint import read_checkpoint
+
+    config, base = read_config(config_path)
+    folder = (pathlib.Path(checkpoint) if checkpoint is not None
+              else newest_checkpoint(*_checkpoint_folders(config, base)))
+    if folder is None:
+        raise SpecfmInputError(f"{config_path} has no checkpoint yet: train first.")
+    tensors, state = read_checkpoint(folder)
+    network = SpecFMNetwork(ModelConfig.from_dict(state["model_config"]))
+    network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
+                            strict=True)
+    record = dict(state.get("run_record") or {})
+    record["checkpoint"] = {key: state.get(key) for key in (
+        "step", "epoch", "batch_in_epoch", "history", "best_val_loss", "data_fingerprint")}
+    record["checkpoint"]["total_steps"] = state.get("trainer", {}).get("max_steps")
+    return save_model(network, output, provenance=record, overwrite=overwrite)
+
+
+def train_from_config(config_path, resume=None, output=None, device=None):
+    """Train or fine-tune as a TOML configuration says (``specfm train``).
+
+    Parameters
+    ----------
+    config_path : path-like
+        The configuration; paths in it are relative to its folder.
+    resume : None, "latest" or path-like
+        Continue from a checkpoint: ``"latest"`` takes the newest of ``[trainer]
+        checkpoint_dir`` and ``resume_point``.
+    output : path-like, optional
+        Write the model here instead of the configuration's ``output``.
+    device : str, optional
+        Override ``[trainer] device``.
+
+    Returns
+    -------
+    ConfigRun
+
+    Raises
+    ------
+    SpecfmInputError
+        For a bad configuration, or ``resume`` with no checkpoint to resume from.
+
+    """
+    config, base = read_config(config_path)
+    resumed_from = out = None
+    info = init_distributed()
+    try:
+        trainer_cfg = _section(config, "trainer", TrainerConfig)
+        if device:
+            trainer_cfg.device = device
+        seed_everything(trainer_cfg.seed)
+        train, val, tokenizer, data_record = load_training_data(
+            config, base, trainer_cfg.seed, progress=trainer_cfg.progress)
+        fine = config.get("finetune")
+        if fine:
+            network = extend_network(load_model(base / fine["from"]),
+                                     fine.get("new_tokens", ()), fine.get("n_new_kinds", 0))
+            freeze(network, fine.get("freeze", ()))
+        else:
+            model_cfg = dict(config.get("model", {}))
+            model_cfg.setdefault("vocabulary", train.vocabulary.to_list())
+            network = SpecFMNetwork(ModelConfig.from_dict(model_cfg))
+        if tokenizer is not None:
+            stored = {**tokenizer.to_dict(), **config.get("prediction", {})}
+            stored["vocabulary"] = tokenizer.vocabulary
+            data = config.get("data", {})
+            if stored.get("coverage") is None and data.get("kind") == "synthetic":
+                stored["coverage"] = training_coverage(data.get("sources", []))
+            network.config.tokenizer = type(tokenizer)(**stored).to_dict()
+        objective = MaskedTokenObjective(_section(config, "objective", ObjectiveConfig))
+        if trainer_cfg.checkpoint_dir:
+            trainer_cfg.checkpoint_dir = str(base / trainer_cfg.checkpoint_dir)
+        if trainer_cfg.resume_point:
+            trainer_cfg.resume_point = str(base / trainer_cfg.resume_point)
+        trainer = Trainer(network, train, val, objective, trainer_cfg)
+        extra = dict(config.get("provenance", {}))
+        extra["training_data"] = data_record
+        extra["label_ranges"] = label_ranges(train)
+        trainer.run_record = extra
+        if trainer_cfg.resume_point:  # a run meant to be resumed elsewhere: know its data
+            trainer.data_fingerprint = train.fingerprint()
+        if resume:
+            folder = (newest_checkpoint(trainer_cfg.checkpoint_dir, trainer_cfg.resume_point)
+                      if resume == "latest" else pathlib.Path(resume))
+            if folder is None:
+                raise SpecfmInputError(
+                    "No checkpoint found to resume from (looked in checkpoint_dir "
+                    f"{trainer_cfg.checkpoint_dir} and resume_point "
+                    f"{trainer_cfg.resume_point}); start the run without --resume.")
+            if info.is_main:
+                print(f"specfm train: resuming from {folder}", file=sys.stderr)
+            trainer.load_checkpoint(folder)
+            resumed_from = folder
+        result = trainer.fit()
+        target = output if output else (base / config["output"] if config.get("output")
+                                        else None)
+        if target is not None:
+            out = trainer.save_model(target, overwrite=True, extra_provenance=extra)
+    finally:
+        cleanup_distributed()
+    return ConfigRun(result, out, resumed_from)
