@@ -29,7 +29,7 @@ def _fmt_range(name, low_high):
 
 def coverage_text(config):
     """Wavelength coverage: the model's own, else the ranges of its training instruments."""
-    from specfm.pretrained import config_coverage
+    from specfm.model import config_coverage
 
     ranges = config_coverage(config)
     if ranges:

@@ -5,20 +5,16 @@ Spectra from any instrument become wavelength-aware token sequences
 uncertainties, returned as astropy `~astropy.table.QTable` objects.
 """
 
-try:
-    from ._version import version as __version__
-except ImportError:  # pragma: no cover - only without an installed version file
-    __version__ = "0.0.0.dev0"
-
 from . import (
     exceptions,
     io,  # noqa: F401 - registers specfm's readers (e.g. "Gaia XP sampled") with specutils
     plotting,
     predict,  # the subpackage; it is callable: specfm.predict(spectra, ...)
 )
+from ._meta import version as __version__
 from .plotting import plot_attention, plot_kiel, plot_predicted_vs_reference, plot_spectrum
-from .predict import Model, load, predict_files
-from .pretrained import available_models, load_pretrained
+from .predict import Model, load, load_pretrained, predict_files
+from .pretrained import available_models
 from .tokens import (
     TokenBatch,
     Tokenizer,

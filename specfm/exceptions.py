@@ -16,6 +16,7 @@ __all__ = [
     "MissingDependencyError",
     "OutputConflictError",
     "ShapeMismatchError",
+    "SpecfmDeprecationWarning",
     "SpecfmError",
     "SpecfmInputError",
     "SpecfmWarning",
@@ -78,6 +79,10 @@ class MissingDependencyError(SpecfmError, ImportError):
 
 class SpecfmWarning(UserWarning):
     """Base class of specfm's warnings."""
+
+
+class SpecfmDeprecationWarning(SpecfmWarning, DeprecationWarning):
+    """A name that moved or will go; the message says what to use instead."""
 
 
 class CoverageWarning(SpecfmWarning):

@@ -34,7 +34,7 @@ def build_parser():
         The parser, with one sub-parser per entry of `SUBCOMMANDS`.
 
     """
-    from .. import __version__
+    from .._meta import version as __version__
 
     parser = argparse.ArgumentParser(
         prog="specfm",

@@ -108,9 +108,9 @@ def run(args):
         0.
 
     """
-    from .. import __version__
+    from .._meta import version
 
-    print(f"specfm {__version__}: tokenising the bundled example spectra")
+    print(f"specfm {version}: tokenising the bundled example spectra")
     tables = []
     for source, name, normalisation in EXAMPLES:
         spectra = read_example(name)
@@ -145,7 +145,8 @@ def predict_examples():
 
     """
     from ..io import read_gaia_xp_table
-    from ..pretrained import available_models, load_pretrained
+    from ..predict import load_pretrained
+    from ..pretrained import available_models
 
     if not available_models():
         print("No shipped model is installed: skipping prediction.")

@@ -8,6 +8,7 @@ colours, known labels) into a fixed number of latents and answers any requested 
 from .attention import CrossAttentionBlock, FeedForward, MultiHeadAttention, SelfAttentionBlock
 from .chunking import chunk_indices, combine_rows, predict_chunked
 from .config import ModelConfig
+from .coverage import config_coverage, config_sampling
 from .embeddings import GrowableEmbedding, QueryEmbedding, TokenEmbedding, WavelengthEncoding
 from .ensemble import EnsembleNetwork, parameter_count_text
 from .heads import GaussianHead
@@ -36,6 +37,8 @@ __all__ = [
     "WavelengthEncoding",
     "chunk_indices",
     "combine_rows",
+    "config_coverage",
+    "config_sampling",
     "load_model",
     "parameter_count_text",
     "predict_chunked",

@@ -61,9 +61,9 @@ def sha256_bytes(data):
 
 
 def _package_version():
-    from .. import __version__
+    from .._meta import version
 
-    return __version__
+    return version
 
 
 def _weights_bytes(network):

@@ -1,6 +1,6 @@
 """The user-facing layer: load a model, predict labels for spectra, get a `QTable`.
 
-`load` reads a model folder; `specfm.pretrained.load_pretrained` a shipped one;
+`load` reads a model folder; `load_pretrained` a shipped one;
 `Model.predict` (or the function `predict`, which can choose the model) returns one
 table row per spectrum with ``<label>`` and ``<label>_err`` columns in physical units,
 masked where a spectrum could not be used, and a ``flag`` column (`PredictionFlag`).
@@ -13,14 +13,14 @@ that ``specfm.predict`` can be both the shortcut and this namespace
 import sys
 import types
 
-from .api import predict, resolve_model
+from .api import load_pretrained, predict, resolve_model
 from .files import predict_files
 from .frame import header_velocity
 from .model import METHODS, Model, load
 from .table import FLAG_DESCRIPTIONS, PredictionFlag
 
 __all__ = ["FLAG_DESCRIPTIONS", "METHODS", "Model", "PredictionFlag", "header_velocity", "load",
-           "predict", "predict_files", "resolve_model"]
+           "load_pretrained", "predict", "predict_files", "resolve_model"]
 
 
 class _CallableModule(types.ModuleType):

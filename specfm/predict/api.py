@@ -3,10 +3,48 @@
 import pathlib
 
 from ..exceptions import SpecfmInputError
-from ..pretrained import available_models, load_pretrained
+from ..pretrained import available_models, find_pretrained
 from .model import Model, load
 
-__all__ = ["predict", "resolve_model"]
+__all__ = ["load_pretrained", "predict", "resolve_model"]
+
+
+def load_pretrained(name=None, spectra=None, registry=None, map_location="cpu", medium="vacuum"):
+    """Load a shipped model by name, or the one that best covers ``spectra``.
+
+    Parameters
+    ----------
+    name : str, optional
+        A name from `~specfm.pretrained.available_models` (e.g. ``"specfm-xp"``).
+    spectra : Spectrum, SpectrumList or list, optional
+        With no ``name``: choose the model whose wavelength coverage holds the largest
+        fraction of these spectra's pixels (see `~specfm.pretrained.choose_model`); the
+        choice is logged with `astropy.log` and recorded in the model
+        (``model.choice``), and from there in the ``meta`` of its predictions.
+    registry : str or path-like, optional
+        Folder of models (default: ``$SPECFM_MODEL_DIR``, else the shipped models).
+    map_location : str or torch.device
+        Device for the weights.
+    medium : {"vacuum", "air"}
+        Medium of the wavelengths of ``spectra`` (for the choice only).
+
+    Returns
+    -------
+    `Model`
+
+    Raises
+    ------
+    SpecfmInputError
+        For an unknown name (the message lists the available models), or when no model
+        can be chosen.
+    specfm.model.ModelFileError
+        If the files are incomplete or their sha256 does not match.
+
+    """
+    path, name, choice = find_pretrained(name, spectra, registry=registry, medium=medium)
+    model = Model.from_path(path, name=name, map_location=map_location)
+    model.choice = choice
+    return model
 
 
 def predict(spectra, model=None, registry=None, **kwargs):
@@ -50,7 +88,7 @@ def resolve_model(model=None, spectra=None, registry=None, medium="vacuum"):
     model : `Model`, str or path-like, optional
         A loaded model (returned as it is), the name of a shipped model, or a model folder.
         None: the shipped model that best covers ``spectra`` (see
-        `specfm.pretrained.load_pretrained`).
+        `load_pretrained`).
     spectra : Spectrum, SpectrumList or list, optional
         For the automatic choice.
     registry : str or path-like, optional

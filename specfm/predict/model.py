@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from ..exceptions import CoverageWarning, FileFormatError, SpecfmInputError
 from ..model import Query, load_model, parameter_count_text, predict_chunked, read_model_config
 from ..model.chunking import combine_rows
-from ..pretrained.registry import config_coverage
+from ..model.coverage import config_coverage
 from ..tokens import TokenizerConfig
 from . import attention as _attention
 from . import finetuning as _finetuning
@@ -37,9 +37,9 @@ cut into calls of this many rows. Results do not depend on it."""
 
 
 def _specfm_version():
-    from .. import __version__
+    from .._meta import version
 
-    return __version__
+    return version
 
 
 def _read_path(path):
@@ -69,7 +69,7 @@ def _input_names(inputs):
 class Model:
     """A trained specfm network, ready to turn spectra into a table of stellar labels.
 
-    Make one with `load` (a model folder) or `specfm.pretrained.load_pretrained` (a
+    Make one with `load` (a model folder) or `specfm.predict.load_pretrained` (a
     shipped model), rather than directly.
 
     Parameters
@@ -94,7 +94,7 @@ class Model:
         ``"label_ranges"`` (``{name: [low, high]}`` of the training labels) and
         ``"description"`` are read here when present.
     choice : str or None
-        Why this model was chosen, when `~specfm.pretrained.load_pretrained` chose it.
+        Why this model was chosen, when `~specfm.predict.load_pretrained` chose it.
 
     """
 

@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 
-from .. import io as _io  # noqa: F401 - registers specfm's readers with specutils
 from .._compat import SpectrumClass
 from ..exceptions import FileFormatError
+from ..io import FORMAT_NAME as _XP_FORMAT  # noqa: F401 - importing specfm.io registers its readers
 
 __all__ = ["FileOutcome", "check_format", "describe_read_error", "expand_paths",
            "fits_is_truncated", "predict_file", "read_spectra"]

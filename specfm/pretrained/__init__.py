@@ -1,19 +1,19 @@
-"""Shipped models: the registry, automatic choice by wavelength coverage, and loading.
+"""Shipped models: the registry, automatic choice by wavelength coverage, and finding them.
 
-Models live in ``specfm/pretrained/models/<name>/`` (``config.json`` and
-``model.safetensors``, as written by `specfm.model.save_model`); their sha256 is checked
-on every load. Nothing is downloaded. Set ``SPECFM_MODEL_DIR`` (or pass ``registry=``) to
-use another folder of models.
+`find_pretrained` says where a model is; `specfm.predict.load_pretrained` (also
+``specfm.load_pretrained``) loads it as a `specfm.predict.Model`. Models live in
+``specfm/pretrained/models/<name>/`` (``config.json`` and ``model.safetensors``, as
+written by `specfm.model.save_model`); their sha256 is checked on every load. Nothing is
+downloaded. Set ``SPECFM_MODEL_DIR`` (or pass ``registry=``) to use another folder of
+models.
 """
 
-from .loading import load_pretrained
+from .loading import find_pretrained
 from .registry import (
     DEFAULT_MODEL,
     ENV_VARIABLE,
     available_models,
     choose_model,
-    config_coverage,
-    config_sampling,
     model_path,
     registry_dir,
 )
@@ -23,9 +23,23 @@ __all__ = [
     "ENV_VARIABLE",
     "available_models",
     "choose_model",
-    "config_coverage",
-    "config_sampling",
-    "load_pretrained",
+    "find_pretrained",
     "model_path",
     "registry_dir",
 ]
+
+
+def __getattr__(name):
+    # specfm.pretrained.load_pretrained moved to specfm.predict (this package finds models,
+    # predict wraps them): the old name works, with a warning, for one release
+    if name == "load_pretrained":
+        import warnings
+
+        from ..exceptions import SpecfmDeprecationWarning
+        from ..predict.api import load_pretrained
+
+        warnings.warn("specfm.pretrained.load_pretrained has moved: use specfm.load_pretrained "
+                      "(or specfm.predict.load_pretrained).", SpecfmDeprecationWarning,
+                      stacklevel=2)
+        return load_pretrained
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,8 +15,8 @@ import numpy as np
 
 from .._compat import is_spectrum
 from ..exceptions import SpecfmInputError
+from ..model.coverage import config_coverage, config_sampling
 from ..model.storage import CONFIG_NAME, ModelFileError, read_model_config
-from ..tokens import coverage_ranges
 from ..wavelengths import air_to_vacuum
 
 __all__ = [
@@ -24,14 +24,12 @@ __all__ = [
     "ENV_VARIABLE",
     "available_models",
     "choose_model",
-    "config_coverage",
-    "config_sampling",
     "model_path",
     "registry_dir",
 ]
 
 DEFAULT_MODEL = "specfm-xp"
-"""The model `~specfm.pretrained.load_pretrained` loads when given neither name nor spectra."""
+"""The model `~specfm.predict.load_pretrained` loads when given neither name nor spectra."""
 
 ENV_VARIABLE = "SPECFM_MODEL_DIR"
 """Environment variable naming a folder of models to use instead of the shipped ones."""
@@ -110,53 +108,6 @@ def model_path(name, registry=None):
     return path
 
 
-def config_coverage(config):
-    """Return the wavelength coverage recorded in a model's ``config.json``.
-
-    Parameters
-    ----------
-    config : dict
-        As returned by `specfm.model.read_model_config`.
-
-    Returns
-    -------
-    list of (float, float) or None
-        Vacuum-Angstrom ranges: the tokenizer's coverage if it has one, else the
-        ``[min, max]`` of the training spectra; None when neither is known.
-
-    """
-    model = config.get("model", config)
-    tokenizer = model.get("tokenizer") or {}
-    if tokenizer.get("coverage"):
-        return coverage_ranges(tokenizer["coverage"])
-    if model.get("coverage"):
-        return coverage_ranges(model["coverage"][:2])
-    return None
-
-
-def config_sampling(config):
-    """Return the pixel sampling a model was trained for, from its ``config.json``.
-
-    Parameters
-    ----------
-    config : dict
-        As returned by `specfm.model.read_model_config`.
-
-    Returns
-    -------
-    (float, float) or None
-        ``provenance["sampling"]``: the lowest and highest median ``lambda / delta-lambda``
-        per pixel of the training spectra (e.g. about 170-510 for Gaia XP, 22,000-70,000
-        for APOGEE), or None when not recorded (any sampling).
-
-    """
-    sampling = (config.get("provenance") or {}).get("sampling")
-    if not sampling:
-        return None
-    lo, hi = sorted(float(x) for x in sampling)
-    return lo, hi
-
-
 def _sampling(wave):
     """Median ``lambda / delta-lambda`` of a wavelength grid (inf for a single pixel)."""
     wave = np.sort(np.asarray(wave, dtype=float).ravel())
@@ -194,9 +145,10 @@ def choose_model(spectra, registry=None, medium="vacuum"):
     """Choose the registry model that covers most of the spectra's pixels.
 
     A pixel counts as covered by a model when its (vacuum) wavelength lies in the model's
-    coverage (see `config_coverage`; none recorded: every wavelength) and its spectrum's
-    pixel sampling lies in the model's range (see `config_sampling`; none recorded: any
-    sampling), so that a model trained on low-resolution Gaia XP spectra is not chosen
+    coverage (see `specfm.model.config_coverage`; none recorded: every wavelength) and its
+    spectrum's pixel sampling lies in the model's range (see
+    `specfm.model.config_sampling`; none recorded: any sampling), so that a model trained
+    on low-resolution Gaia XP spectra is not chosen
     for a BOSS spectrum of the same wavelengths. The model that covers the largest
     fraction of all pixels wins; on a tie the more specialised one (the narrower total
     coverage) is preferred.

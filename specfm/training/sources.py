@@ -99,16 +99,16 @@ def load_emulator(name, data_dir):
     specfm.synth.Emulator
 
     """
-    from .. import synth
+    from ..synth import CannonEmulator, CombinedEmulator, PayneEmulator, PixelwisePayneEmulator
 
     if name not in EMULATORS:
         raise SpecfmInputError(f"Unknown emulator {name!r}; choose one of {sorted(EMULATORS)}.")
     paths = [Path(data_dir) / p for p in EMULATORS[name]]
     if name.startswith("cannon"):
-        return synth.CannonEmulator.from_npz(paths[0], name=name)
+        return CannonEmulator.from_npz(paths[0], name=name)
     if name == "payne_pixelwise_apogee":
-        return synth.PixelwisePayneEmulator.from_npz(paths[0], paths[1], name=name)
-    return synth.CombinedEmulator([synth.PayneEmulator.from_npz(p) for p in paths], name=name)
+        return PixelwisePayneEmulator.from_npz(paths[0], paths[1], name=name)
+    return CombinedEmulator([PayneEmulator.from_npz(p) for p in paths], name=name)
 
 
 NOISE_CHOICES = ("preset", "photon")

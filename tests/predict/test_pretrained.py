@@ -10,8 +10,8 @@ import specfm.pretrained as pretrained
 from specfm._compat import make_spectrum
 from specfm.exceptions import SpecfmInputError
 from specfm.model import ModelFileError
-from specfm.predict import Model, predict
-from specfm.pretrained import available_models, choose_model, load_pretrained, model_path
+from specfm.predict import Model, load_pretrained, predict
+from specfm.pretrained import available_models, choose_model, model_path
 
 from .conftest import save_tiny
 
@@ -130,3 +130,14 @@ def test_the_subpackage_is_callable(registry):
     assert subpackage.Model is Model and callable(subpackage)
     table = subpackage(spectrum(15150, 15290), registry=registry)
     assert table.meta["model"] == "tiny-ir"
+
+
+def test_the_old_home_of_load_pretrained_still_works_with_a_warning():
+    import specfm.pretrained
+    from specfm.exceptions import SpecfmDeprecationWarning
+
+    with pytest.warns(SpecfmDeprecationWarning, match="specfm.load_pretrained"):
+        old = specfm.pretrained.load_pretrained
+    assert old is load_pretrained
+    with pytest.raises(AttributeError):
+        specfm.pretrained.no_such_name  # noqa: B018
