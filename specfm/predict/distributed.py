@@ -83,7 +83,7 @@ def worker_model(path, sha256, name=None, device=None):
     return model
 
 
-def predict_task(model_spec, items, format, options, torch_threads=None):
+def predict_task(model_spec, items, options, torch_threads=None):
     """Predict the files of one task (runs on a worker).
 
     Parameters
@@ -92,10 +92,8 @@ def predict_task(model_spec, items, format, options, torch_threads=None):
         Arguments of `worker_model`.
     items : list of tuple
         ``(index, path)`` of the files.
-    format : str or None
-        Their specutils format.
-    options : dict
-        Passed to `~specfm.predict.Model.predict`.
+    options : `~specfm.predict.one_file.FileOptions`
+        How the files are read and predicted.
     torch_threads : int, optional
         Threads torch may use in this worker process.
 
@@ -105,7 +103,7 @@ def predict_task(model_spec, items, format, options, torch_threads=None):
         ``(index, FileOutcome)``, one per file.
 
     """
-    from .reading import FileOutcome, predict_file
+    from .one_file import FileOutcome, predict_file
 
     if torch_threads is not None:
         import torch
@@ -116,7 +114,7 @@ def predict_task(model_spec, items, format, options, torch_threads=None):
     except Exception as error:  # report on every file rather than lose the task
         reason = f"{type(error).__name__}: {error}"
         return [(index, FileOutcome(path, error=reason)) for index, path in items]
-    return [(index, predict_file(model, path, format, **options)) for index, path in items]
+    return [(index, predict_file(model, path, options)) for index, path in items]
 
 
 def _available_cores():
@@ -143,8 +141,8 @@ def _n_workers(client):
         return 1
 
 
-def dask_outcomes(model, todo, format, options, client=None, n_workers=None,
-                  files_per_task=None, device=None):
+def dask_outcomes(model, todo, options, client=None, n_workers=None, files_per_task=None,
+                  device=None):
     """Yield ``(index, FileOutcome)`` for the files of ``todo`` as Dask tasks finish.
 
     Parameters
@@ -153,10 +151,8 @@ def dask_outcomes(model, todo, format, options, client=None, n_workers=None,
         The model (its folder is loaded on the workers).
     todo : list of tuple
         ``(index, path)`` of the files to predict.
-    format : str or None
-        Their specutils format.
-    options : dict
-        Passed to `~specfm.predict.Model.predict`.
+    options : `~specfm.predict.one_file.FileOptions`
+        How the files are read and predicted.
     client : distributed.Client, optional
         The cluster to use; without one, a local cluster of ``n_workers`` processes is
         started and closed again.
@@ -190,8 +186,8 @@ def dask_outcomes(model, todo, format, options, client=None, n_workers=None,
         size = files_per_task or min(_MAX_FILES_PER_TASK,
                                      max(1, math.ceil(len(todo) / (4 * workers))))
         chunks = [todo[i:i + int(size)] for i in range(0, len(todo), int(size))]
-        futures = [client.submit(predict_task, spec, chunk, format, options, torch_threads,
-                                 pure=False) for chunk in chunks]
+        futures = [client.submit(predict_task, spec, chunk, options, torch_threads, pure=False)
+                   for chunk in chunks]
         for future in distributed.as_completed(futures):
             yield from future.result()
     finally:

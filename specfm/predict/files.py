@@ -27,8 +27,9 @@ from ..exceptions import CoverageWarning, OutputConflictError
 from ..pretrained import available_models
 from .api import resolve_model
 from .inputs_table import read_inputs_table
+from .one_file import FileOptions, predict_file
 from .output import output_format, read_table, write_table_atomic
-from .reading import check_format, expand_paths, predict_file, read_spectra
+from .reading import check_format, expand_paths, read_spectra
 
 __all__ = ["predict_files"]
 
@@ -165,7 +166,9 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         (``specfm.predict.inputs_table``). Without it, Gaia XP archive files give the
         colours their photometry allows.
     **kwargs
-        Passed to `~specfm.predict.Model.predict` (``max_tokens``, ``seed``, ``chunk_size``, ...).
+        The other fields of `~specfm.predict.one_file.FileOptions`, passed to
+        `~specfm.predict.Model.predict` for every file (``max_tokens``, ``seed``,
+        ``chunk_size``, ``radial_velocity``, ...).
 
     Returns
     -------
@@ -184,7 +187,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     OutputConflictError
         When ``output`` holds results that must not be mixed with this run's.
     SpecfmInputError
-        For an unknown model or output extension.
+        For an unknown model, output extension or keyword argument.
     KeyboardInterrupt
         Passed on after the output was written with everything done so far.
 
@@ -202,9 +205,10 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     else:
         done_before = set()
     todo = [(i, f) for i, f in enumerate(files) if f not in done_before]
-    options = dict(kwargs, batch_size=batch_size, labels=labels, method=method)
-    if inputs is not None:
-        options["inputs_table"] = read_inputs_table(inputs, model.vocabulary)
+    options = FileOptions.from_arguments(
+        format=format, labels=labels, batch_size=batch_size, method=method,
+        inputs=None if inputs is None else read_inputs_table(inputs, model.vocabulary),
+        **kwargs)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     results, meta, since_flush = {}, dict(existing.meta) if existing is not None else {}, 0
     warned = set()
@@ -230,8 +234,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
 
     bar = tqdm(total=len(todo), unit="file", desc="specfm predict", disable=not show,
                file=sys.stderr, dynamic_ncols=True)
-    outcomes = _outcomes(model, todo, format, options, client, n_workers, files_per_task,
-                         device)
+    outcomes = _outcomes(model, todo, options, client, n_workers, files_per_task, device)
     try:
         for index, outcome in outcomes:
             results[index] = outcome
@@ -295,16 +298,15 @@ def _report(outcome, failed, warned):
                     f"{message}")
 
 
-def _outcomes(model, todo, format, options, client, n_workers, files_per_task, device):
+def _outcomes(model, todo, options, client, n_workers, files_per_task, device):
     """Yield ``(index, FileOutcome)`` for every ``(index, path)`` of ``todo``, any order."""
     if client is None and n_workers is None:
         for index, path in todo:
-            yield index, predict_file(model, path, format, **options)
+            yield index, predict_file(model, path, options)
         return
     if not todo:
         return
     from .distributed import dask_outcomes
 
-    yield from dask_outcomes(model, todo, format, options, client, n_workers, files_per_task,
-                             device)
+    yield from dask_outcomes(model, todo, options, client, n_workers, files_per_task, device)
 

@@ -1,50 +1,24 @@
-"""Reading spectrum files for `~specfm.predict.predict_files`, and predicting one file.
+"""Reading spectrum files for `~specfm.predict.predict_files`.
 
-`expand_paths` turns paths and glob patterns into files; `read_spectra` reads one with
-specutils (``Spectrum.read``, or ``SpectrumList.read`` for formats registered for lists
-only); `predict_file` reads and predicts one file and never raises for a bad one: it
-returns a `FileOutcome` with the rows, or the reason the file failed, and the warnings.
+`expand_paths` turns paths and glob patterns into files; `check_format` checks a format
+name before any file is read; `read_spectra` reads one file with specutils
+(``Spectrum.read``, or ``SpectrumList.read`` for formats registered for lists only); and
+`describe_read_error` says why a file could not be read (a truncated FITS file as such,
+`fits_is_truncated`).
 """
 
-import dataclasses
 import glob
 import os
 import warnings
-
-import numpy as np
 
 from .._compat import SpectrumClass
 from ..exceptions import FileFormatError
 from ..io import FORMAT_NAME as _XP_FORMAT  # noqa: F401 - importing specfm.io registers its readers
 
-__all__ = ["FileOutcome", "check_format", "describe_read_error", "expand_paths",
-           "fits_is_truncated", "predict_file", "read_spectra"]
+__all__ = ["check_format", "describe_read_error", "expand_paths", "fits_is_truncated",
+           "read_spectra"]
 
 _GLOB_CHARS = "*?["
-
-
-@dataclasses.dataclass
-class FileOutcome:
-    """What became of one file.
-
-    Attributes
-    ----------
-    path : str
-        The file's absolute path.
-    table : `~astropy.table.QTable` or None
-        Its rows, or None when it failed.
-    error : str or None
-        Why it failed.
-    warnings : list of tuple
-        ``(category, message)`` of the distinct warnings raised while reading and
-        predicting it.
-
-    """
-
-    path: str
-    table: object = None
-    error: str | None = None
-    warnings: list = dataclasses.field(default_factory=list)
 
 
 def expand_paths(patterns):
@@ -242,89 +216,3 @@ def read_spectra(path, format=None):
         if format not in spectrum_formats:
             return SpectrumList.read(os.fspath(path), format=format)
     return SpectrumClass.read(os.fspath(path), format=format)
-
-
-def _id_column(spectra, n_rows):
-    """Return the reader's ``meta["source_id"]`` when it has one value per row, else None."""
-    meta = getattr(spectra, "meta", None) or {}
-    ids = meta.get("source_id") if hasattr(meta, "get") else None
-    if ids is None or np.ndim(ids) != 1 or len(ids) != n_rows:
-        return None
-    return np.asarray(ids, dtype=np.int64)
-
-
-def _file_inputs(model, path, spectra, inputs_table):
-    """Return the non-spectral inputs of one file: from the user's table, else its photometry."""
-    from .batching import split_pieces
-    from .inputs_table import file_inputs, photometry_from_file
-
-    inputs = None
-    if inputs_table is not None:
-        n = sum(piece.n_spectra for piece in split_pieces(spectra))
-        inputs = file_inputs(inputs_table, path, spectra, n)
-    if inputs is None:
-        inputs = photometry_from_file(spectra, model.vocabulary)
-    return inputs
-
-
-def predict_file(model, path, format=None, **kwargs):
-    """Read and predict one file; never raise for a bad file.
-
-    Parameters
-    ----------
-    model : `~specfm.predict.Model`
-        The model.
-    path : str or path-like
-        The file.
-    format : str, optional
-        Its specutils format (see `read_spectra`).
-    **kwargs
-        Passed to `~specfm.predict.Model.predict` (``batch_size``, ``labels``, ...), except
-        ``inputs_table``: a table from ``specfm.predict.inputs_table.read_inputs_table``
-        whose rows for this file's spectra become their ``inputs``. Without one (or
-        without a matching row), colours from the photometry the reader kept (Gaia XP
-        archive files) are used where the model takes them.
-
-    Returns
-    -------
-    FileOutcome
-        With a table whose first columns are ``file``, ``index`` (and ``source_id``),
-        or the reason it failed.
-
-    """
-    path = os.path.abspath(os.fspath(path))
-    inputs_table = kwargs.pop("inputs_table", None)
-    outcome = FileOutcome(path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            spectra = read_spectra(path, format)
-        except Exception as error:  # a bad file is reported, not fatal
-            outcome.error = describe_read_error(error, path)
-            spectra = None
-        table = None
-        try:
-            if spectra is not None:
-                inputs = _file_inputs(model, path, spectra, inputs_table)
-                table = model.predict(spectra, progress=False, inputs=inputs, **kwargs)
-        except Exception as error:
-            outcome.error = f"{type(error).__name__}: {error}".strip()
-        if table is not None:
-            n = len(table)
-            table.remove_column("spectrum_index")
-            ids = _id_column(spectra, n)
-            if ids is not None:
-                table.add_column(ids, name="source_id", index=0)
-                table["source_id"].info.description = "Source identifier given by the reader"
-            table.add_column(np.arange(n, dtype=np.int64), name="index", index=0)
-            table["index"].info.description = "Position of the spectrum in its file"
-            table.add_column(np.full(n, path), name="file", index=0)
-            table["file"].info.description = "Absolute path of the file the spectrum was read from"
-            outcome.table = table
-    seen = set()
-    for w in caught:
-        key = (w.category, str(w.message))
-        if key not in seen:
-            seen.add(key)
-            outcome.warnings.append(key)
-    return outcome

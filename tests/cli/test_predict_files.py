@@ -12,7 +12,7 @@ from specfm._compat import SpectrumClass
 from specfm.exceptions import OutputConflictError, SpecfmInputError
 from specfm.predict import files as files_module
 from specfm.predict import load, predict_files
-from specfm.predict import reading as reading_module
+from specfm.predict import one_file as one_file_module
 from specfm.predict.output import read_table, write_table_atomic
 from specfm.predict.reading import expand_paths
 
@@ -208,7 +208,7 @@ def test_progress_bar_goes_to_stderr(tiny_model, fits_files, capsys):
 def test_reader_warnings_are_logged_once(tiny_model, fits_files, monkeypatch):
     from astropy import log
 
-    real = reading_module.read_spectra
+    real = one_file_module.read_spectra
 
     def noisy(path, format=None):
         import warnings
@@ -216,7 +216,7 @@ def test_reader_warnings_are_logged_once(tiny_model, fits_files, monkeypatch):
         warnings.warn("odd header keyword", UserWarning)
         return real(path, format)
 
-    monkeypatch.setattr(reading_module, "read_spectra", noisy)
+    monkeypatch.setattr(one_file_module, "read_spectra", noisy)
     with log.log_to_list() as messages:
         table = predict_files(fits_files, model=tiny_model)
     assert len(table) == 5
@@ -247,3 +247,17 @@ def test_formats_registered_for_lists_only_are_read_as_lists(tiny_model, fits_fi
         registry.unregister_reader("specfm-test list", SpectrumList)
     assert list(table["index"]) == [0, 1, 0, 1]
     assert np.allclose(table["teff"].unmasked.value[0], table["teff"].unmasked.value[1])
+
+
+def test_options_travel_typed_and_unknown_ones_are_refused(tiny_model, fits_files):
+    import astropy.units as u
+
+    from specfm.exceptions import SpecfmInputError
+    from specfm.predict.one_file import FileOptions
+
+    options = FileOptions(labels=["teff"], radial_velocity=5 * u.km / u.s)
+    assert set(options.predict_arguments()) >= {"labels", "radial_velocity", "max_tokens"}
+    table = predict_files(fits_files[:1], model=tiny_model, radial_velocity=5 * u.km / u.s)
+    assert table["radial_velocity"][0] == 5 * u.km / u.s
+    with pytest.raises(SpecfmInputError, match="does not take 'colour_table'"):
+        predict_files(fits_files[:1], model=tiny_model, colour_table=None)

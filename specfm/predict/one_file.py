@@ -1,0 +1,175 @@
+"""Predicting one spectrum file, never raising for a bad one: `predict_file`.
+
+`~specfm.predict.predict_files` (and each Dask task) calls `predict_file` for every file
+with one `FileOptions`: the format, the arguments of `~specfm.predict.Model.predict`, and
+the table of per-spectrum inputs. It returns a `FileOutcome` with the file's rows, or the
+reason it failed, and the warnings it raised.
+"""
+
+import dataclasses
+import os
+import warnings
+
+import numpy as np
+
+from ..exceptions import SpecfmInputError
+from .reading import describe_read_error, read_spectra
+
+__all__ = ["FileOptions", "FileOutcome", "predict_file"]
+
+
+@dataclasses.dataclass
+class FileOptions:
+    """How every file of a run is read and predicted.
+
+    Attributes
+    ----------
+    format : str or None
+        The specutils format of the files (None: specutils identifies each).
+    labels : list of str or None
+        Labels to predict (None: all of the model's).
+    batch_size, method, chunk_size, seed, max_tokens, medium : object
+        As for `~specfm.predict.Model.predict`.
+    radial_velocity, redshift : object
+        As for `~specfm.predict.Model.predict` (a velocity, a header keyword, ...).
+    inputs : `~astropy.table.QTable` or None
+        Per-spectrum inputs from ``specfm.predict.inputs_table.read_inputs_table``; without
+        one (or a matching row), colours from the photometry a reader kept (Gaia XP
+        archive files) are used where the model takes them.
+
+    """
+
+    format: str | None = None
+    labels: list | None = None
+    batch_size: int = 64
+    method: str = "one_pass"
+    chunk_size: int = 512
+    seed: int = 0
+    max_tokens: object = "model"
+    medium: str = "vacuum"
+    radial_velocity: object = None
+    redshift: object = None
+    inputs: object = None
+
+    @classmethod
+    def from_arguments(cls, **kwargs):
+        """Build from keyword arguments; unknown ones are a clear error."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - fields)
+        if unknown:
+            raise SpecfmInputError(
+                f"predict_files does not take {', '.join(map(repr, unknown))}; the options "
+                f"for every file are {', '.join(sorted(fields))}.")
+        return cls(**kwargs)
+
+    def predict_arguments(self):
+        """Return the keyword arguments of `~specfm.predict.Model.predict` (not ``inputs``)."""
+        return {name: getattr(self, name) for name in (
+            "labels", "batch_size", "method", "chunk_size", "seed", "max_tokens", "medium",
+            "radial_velocity", "redshift")}
+
+
+@dataclasses.dataclass
+class FileOutcome:
+    """What became of one file.
+
+    Attributes
+    ----------
+    path : str
+        The file's absolute path.
+    table : `~astropy.table.QTable` or None
+        Its rows, or None when it failed.
+    error : str or None
+        Why it failed.
+    warnings : list of tuple
+        ``(category, message)`` of the distinct warnings raised while reading and
+        predicting it.
+
+    """
+
+    path: str
+    table: object = None
+    error: str | None = None
+    warnings: list = dataclasses.field(default_factory=list)
+
+
+def _id_column(spectra, n_rows):
+    """Return the reader's ``meta["source_id"]`` when it has one value per row, else None."""
+    meta = getattr(spectra, "meta", None) or {}
+    ids = meta.get("source_id") if hasattr(meta, "get") else None
+    if ids is None or np.ndim(ids) != 1 or len(ids) != n_rows:
+        return None
+    return np.asarray(ids, dtype=np.int64)
+
+
+def _file_inputs(model, path, spectra, inputs_table):
+    """Return the non-spectral inputs of one file: from the user's table, else its photometry."""
+    from .batching import split_pieces
+    from .inputs_table import file_inputs, photometry_from_file
+
+    inputs = None
+    if inputs_table is not None:
+        n = sum(piece.n_spectra for piece in split_pieces(spectra))
+        inputs = file_inputs(inputs_table, path, spectra, n)
+    if inputs is None:
+        inputs = photometry_from_file(spectra, model.vocabulary)
+    return inputs
+
+
+def predict_file(model, path, options=None):
+    """Read and predict one file; never raise for a bad file.
+
+    Parameters
+    ----------
+    model : `~specfm.predict.Model`
+        The model.
+    path : str or path-like
+        The file.
+    options : `FileOptions`, optional
+        The format, the arguments of `~specfm.predict.Model.predict` and the inputs
+        table; default `FileOptions()`.
+
+    Returns
+    -------
+    FileOutcome
+        With a table whose first columns are ``file``, ``index`` (and ``source_id``),
+        or the reason it failed.
+
+    """
+    options = FileOptions() if options is None else options
+    path = os.path.abspath(os.fspath(path))
+    outcome = FileOutcome(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            spectra = read_spectra(path, options.format)
+        except Exception as error:  # a bad file is reported, not fatal
+            outcome.error = describe_read_error(error, path)
+            spectra = None
+        table = None
+        try:
+            if spectra is not None:
+                inputs = _file_inputs(model, path, spectra, options.inputs)
+                table = model.predict(spectra, progress=False, inputs=inputs,
+                                      **options.predict_arguments())
+        except Exception as error:
+            outcome.error = f"{type(error).__name__}: {error}".strip()
+        if table is not None:
+            n = len(table)
+            table.remove_column("spectrum_index")
+            ids = _id_column(spectra, n)
+            if ids is not None:
+                table.add_column(ids, name="source_id", index=0)
+                table["source_id"].info.description = "Source identifier given by the reader"
+            table.add_column(np.arange(n, dtype=np.int64), name="index", index=0)
+            table["index"].info.description = "Position of the spectrum in its file"
+            table.add_column(np.full(n, path), name="file", index=0)
+            table["file"].info.description = "Absolute path of the file the spectrum was read from"
+            outcome.table = table
+    seen = set()
+    for w in caught:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            outcome.warnings.append(key)
+    return outcome
