@@ -66,7 +66,7 @@ def token_rows(model, size, n_spectra):
     from specfm.tokens import TokenBatch, Tokenizer
 
     spectra, inputs, _ = st.make_inputs(model, size, min(n_spectra, 64))
-    config = model._inference_config("model")
+    config = model.inference_config("model")
     one = Tokenizer(config)(spectra, inputs=inputs, on_error="mask")
     reps = -(-n_spectra // one.n_spectra)
     batch = TokenBatch.concatenate([one] * reps) if reps > 1 else one

@@ -64,8 +64,8 @@ def attention(self, spectra, label=None, inputs=None, medium="vacuum",
     1.0
 
     """
-    names = self._resolve_labels(label, inputs)
-    config = self._inference_config("model")
+    names = self.resolve_labels(label, inputs)
+    config = self.inference_config("model")
     config = dataclasses.replace(config, seed=int(seed))
     tokens = Tokenizer(config)(spectra, inputs=inputs, medium=medium,
                                radial_velocity=radial_velocity, redshift=redshift,

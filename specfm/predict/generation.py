@@ -97,12 +97,12 @@ def _check_inside(self, wave, what):
         raise SpecfmInputError(
             f"{what} reaches {wave[~inside].min():.1f}-{wave[~inside].max():.1f} AA "
             f"(vacuum), outside the coverage of model {self.name!r} "
-            f"({self._coverage_text()}). Use a grid inside it, or a model that covers it.")
+            f"({self.coverage_text}). Use a grid inside it, or a model that covers it.")
 
 
 def _flux_queries(self, tokens, wave):
     """Per-row ``(mean, logvar)`` tensors of the normalised flux at ``wave``."""
-    parts = [self._run(tokens, Query(wavelengths=wave[start:start + _QUERY_BLOCK]))
+    parts = [self.run_tokens(tokens, Query(wavelengths=wave[start:start + _QUERY_BLOCK]))
              for start in range(0, wave.size, _QUERY_BLOCK)]
     return torch.cat([m for m, _ in parts], 1), torch.cat([v for _, v in parts], 1)
 
@@ -235,14 +235,14 @@ def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="
     exclude = coverage_ranges(regions) if regions is not None else None
     tok = Tokenizer(self.tokenizer_config)
     rows = tok.normalise_pixels(spectra, medium, radial_velocity, redshift, exclude)
-    cap = self._inference_config("model").max_tokens
+    cap = self.inference_config("model").max_tokens
     out = []
     for s, (wave, value, error, valid, _) in enumerate(rows):
         fill = _pixels_to_fill(wave, valid, exclude, fill_masked, self.coverage)
         if not fill.any():
             raise SpecfmInputError(
                 f"Spectrum {s}: nothing to fill. Give regions= inside the model's "
-                f"coverage ({self._coverage_text()}) or a spectrum with masked pixels.")
+                f"coverage ({self.coverage_text}) or a spectrum with masked pixels.")
         if not valid.any():
             raise SpecfmInputError(
                 f"Spectrum {s} has no usable pixel left to in-paint from.")

@@ -165,7 +165,9 @@ class Model:
                 out[name] = np.array([lo, hi], dtype=float) << self.vocabulary[name].quantity_unit
         return out
 
-    def _coverage_text(self):
+    @property
+    def coverage_text(self):
+        """The wavelength coverage in words (``"3360-10200 AA"``, or ``"any wavelength"``)."""
         cov = self.coverage
         if cov is None:
             return "any wavelength"
@@ -210,13 +212,13 @@ class Model:
     def __repr__(self):
         sha = (self.sha256 or "unknown")[:12]
         return (f"<specfm.Model {self.name!r}: labels {', '.join(self.labels)}; "
-                f"coverage {self._coverage_text()}; parameters {self._size_text()}; sha256 {sha}>")
+                f"coverage {self.coverage_text}; parameters {self._size_text()}; sha256 {sha}>")
 
     def _repr_html_(self):
         rows = [
             ("name", self.name),
             ("labels", ", ".join(self.labels)),
-            ("coverage", self._coverage_text()),
+            ("coverage", self.coverage_text),
             ("parameters", self._size_text()),
             ("sha256", (self.sha256 or "unknown")[:12]),
         ]
@@ -239,7 +241,17 @@ class Model:
 
     # -- prediction --------------------------------------------------------------------
 
-    def _resolve_labels(self, labels, inputs):
+    def resolve_labels(self, labels, inputs=None):
+        """Return the labels to predict: ``labels`` checked, or all of the model's.
+
+        Labels given in ``inputs`` may be requested back.
+
+        Raises
+        ------
+        SpecfmInputError
+            For a label the model cannot predict (the message lists those it can).
+
+        """
         available = list(self.labels)
         given = [n for n in _input_names(inputs) if n in self.vocabulary]
         available += [n for n in given if n not in available]
@@ -326,8 +338,8 @@ class Model:
             raise SpecfmInputError("batch_size and chunk_size must be positive integers.")
         source = radial_velocity if isinstance(radial_velocity, str) else None
         radial_velocity, inputs = resolve_velocity(radial_velocity, spectra, inputs)
-        names = self._resolve_labels(labels, inputs)
-        config = self._inference_config(max_tokens)
+        names = self.resolve_labels(labels, inputs)
+        config = self.inference_config(max_tokens)
         query = Query(labels=names)
         pieces = split_pieces(spectra)
         n_total = sum(p.n_spectra for p in pieces)
@@ -345,8 +357,20 @@ class Model:
         table = self._table(names, *parts, outside, method, chunk_size, seed, config)
         return add_frame(table, radial_velocity, redshift, source)
 
-    def _inference_config(self, max_tokens):
-        """Return the tokenizer configuration for prediction (a cap chunks, never drops)."""
+    def inference_config(self, max_tokens="model"):
+        """Return the tokenizer settings for reading spectra at prediction time.
+
+        Parameters
+        ----------
+        max_tokens : "model", int or None
+            As for `predict`: the model's cap, another cap, or None (every pixel in one
+            row). A cap splits a long spectrum into rows (chunks); it never drops pixels.
+
+        Returns
+        -------
+        `~specfm.tokens.TokenizerConfig`
+
+        """
         config = self.tokenizer_config
         cap = config.max_tokens if isinstance(max_tokens, str) else max_tokens
         if (isinstance(max_tokens, str) and max_tokens != "model") or (
@@ -362,7 +386,7 @@ class Model:
         if n_spec:
             warnings.warn(
                 f"{n_spec} of {len(outside)} spectra extend beyond the coverage of model "
-                f"{self.name!r} ({self._coverage_text()}, vacuum); their {sum(outside)} pixels "
+                f"{self.name!r} ({self.coverage_text}, vacuum); their {sum(outside)} pixels "
                 "outside it were not used. These rows have flag & 1 set "
                 "(PredictionFlag.COVERAGE); check the medium and velocity, or use a model that "
                 "covers the whole range.",
@@ -370,11 +394,29 @@ class Model:
                 stacklevel=3,
             )
 
-    def _run(self, tokens, query, method="one_pass", chunk_size=512, seed=0, offset=0):
+    def run_tokens(self, tokens, query, method="one_pass", chunk_size=512, seed=0, offset=0):
         """Return per-row ``(mean, logvar)`` in scaled units (float64, CPU) for ``query``.
 
-        The one place the network is called; flux queries (generation, in-painting) will
-        go through it too.
+        The one place the network is called (prediction, generation, in-painting,
+        attention's token rows go through it).
+
+        Parameters
+        ----------
+        tokens : `~specfm.tokens.TokenBatch`
+            Token rows (from `specfm.tokens.Tokenizer` with `inference_config`).
+        query : `~specfm.model.Query`
+            What to predict for every row.
+        method : {"one_pass", "chunked"}
+            As for `predict`.
+        chunk_size, seed, offset : int
+            For ``method="chunked"``: pixels per chunk, and the seed of the chunks of
+            spectrum ``offset + i``.
+
+        Returns
+        -------
+        mean, logvar : torch.Tensor
+            ``(rows, queries)``.
+
         """
         device = next(self.network.parameters()).device
         tokens = tokens.to(device)
@@ -410,7 +452,7 @@ class Model:
         variance = mean.clone()
         if rows.size:
             part = tokens.select(rows).trim()
-            row_mean, row_logvar = self._run(part, query, method, chunk_size, seed, offset)
+            row_mean, row_logvar = self.run_tokens(part, query, method, chunk_size, seed, offset)
             mean, variance = combine_rows(row_mean, row_logvar, part.spectrum_index.cpu(),
                                           n_spec)
         n_tokens = np.array([r.n_tokens for r in tokens.reports], np.int64)

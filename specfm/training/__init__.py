@@ -11,6 +11,7 @@ from .distributed import (
 )
 from .ensemble import build_ensemble, ensemble_provenance
 from .finetune import PARTS, FineTuneConfig, extend_network, finetune, freeze, unfreeze
+from .finetune_spectra import SpectraFineTune, finetune_spectra, label_targets
 from .from_config import ConfigRun, export_checkpoint, train_from_config
 from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig, ObjectiveOutput, gaussian_nll
@@ -41,6 +42,7 @@ __all__ = [
     "MaskedTokenObjective",
     "ObjectiveConfig",
     "ObjectiveOutput",
+    "SpectraFineTune",
     "SyntheticSource",
     "TokenDataset",
     "Trainer",
@@ -56,11 +58,13 @@ __all__ = [
     "export_checkpoint",
     "extend_network",
     "finetune",
+    "finetune_spectra",
     "freeze",
     "gaia_xp_dataset",
     "gaussian_nll",
     "init_distributed",
     "label_ranges",
+    "label_targets",
     "labels_to_tensors",
     "latest_checkpoint",
     "load_emulator",
