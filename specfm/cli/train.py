@@ -34,6 +34,9 @@ def setup_parser(parser):
                              "[trainer] checkpoint_dir or resume_point)")
     parser.add_argument("--output", help="override the output path of the model")
     parser.add_argument("--device", help="override the device (cpu, cuda, ...)")
+    parser.add_argument("--max-minutes", type=float, default=None, metavar="M",
+                        help="stop after M minutes of training, writing a checkpoint (and "
+                             "the resume point) where it stopped; resume later with --resume")
     parser.add_argument("--export-checkpoint", metavar="PATH",
                         help="do not train: write the model of a checkpoint (the one --resume "
                              "names, default the newest) to PATH, e.g. to benchmark a run "
@@ -66,10 +69,14 @@ def run(args):
         out = export_checkpoint(args.config, args.export_checkpoint, folder)
         print(f"specfm train: checkpoint exported to {out}")
         return 0
+    limit = None if args.max_minutes is None else 60.0 * args.max_minutes
     done = train_from_config(args.config, resume=args.resume, output=args.output,
-                             device=args.device)
+                             device=args.device, time_limit=limit)
     result = done.result
-    if done.model is not None:  # only the first process writes the model
+    if result.interrupted:
+        print(f"specfm train: stopped after {args.max_minutes:g} minutes at step "
+              f"{result.steps}; continue with --resume")
+    elif done.model is not None:  # only the first process writes the model
         print(f"specfm train: {result.steps} steps, {result.epochs_completed} epochs, "
               f"best validation loss {result.best_val_loss}; model written to {done.model}")
     return 0

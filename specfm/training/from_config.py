@@ -84,7 +84,8 @@ class ConfigRun:
     result : `~specfm.training.TrainingResult`
         Steps, epochs, history and best validation loss.
     model : pathlib.Path or None
-        The model written (None without an output, and on every process but the first).
+        The model written (None without an output, when the run stopped before its end,
+        and on every process but the first).
     resumed_from : pathlib.Path or None
         The checkpoint the run continued from.
 
@@ -161,7 +162,7 @@ def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
     return save_model(network, output, provenance=record, overwrite=overwrite)
 
 
-def train_from_config(config_path, resume=None, output=None, device=None):
+def train_from_config(config_path, resume=None, output=None, device=None, time_limit=None):
     """Train or fine-tune as a TOML configuration says (``specfm train``).
 
     Parameters
@@ -175,6 +176,10 @@ def train_from_config(config_path, resume=None, output=None, device=None):
         Write the model here instead of the configuration's ``output``.
     device : str, optional
         Override ``[trainer] device``.
+    time_limit : float, optional
+        Stop after this many seconds of training, with a checkpoint (and the resume
+        point) at the step where it stopped; no model is written then
+        (`~specfm.training.Trainer.fit`).
 
     Returns
     -------
@@ -236,10 +241,10 @@ def train_from_config(config_path, resume=None, output=None, device=None):
                 print(f"specfm train: resuming from {folder}", file=sys.stderr)
             trainer.load_checkpoint(folder)
             resumed_from = folder
-        result = trainer.fit()
+        result = trainer.fit(time_limit=time_limit)
         target = output if output else (base / config["output"] if config.get("output")
                                         else None)
-        if target is not None:
+        if target is not None and not result.interrupted:
             out = trainer.save_model(target, overwrite=True, extra_provenance=extra)
     finally:
         cleanup_distributed()

@@ -7,6 +7,7 @@ process reads its own shard of a `TokenDataset`, and only rank 0 writes files).
 
 import copy
 import datetime
+import time
 import warnings
 
 import torch
@@ -171,7 +172,7 @@ class Trainer:
         self.batch_in_epoch = 0
         self._epoch_loss = [0.0, 0]
 
-    def fit(self, stop_after=None):
+    def fit(self, stop_after=None, time_limit=None):
         """Train until the last step, the last epoch, or early stopping.
 
         Parameters
@@ -179,6 +180,11 @@ class Trainer:
         stop_after : int or None
             Stop (as if interrupted) once this many steps are done in total, without
             validating; used to test that resuming gives the uninterrupted result.
+        time_limit : float or None
+            Stop (as if interrupted) after the first step that ends this many seconds
+            after the call, writing a checkpoint there (and the resume point, if the
+            configuration names one) when checkpoints are on: a run that must end before
+            its machine does (all processes of a distributed run stop at the same step).
 
         Returns
         -------
@@ -186,6 +192,7 @@ class Trainer:
 
         """
         cfg = self.config
+        deadline = None if time_limit is None else time.monotonic() + float(time_limit)
         bar = tqdm(total=self.total_steps, initial=self.step, desc="training",
                    disable=not (cfg.progress and self.info.is_main), leave=False)
         interrupted = False
@@ -210,6 +217,11 @@ class Trainer:
                     if stop_after is not None and self.step >= stop_after:
                         interrupted = True
                         break
+                    if deadline is not None and self._past(deadline):
+                        if cfg.checkpoint_every and self.step % cfg.checkpoint_every:
+                            self.save_checkpoint()
+                        interrupted = True
+                        break
                 if interrupted:
                     break
                 if not ran and self.batch_in_epoch == 0:
@@ -221,6 +233,13 @@ class Trainer:
             self.network.load_state_dict(self._best_state)
         return TrainingResult(self.step, self.epoch, list(self.history), self.best_val_loss,
                               self.stopped_early, interrupted)
+
+    def _past(self, deadline):
+        """Whether any process is past ``deadline`` (all processes agree)."""
+        late = torch.tensor([float(time.monotonic() > deadline)], device=self.device)
+        if self.info.world_size > 1:
+            all_reduce_sum(late)
+        return bool(late.item() > 0)
 
     # --- checkpoints -------------------------------------------------------------------
     def _rng_states(self):

@@ -136,3 +136,31 @@ def test_command_writes_resume_point_and_exports_checkpoints(tmp_path, capsys):
     assert train_main([str(config), "--resume", "--output", str(tmp_path / "done")]) == 0
     assert "resuming from" in capsys.readouterr().err
     assert load_model(tmp_path / "done").metadata["provenance"]["steps"] == 7
+
+
+def test_a_time_limit_stops_with_a_resume_point_and_no_model(tmp_path, capsys):
+    toy_dataset(24, n_pix=12).save(tmp_path / "train.safetensors")
+    config = tmp_path / "run.toml"
+    config.write_text(CONFIG.replace("epochs = 2", "max_steps = 7")
+                      .replace("checkpoint_every = 2", "checkpoint_every = 5")
+                      + 'resume_point = "resume"\n')
+    # no time at all: one step, then a checkpoint there (not a multiple of 5) and a stop
+    assert train_main([str(config), "--max-minutes", "0"]) == 0
+    assert "stopped after 0 minutes at step 1; continue with --resume" in capsys.readouterr().out
+    assert checkpoint_step(tmp_path / "resume") == 1
+    assert not (tmp_path / "model").exists()  # an unfinished run writes no model
+    assert train_main([str(config), "--resume"]) == 0
+    assert load_model(tmp_path / "model").metadata["provenance"]["steps"] == 7
+
+
+def test_time_limit_in_the_trainer_resumes_exactly(tmp_path):
+    full = _trainer(tmp_path / "a")
+    full.fit()
+    part = _trainer(tmp_path / "b")
+    assert part.fit(time_limit=0.0).interrupted and part.step == 1
+    again = _trainer(tmp_path / "b")
+    again.load_checkpoint(tmp_path / "b" / "repo" / "resume")
+    again.fit()
+    for a, b in zip(full.network.state_dict().values(), again.network.state_dict().values(),
+                    strict=True):
+        assert torch.equal(a, b)
