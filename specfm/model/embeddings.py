@@ -200,10 +200,17 @@ class TokenEmbedding(nn.Module):
         # the few non-flux tokens get their own branch; it runs (on zero rows, if need be)
         # even without any, so every weight is always part of the graph
         other = ~is_flux
-        sel_value, sel_error, sel_ident = value[other], error[other], ident[other]
-        emb = (self.other_value(_value_features(sel_value, sel_error)) + self.ident(sel_ident)
-               + self.kind(kind[other]))
-        out = out.index_put((other,), emb)
+        if torch.compiler.is_compiling():
+            # torch.compile cannot trace the data-dependent selection below: compute the
+            # branch for every token and keep it where the token is not a flux pixel
+            emb = (self.other_value(_value_features(value, error)) + self.ident(ident.clamp(min=0))
+                   + self.kind(kind))
+            out = torch.where(other.unsqueeze(-1), emb, out)
+        else:
+            sel_value, sel_error, sel_ident = value[other], error[other], ident[other]
+            emb = (self.other_value(_value_features(sel_value, sel_error))
+                   + self.ident(sel_ident) + self.kind(kind[other]))
+            out = out.index_put((other,), emb)
         return self.norm(out) * valid.unsqueeze(-1).to(out.dtype)
 
 

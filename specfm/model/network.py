@@ -194,7 +194,8 @@ class SpecFMNetwork(nn.Module):
             If shapes disagree or an id is outside the vocabulary.
 
         """
-        self._check(tokens, queries)
+        if not torch.compiler.is_compiling():  # data-dependent checks: eager calls only
+            self._check(tokens, queries)
         x = self.embed(tokens.wavelength, tokens.value, tokens.error, tokens.kind,
                        tokens.ident, tokens.valid)
         latents, rollout = self.encoder(x, tokens.valid, return_attention)
