@@ -5,7 +5,7 @@ import torch
 
 from specfm.model import Query
 
-from .toy import tiny_network, toy_tokens, toy_spectra
+from .toy import tiny_network, toy_spectra, toy_tokens
 
 
 def test_compiled_network_matches_eager():
