@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 from astropy.table import QTable, Table
+from astropy.utils.masked import Masked
 
 from ..exceptions import SpecfmInputError
 
@@ -126,8 +127,6 @@ def file_inputs(table, path, spectra, n_spectra):
             continue
         column = table[name][safe]
         if hasattr(column, "unit") and column.unit is not None:
-            from astropy.utils.masked import Masked
-
             values = Masked(np.asarray(getattr(column, "value", column), float) * column.unit,
                             mask=rows < 0)
         else:

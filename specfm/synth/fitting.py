@@ -22,6 +22,7 @@ import dataclasses
 
 import astropy.units as u
 import numpy as np
+from astropy.nddata import StdDevUncertainty
 from scipy.optimize import least_squares
 from tqdm.auto import tqdm
 
@@ -247,17 +248,11 @@ def _arrays(spectrum, instrument):
         raise SpecfmInputError("fit_spectrum needs the spectrum's uncertainties, for the "
                                "chi-square; give it a StdDevUncertainty.")
     sigma = np.atleast_2d(np.asarray(
-        spectrum.uncertainty.represent_as(_std_class()).array, float))
+        spectrum.uncertainty.represent_as(StdDevUncertainty).array, float))
     good = np.isfinite(flux) & np.isfinite(sigma) & (sigma > 0)
     if spectrum.mask is not None:
         good &= ~np.atleast_2d(np.asarray(spectrum.mask, bool))
     return flux, np.where(good, sigma, 1.0), good
-
-
-def _std_class():
-    from astropy.nddata import StdDevUncertainty
-
-    return StdDevUncertainty
 
 
 def fit_spectrum(spectrum, instrument, emulator, *, fit_velocity=True, fit_av=None,

@@ -26,6 +26,7 @@ __all__ = [
     "CheckpointError",
     "checkpoint_step",
     "latest_checkpoint",
+    "model_state",
     "newest_checkpoint",
     "optimizer_from_flat",
     "optimizer_to_flat",
@@ -137,6 +138,11 @@ def latest_checkpoint(directory):
     done = sorted(p for p in pathlib.Path(directory).glob("step_*")
                   if (p / "state.json").exists())
     return done[-1] if done else None
+
+
+def model_state(tensors):
+    """Return the network's ``state_dict`` from the tensors of `read_checkpoint`."""
+    return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
 
 
 def checkpoint_step(folder):

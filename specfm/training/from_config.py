@@ -62,7 +62,7 @@ from ..exceptions import SpecfmInputError
 from ..model.config import ModelConfig
 from ..model.network import SpecFMNetwork
 from ..model.storage import load_model, save_model
-from .checkpoint import newest_checkpoint
+from .checkpoint import model_state, newest_checkpoint, read_checkpoint
 from .config_data import load_training_data
 from .distributed import cleanup_distributed, init_distributed
 from .finetune import extend_network, freeze
@@ -144,8 +144,6 @@ def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
         If there is no checkpoint to export.
 
     """
-    from .checkpoint import read_checkpoint
-
     config, base = read_config(config_path)
     folder = (pathlib.Path(checkpoint) if checkpoint is not None
               else newest_checkpoint(*_checkpoint_folders(config, base)))
@@ -153,8 +151,7 @@ def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
         raise SpecfmInputError(f"{config_path} has no checkpoint yet: train first.")
     tensors, state = read_checkpoint(folder)
     network = SpecFMNetwork(ModelConfig.from_dict(state["model_config"]))
-    network.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
-                            strict=True)
+    network.load_state_dict(model_state(tensors), strict=True)
     record = dict(state.get("run_record") or {})
     record["checkpoint"] = {key: state.get(key) for key in (
         "step", "epoch", "batch_in_epoch", "history", "best_val_loss", "data_fingerprint")}

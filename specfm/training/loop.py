@@ -318,8 +318,7 @@ class Trainer:
             raise ckpt.CheckpointError(
                 f"{folder} was written by {state['world_size']} processes; resume it with "
                 f"the same number (this run has {self.info.world_size}).")
-        model = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-        self.network.load_state_dict(model, strict=True)
+        self.network.load_state_dict(ckpt.model_state(tensors), strict=True)
         self.optimizer.load_state_dict(
             ckpt.optimizer_from_flat(tensors, state["optimizer_groups"]))
         self.scheduler.load_state_dict(dict(state["scheduler"], lr_lambdas=[None]))
