@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 
 from ..exceptions import SpecfmInputError
+from .batching import split_pieces
+from .inputs_table import file_inputs, photometry_from_file
 from .reading import describe_read_error, read_spectra
 
 __all__ = ["FileOptions", "FileOutcome", "predict_file"]
@@ -104,9 +106,6 @@ def _id_column(spectra, n_rows):
 
 def _file_inputs(model, path, spectra, inputs_table):
     """Return the non-spectral inputs of one file: from the user's table, else its photometry."""
-    from .batching import split_pieces
-    from .inputs_table import file_inputs, photometry_from_file
-
     inputs = None
     if inputs_table is not None:
         n = sum(piece.n_spectra for piece in split_pieces(spectra))
