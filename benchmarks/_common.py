@@ -8,7 +8,7 @@ place for:
   validated on: ``specfm.training.split_indices(n_rows, 0.1, seed=0)``, second array);
 * label arrays in K / dex with NaN where unknown;
 * the XGBoost baseline (Leung & Bovy 2023 style: 343 normalised fluxes + 7 colours);
-* prediction through the user API (`specfm.predict.Model.predict`);
+* prediction through the user API (`specfm.inference.Model.predict`);
 * metrics (median bias, MAD-based sigma, RMSE) and paired bootstrap intervals on them;
 * run metadata (command line, date, machine, model sha256) and the ``.rst`` tables.
 """
@@ -251,8 +251,8 @@ def predict_xgboost(models, features):
 
 
 def load_model(path_or_network, name=None):
-    """A `specfm.predict.Model` from a model folder, or from an in-memory network."""
-    from specfm.predict import Model, load
+    """A `specfm.inference.Model` from a model folder, or from an in-memory network."""
+    from specfm.inference import Model, load
 
     if isinstance(path_or_network, str | os.PathLike):
         return load(path_or_network, name=name)
@@ -262,7 +262,7 @@ def load_model(path_or_network, name=None):
 def predict(model, spectra, names, inputs=None, batch_size=64, max_tokens="model"):
     """``({name: values}, {name: errors})`` in K / dex, NaN where the row is masked.
 
-    Through the user API, `specfm.predict.Model.predict` (one pass, seed 0; ``max_tokens``
+    Through the user API, `specfm.inference.Model.predict` (one pass, seed 0; ``max_tokens``
     as there: the model's chunk size, or None for every pixel in one row).
     """
     import warnings

@@ -1,6 +1,6 @@
 """Does the [Fe/H] attention of the APOGEE-range model fall on iron lines?
 
-For each APOGEE spectrum, `specfm.predict.Model.attention` gives the weight each pixel gets
+For each APOGEE spectrum, `specfm.inference.Model.attention` gives the weight each pixel gets
 from a label's query (rollout through the latents; chunks of at most 512 pixels averaged).
 We sum the weight that falls inside the ASPCAP DR17 element windows of the element
 (`specfm.data.strong_lines`, made from ``../shared/data/apogee/``), as a fraction of the

@@ -1,7 +1,7 @@
 """Does a known label, given as an input, tighten the others? (specfm-xp, Gaia XP)
 
 On stars of our validation split of the XP table, ``specfm-xp`` predicts Teff, [Fe/H] and
-[alpha/M] twice through `specfm.predict.Model.predict`: with the 7 colours as inputs (as
+[alpha/M] twice through `specfm.inference.Model.predict`: with the 7 colours as inputs (as
 usual), and with the colours plus the star's APOGEE log g given as a known label with an
 uncertainty of ``--logg-error`` dex (standing in for an asteroseismic log g). Reported per
 label: MAD-based sigma and RMSE of predicted - APOGEE, and the median predicted

@@ -1,7 +1,7 @@
 """How well do the shipped models write spectra from labels and fill gaps in them?
 
 Two parts, each reported as the median absolute error of the normalised flux (the scale
-`specfm.predict.Model.normalise` shows; continuum = 1) over the pixels concerned, next to
+`specfm.inference.Model.normalise` shows; continuum = 1) over the pixels concerned, next to
 a baseline a person could use without the model:
 
 ``synthetic`` (``specfm-base``, APOGEE preset)
@@ -10,7 +10,7 @@ a baseline a person could use without the model:
     reference is nearly noiseless. *Generation*: ``model.generate`` from the true Teff,
     logg and [Fe/H] on the APOGEE grid, against the rendered spectrum; baseline: the mean
     spectrum of the same stars. *In-painting*: for each star, one random 30 A region is
-    hidden (`~specfm.predict.Model.inpaint` with ``regions=``); baseline: linear
+    hidden (`~specfm.inference.Model.inpaint` with ``regions=``); baseline: linear
     interpolation across the gap.
 ``xp`` (``specfm-xp``, real Gaia XP)
     Stars of our validation split of the XP table (never trained on). *Generation* from

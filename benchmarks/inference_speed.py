@@ -11,7 +11,7 @@
    lower bound). Variants: float32 (the default), bfloat16 autocast, and
    ``torch.compile`` (``--compile``; compile time excluded, reported separately; a
    failure is recorded with its error and the other variants are still measured).
-3. **End to end**: `specfm.predict.Model.predict` on real example spectra at the best
+3. **End to end**: `specfm.inference.Model.predict` on real example spectra at the best
    batch size, and the share of its time spent in the network, so that the gap between
    the two shows what tokenising costs.
 

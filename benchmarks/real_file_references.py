@@ -7,7 +7,7 @@ apVisit; a coarse grid, so only large differences mean much), and for the solar 
 [Fe/H] +0.05; e.g. Melendez et al. 2014, ApJ 791, 14). apVisit spectra are read in the
 rest frame (their header's ``VRAD`` removed). A star is "near" when Teff is within
 350 K, log g within 0.7 dex and [Fe/H] within 0.6 dex (`TOLERANCE`);
-``tests/predict/test_real_file_references.py`` holds the shipped models to these cases.
+``tests/inference/test_real_file_references.py`` holds the shipped models to these cases.
 
 Usage::
 

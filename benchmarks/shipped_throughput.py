@@ -1,8 +1,8 @@
 """Inference throughput and peak memory of the shipped models, through the user API.
 
 For each model folder, input size and batch size, a fresh Python process loads the model
-with `specfm.predict.load` and predicts ``--n-spectra`` spectra with
-`~specfm.predict.Model.predict` (one pass, all the model's labels), so that its peak
+with `specfm.inference.load` and predicts ``--n-spectra`` spectra with
+`~specfm.inference.Model.predict` (one pass, all the model's labels), so that its peak
 resident memory (``ru_maxrss``) is its own. Inputs are real spectra, repeated:
 
 * ``xp`` (343 pixels): the 20 Gaia XP sampled spectra of ``specfm/data/gaia_xp_example.fits``,

@@ -40,7 +40,7 @@ STAGES = {
                                                         "read")],
     "tokenising": [("specfm/tokens/tokenizer.py", "__call__")],
     "network": [("specfm/model/network.py", "forward")],
-    "writing": [("specfm/predict/output.py", "write_table_atomic")],
+    "writing": [("specfm/inference/output.py", "write_table_atomic")],
 }
 
 

@@ -10,7 +10,7 @@ seed (999000001) differs from every training shard (``SyntheticSource`` seeds 1-
 shard seeds ``seed * 100003 + k``), so these stars were never seen. The same stars are
 used for every instrument and S/N (only the noise level changes).
 
-``specfm-base`` predicts Teff, logg and [Fe/H] (through `specfm.predict.Model.predict`, one
+``specfm-base`` predicts Teff, logg and [Fe/H] (through `specfm.inference.Model.predict`, one
 pass); reported per cell: median bias and MAD-based sigma of predicted - true.
 
 Beside it, the information limit: the first ``--fit-stars`` spectra of each cell fitted

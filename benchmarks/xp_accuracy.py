@@ -4,7 +4,7 @@ Both methods are judged on **our validation split** of ``gaia_xp_apogee/train.fi
 (``specfm.training.split_indices(n_rows, 0.1, seed=0)``, second array: the rows that
 ``specfm-xp`` never trained on) against the APOGEE DR17 labels.
 
-* ``specfm-xp``: the model folder given (through `specfm.predict.Model.predict`, with the
+* ``specfm-xp``: the model folder given (through `specfm.inference.Model.predict`, with the
   seven Gaia/2MASS colours as input tokens, one pass);
 * ``xgboost``: one XGBoost booster per label (the Leung & Bovy 2023 kind of
   baseline) on the 343 median-normalised XP fluxes + the 7 colours, fitted on the training

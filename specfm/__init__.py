@@ -7,13 +7,14 @@ uncertainties, returned as astropy `~astropy.table.QTable` objects.
 
 from . import (
     exceptions,
+    inference,
     io,  # noqa: F401 - registers specfm's readers (e.g. "Gaia XP sampled") with specutils
     plotting,
-    predict,  # the subpackage; it is callable: specfm.predict(spectra, ...)
 )
 from ._meta import version as __version__
+from ._moved import register_moved_package
+from .inference import Model, load, load_pretrained, predict, predict_files
 from .plotting import plot_attention, plot_kiel, plot_predicted_vs_reference, plot_spectrum
-from .predict import Model, load, load_pretrained, predict_files
 from .pretrained import available_models
 from .tokens import (
     TokenBatch,
@@ -34,6 +35,7 @@ __all__ = [
     "__version__",
     "available_models",
     "exceptions",
+    "inference",
     "load",
     "load_pretrained",
     "plot_attention",
@@ -45,3 +47,7 @@ __all__ = [
     "predict_files",
     "tokenize",
 ]
+
+# The old name of specfm.inference: ``from specfm.predict import Model`` still works, with a
+# deprecation warning, while ``specfm.predict`` itself is the function (see specfm._moved).
+register_moved_package("specfm.predict", "specfm.inference")

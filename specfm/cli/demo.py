@@ -144,8 +144,8 @@ def predict_examples():
         The prediction tables (apStar, then Gaia XP).
 
     """
+    from ..inference import load_pretrained
     from ..io import read_gaia_xp_table
-    from ..predict import load_pretrained
     from ..pretrained import available_models
 
     if not available_models():

@@ -1,14 +1,14 @@
 """Describe a model: labels, label ranges, wavelength coverage, checksum, architecture.
 
-``specfm info MODEL`` prints what `specfm.predict.Model.info` returns, for a shipped
+``specfm info MODEL`` prints what `specfm.inference.Model.info` returns, for a shipped
 model's name or a model folder; ``--json`` prints it as JSON. Without ``MODEL``, the
 shipped models are listed.
 """
 
 import json
 
+from ..inference.api import resolve_model
 from ..model import parameter_count_text
-from ..predict.api import resolve_model
 from ..pretrained import available_models, registry_dir
 
 __all__ = ["describe", "run", "setup_parser"]
@@ -44,7 +44,7 @@ def describe(model):
 
     Parameters
     ----------
-    model : `specfm.predict.Model`
+    model : `specfm.inference.Model`
         The model.
 
     Returns

@@ -6,14 +6,14 @@ with specutils, predicts its spectra and writes one row per spectrum (columns ``
 few files and at the end. Running the same command again skips the files already in the
 output. Files that cannot be read are reported and skipped (exit status 1 with
 ``--strict``). ``--workers N`` or ``--scheduler ADDRESS`` spread the files over Dask
-workers. See `specfm.predict.predict_files`.
+workers. See `specfm.inference.predict_files`.
 """
 
 import sys
 
 import astropy.units as u
 
-from ..predict.files import predict_files
+from ..inference.files import predict_files
 
 __all__ = ["run", "setup_parser", "summary_lines"]
 
@@ -83,7 +83,7 @@ def summary_lines(summary, output=None):
     Parameters
     ----------
     summary : dict
-        ``table.meta["summary"]`` of `specfm.predict.predict_files`.
+        ``table.meta["summary"]`` of `specfm.inference.predict_files`.
     output : str, optional
         The output file, to name it.
 
@@ -118,7 +118,7 @@ def run(args):
     """
     client = None
     if args.scheduler:
-        from ..predict.distributed import import_distributed
+        from ..inference.distributed import import_distributed
 
         client = import_distributed().Client(args.scheduler)
     labels = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None

@@ -5,7 +5,7 @@ The Gaia archive publishes XP spectra as coefficients of basis functions
 library of the Gaia collaboration for them, turns coefficients into absolutely calibrated
 fluxes on a chosen sampling (``gaiaxpy.calibrate``). This reader calls it on the file and
 returns the spectra on the grid the XP models read (``GAIA_XP_SAMPLING``: 336-1020 nm, 2 nm
-apart), so an archive download goes straight into `~specfm.predict.Model.predict`.
+apart), so an archive download goes straight into `~specfm.inference.Model.predict`.
 
 GaiaXPy is an optional dependency: ``pip install "specfm[xp]"`` (or ``pip install
 gaiaxpy``). The reader is registered with specutils as ``"Gaia XP continuous"``; files

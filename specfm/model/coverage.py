@@ -2,7 +2,7 @@
 
 Both facts are read from a model's ``config.json`` (as `specfm.model.read_model_config`
 returns it): the registry uses them to choose a model for a set of spectra, and
-`specfm.predict.Model` to describe the model and flag input beyond its coverage.
+`specfm.inference.Model` to describe the model and flag input beyond its coverage.
 """
 
 from ..tokens import coverage_ranges

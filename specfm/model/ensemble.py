@@ -23,7 +23,7 @@ __all__ = ["EnsembleNetwork", "parameter_count_text"]
 def parameter_count_text(n_parameters, n_members=1):
     """Word the size of a model: ``"872,450"``, or ``"1,744,900 (2-member ensemble)"``.
 
-    This is the one wording of a model's size, used by `specfm.predict.Model` (its ``repr``),
+    This is the one wording of a model's size, used by `specfm.inference.Model` (its ``repr``),
     ``specfm info`` and the model cards.
 
     Parameters

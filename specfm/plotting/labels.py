@@ -25,7 +25,7 @@ def plot_predicted_vs_reference(predicted, reference, labels=None, axes=None):
     Parameters
     ----------
     predicted : `~astropy.table.QTable`
-        A prediction table (`specfm.predict.Model.predict`).
+        A prediction table (`specfm.inference.Model.predict`).
     reference : `~astropy.table.Table`
         Reference labels, row for row (e.g. a validation set's catalogue labels).
     labels : list of str, optional

@@ -17,7 +17,7 @@ def plot_attention(table, label=None, spectrum_index=0, ax=None, lines=True, ele
     Parameters
     ----------
     table : `~astropy.table.QTable`
-        The result of `specfm.predict.Model.attention`.
+        The result of `specfm.inference.Model.attention`.
     label : str, optional
         Which label's attention to draw (default: the first in the table).
     spectrum_index : int
@@ -115,11 +115,11 @@ def plot_spectrum(spectrum, model_spectrum=None, ax=None, labels=("observed", "m
     Parameters
     ----------
     spectrum : Spectrum
-        One spectrum (e.g. from `specfm.predict.Model.normalise`): 1-D, or a batch or
+        One spectrum (e.g. from `specfm.inference.Model.normalise`): 1-D, or a batch or
         list holding one.
     model_spectrum : Spectrum, optional
-        One spectrum from `~specfm.predict.Model.generate` or
-        `~specfm.predict.Model.inpaint` (1-D, or a batch or list holding one), drawn with
+        One spectrum from `~specfm.inference.Model.generate` or
+        `~specfm.inference.Model.inpaint` (1-D, or a batch or list holding one), drawn with
         its 1-sigma band; in-painted pixels (``meta["inpainted"]``) are shaded.
     ax : `~matplotlib.axes.Axes`, optional
         Where to draw.

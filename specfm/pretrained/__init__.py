@@ -1,7 +1,7 @@
 """Shipped models: the registry, automatic choice by wavelength coverage, and finding them.
 
-`find_pretrained` says where a model is; `specfm.predict.load_pretrained` (also
-``specfm.load_pretrained``) loads it as a `specfm.predict.Model`. Models live in
+`find_pretrained` says where a model is; `specfm.inference.load_pretrained` (also
+``specfm.load_pretrained``) loads it as a `specfm.inference.Model`. Models live in
 ``specfm/pretrained/models/<name>/`` (``config.json`` and ``model.safetensors``, as
 written by `specfm.model.save_model`); their sha256 is checked on every load. Nothing is
 downloaded. Set ``SPECFM_MODEL_DIR`` (or pass ``registry=``) to use another folder of
@@ -30,16 +30,16 @@ __all__ = [
 
 
 def __getattr__(name):
-    # specfm.pretrained.load_pretrained moved to specfm.predict (this package finds models,
-    # predict wraps them): the old name works, with a warning, for one release
+    # specfm.pretrained.load_pretrained moved to specfm.inference (this package finds models,
+    # inference wraps them): the old name works, with a warning, for one release
     if name == "load_pretrained":
         import warnings
 
         from ..exceptions import SpecfmDeprecationWarning
-        from ..predict.api import load_pretrained
+        from ..inference.api import load_pretrained
 
         warnings.warn("specfm.pretrained.load_pretrained has moved: use specfm.load_pretrained "
-                      "(or specfm.predict.load_pretrained).", SpecfmDeprecationWarning,
+                      "(or specfm.inference.load_pretrained).", SpecfmDeprecationWarning,
                       stacklevel=2)
         return load_pretrained
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

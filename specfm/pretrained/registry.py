@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "specfm-xp"
-"""The model `~specfm.predict.load_pretrained` loads when given neither name nor spectra."""
+"""The model `~specfm.inference.load_pretrained` loads when given neither name nor spectra."""
 
 ENV_VARIABLE = "SPECFM_MODEL_DIR"
 """Environment variable naming a folder of models to use instead of the shipped ones."""

@@ -80,12 +80,12 @@ class ObjectiveConfig:
     generation_probability : float
         Probability that a row is a *generation* row: no flux pixel in its context, every
         known label and colour given, and only flux requested back. This teaches the model
-        to write a spectrum from labels (`specfm.predict.Model.generate`).
+        to write a spectrum from labels (`specfm.inference.Model.generate`).
     block_mask_probability : float
         Probability that a row also loses, from its context, the flux pixels of one
         contiguous wavelength block (``block_fraction`` of its wavelength span), which the
         flux requests then ask for first. This teaches in-painting of gaps
-        (`specfm.predict.Model.inpaint`).
+        (`specfm.inference.Model.inpaint`).
     block_fraction : tuple of float
         Range of the block width, as a fraction of the row's wavelength span.
     nll_beta : float

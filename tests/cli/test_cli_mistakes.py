@@ -5,9 +5,9 @@ import numpy as np
 from astropy.table import QTable
 
 from specfm.cli import main
-from specfm.predict import predict_files
-from specfm.predict.inputs_table import file_inputs, read_inputs_table
-from specfm.predict.output import read_table
+from specfm.inference import predict_files
+from specfm.inference.inputs_table import file_inputs, read_inputs_table
+from specfm.inference.output import read_table
 from specfm.tokens import DEFAULT_VOCABULARY
 
 

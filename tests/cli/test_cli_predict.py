@@ -6,9 +6,9 @@ import os
 import pytest
 
 from specfm.cli import SUBCOMMANDS, main
-from specfm.predict import files as files_module
-from specfm.predict import load
-from specfm.predict.output import read_table
+from specfm.inference import files as files_module
+from specfm.inference import load
+from specfm.inference.output import read_table
 
 
 def test_subcommands_are_registered():

@@ -7,8 +7,8 @@ import pytest
 
 from specfm.cli import main
 from specfm.exceptions import MissingDependencyError
-from specfm.predict import predict_files
-from specfm.predict.output import read_table
+from specfm.inference import predict_files
+from specfm.inference.output import read_table
 
 distributed = pytest.importorskip("distributed")
 
@@ -24,7 +24,7 @@ def client():
 
 
 def _loaded_models():
-    from specfm.predict import distributed as module
+    from specfm.inference import distributed as module
 
     return len(module._MODELS)
 
@@ -83,7 +83,7 @@ def test_n_workers_starts_and_closes_a_local_cluster(tiny_model, fits_files):
 
 
 def test_model_without_folder_cannot_go_to_workers(client, tiny_model, fits_files):
-    from specfm.predict import Model, load
+    from specfm.inference import Model, load
 
     loaded = load(tiny_model)
     orphan = Model(loaded.network, name="orphan")

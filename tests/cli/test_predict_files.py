@@ -10,11 +10,11 @@ import specfm
 from specfm import exceptions
 from specfm._compat import SpectrumClass
 from specfm.exceptions import OutputConflictError, SpecfmInputError
-from specfm.predict import files as files_module
-from specfm.predict import load, predict_files
-from specfm.predict import one_file as one_file_module
-from specfm.predict.output import read_table, write_table_atomic
-from specfm.predict.reading import expand_paths
+from specfm.inference import files as files_module
+from specfm.inference import load, predict_files
+from specfm.inference import one_file as one_file_module
+from specfm.inference.output import read_table, write_table_atomic
+from specfm.inference.reading import expand_paths
 
 from .conftest import save_tiny_model, write_toy_fits
 
@@ -179,7 +179,7 @@ def test_interrupt_while_writing_keeps_the_previous_output(tiny_model, fits_file
     def replace(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("specfm.predict.output.os.replace", replace)
+    monkeypatch.setattr("specfm.inference.output.os.replace", replace)
     with pytest.raises(KeyboardInterrupt):
         predict_files(fits_files, model=tiny_model, output=out)
     assert out.read_bytes() == before
@@ -253,7 +253,7 @@ def test_options_travel_typed_and_unknown_ones_are_refused(tiny_model, fits_file
     import astropy.units as u
 
     from specfm.exceptions import SpecfmInputError
-    from specfm.predict.one_file import FileOptions
+    from specfm.inference.one_file import FileOptions
 
     options = FileOptions(labels=["teff"], radial_velocity=5 * u.km / u.s)
     assert set(options.predict_arguments()) >= {"labels", "radial_velocity", "max_tokens"}

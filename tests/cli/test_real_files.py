@@ -3,7 +3,7 @@
 import pytest
 
 from specfm.cli import main
-from specfm.predict.output import read_table
+from specfm.inference.output import read_table
 from specfm.pretrained import available_models
 
 from ..conftest import REAL_FILES

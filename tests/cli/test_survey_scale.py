@@ -11,11 +11,11 @@ import astropy.units as u
 import numpy as np
 from astropy.nddata import StdDevUncertainty
 
-import specfm.predict.model as model_module
+import specfm.inference.model as model_module
 from specfm._compat import make_spectrum
+from specfm.inference import load
+from specfm.inference.batching import split_pieces
 from specfm.io import GAIA_XP_SAMPLING
-from specfm.predict import load
-from specfm.predict.batching import split_pieces
 
 
 def _xp_batch(n):
@@ -54,7 +54,7 @@ def test_many_spectra_are_tokenised_batch_by_batch(tiny_model, monkeypatch):
 
 
 def test_batches_of_a_2d_spectrum_are_views(tiny_model):
-    from specfm.predict.batching import batch_spectra, make_batches
+    from specfm.inference.batching import batch_spectra, make_batches
 
     spectra = _xp_batch(10)
     batches = list(make_batches(split_pieces(spectra), 4))

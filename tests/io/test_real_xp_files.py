@@ -70,7 +70,7 @@ def test_real_sampled_spectra_read_back(tmp_path):
 def test_the_xp_star_the_model_does_not_know_is_flagged(shared_data):
     """XP_CONTINUOUS_RAW's second star: Teff 11,900 +- 4,100 K, flagged UNCERTAIN."""
     pytest.importorskip("gaiaxpy")
-    from specfm.predict import PredictionFlag, load_pretrained
+    from specfm.inference import PredictionFlag, load_pretrained
 
     spectrum = SpectrumClass.read(str(shared_data / "real_spectra" / "XP_CONTINUOUS_RAW.csv"))
     table = load_pretrained("specfm-xp").predict(spectrum)

@@ -6,15 +6,15 @@ import specfm.synth
 import specfm.tokens
 import specfm.training
 
-# Layers, lowest first: tokens -> model -> training -> predict -> cli, with synth (data
+# Layers, lowest first: tokens -> model -> training -> inference -> cli, with synth (data
 # generation) beside tokens: training may read synthetic data, synth knows no model.
 FORBIDDEN = {
-    "tokens": ("specfm.model", "specfm.training", "specfm.synth", "specfm.predict",
+    "tokens": ("specfm.model", "specfm.training", "specfm.synth", "specfm.inference",
                "specfm.cli"),
-    "model": ("specfm.synth", "specfm.predict", "specfm.training", "specfm.cli",
+    "model": ("specfm.synth", "specfm.inference", "specfm.training", "specfm.cli",
               "astropy.table"),
-    "training": ("specfm.predict", "specfm.cli", "astropy.table"),
-    "synth": ("specfm.model", "specfm.training", "specfm.predict", "specfm.cli"),
+    "training": ("specfm.inference", "specfm.cli", "astropy.table"),
+    "synth": ("specfm.model", "specfm.training", "specfm.inference", "specfm.cli"),
 }
 PACKAGES = {"tokens": specfm.tokens, "model": specfm.model, "training": specfm.training,
             "synth": specfm.synth}

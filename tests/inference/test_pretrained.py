@@ -1,4 +1,4 @@
-"""The registry of shipped models, automatic choice by coverage, and specfm.predict.predict."""
+"""The registry of shipped models, automatic choice by coverage, and specfm.inference.predict."""
 
 import astropy.units as u
 import numpy as np
@@ -9,8 +9,8 @@ from astropy.nddata import StdDevUncertainty
 import specfm.pretrained as pretrained
 from specfm._compat import make_spectrum
 from specfm.exceptions import SpecfmInputError
+from specfm.inference import Model, load_pretrained, predict
 from specfm.model import ModelFileError
-from specfm.predict import Model, load_pretrained, predict
 from specfm.pretrained import available_models, choose_model, model_path
 
 from .conftest import save_tiny
@@ -123,13 +123,41 @@ def test_corrupted_weights_are_refused(tmp_path):
         load_pretrained("broken", registry=tmp_path)
 
 
-def test_the_subpackage_is_callable(registry):
-    """``specfm.predict(spectra)`` works and ``specfm.predict.Model`` is still there."""
-    import specfm.predict as subpackage
+def test_specfm_predict_is_the_function(registry):
+    """``specfm.predict(spectra)`` is `specfm.inference.predict`, a plain function."""
+    import types
 
-    assert subpackage.Model is Model and callable(subpackage)
-    table = subpackage(spectrum(15150, 15290), registry=registry)
+    import specfm
+    import specfm.inference
+
+    assert specfm.predict is specfm.inference.predict
+    assert isinstance(specfm.predict, types.FunctionType)
+    assert not callable(specfm.inference)
+    table = specfm.predict(spectrum(15150, 15290), registry=registry)
     assert table.meta["model"] == "tiny-ir"
+
+
+def test_the_old_package_name_still_imports_with_a_warning():
+    """``specfm.predict`` as a package (its old name) warns and gives the same objects."""
+    import importlib
+
+    import specfm
+    import specfm.inference.model
+    from specfm.exceptions import SpecfmDeprecationWarning
+
+    with pytest.warns(SpecfmDeprecationWarning, match="moved to specfm.inference"):
+        from specfm.predict import Model as old_model
+    assert old_model is Model
+    with pytest.warns(SpecfmDeprecationWarning, match="specfm.inference.model"):
+        from specfm.predict.model import load as old_load
+    assert old_load is specfm.inference.model.load
+    # importing the old module by name neither copies it nor rebinds specfm.predict
+    old_module = importlib.import_module("specfm.predict.table")
+    with pytest.warns(SpecfmDeprecationWarning):
+        assert old_module.PredictionFlag is specfm.inference.PredictionFlag
+    assert specfm.predict is specfm.inference.predict
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        old_module.no_such_name  # noqa: B018
 
 
 def test_the_old_home_of_load_pretrained_still_works_with_a_warning():

@@ -19,7 +19,7 @@ from astropy.table import QTable, vstack
 from ..model import Query
 from ..tokens import Tokenizer, TokenKind
 
-__all__ = ["attention"]  # a method of specfm.predict.Model (self is the model)
+__all__ = ["attention"]  # a method of specfm.inference.Model (self is the model)
 
 
 def attention(self, spectra, label=None, inputs=None, medium="vacuum",
@@ -29,13 +29,13 @@ def attention(self, spectra, label=None, inputs=None, medium="vacuum",
     Parameters
     ----------
     spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
     label : str or list of str, optional
         Label(s) whose attention to return (default: every label of the model).
     inputs : dict or `~astropy.table.Table`, optional
-        Non-spectral inputs, as for `~specfm.predict.Model.predict`.
+        Non-spectral inputs, as for `~specfm.inference.Model.predict`.
     medium, radial_velocity, redshift
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
     seed : int
         Seed of the random chunks when a spectrum has more pixels than the model's
         token cap.

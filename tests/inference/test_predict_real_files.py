@@ -12,7 +12,7 @@ import pytest
 from astropy.io import fits
 
 from specfm._compat import SpectrumClass
-from specfm.predict import load_pretrained
+from specfm.inference import load_pretrained
 from specfm.pretrained import available_models
 
 from ..conftest import REAL_FILES

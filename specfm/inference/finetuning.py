@@ -4,14 +4,14 @@ SpectraFM's use case: a pre-trained model, a few dozen to a few hundred stars wi
 labels, and a new instrument or wavelength range. The training is
 `specfm.training.finetune_spectra`; ``Model.finetune`` calls it with the model's network and
 tokenizer settings, records the provenance and wraps the result as a new
-`~specfm.predict.Model` to predict with or ``save``.
+`~specfm.inference.Model` to predict with or ``save``.
 """
 
 import numpy as np
 
 from ..model import read_model_config, save_model
 
-__all__ = ["finetune", "save"]  # methods of specfm.predict.Model (self is the model)
+__all__ = ["finetune", "save"]  # methods of specfm.inference.Model (self is the model)
 
 
 def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
@@ -22,7 +22,7 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
     Parameters
     ----------
     spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
-        The stars' spectra (anything `~specfm.predict.Model.predict` takes).
+        The stars' spectra (anything `~specfm.inference.Model.predict` takes).
     labels : `~astropy.table.Table` or dict
         One row per spectrum: labels the model knows (``teff``, ``logg``, ``fe_h``,
         ...) as Quantities, optional ``<label>_err`` columns; masked or NaN values
@@ -48,7 +48,7 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
 
     Returns
     -------
-    `~specfm.predict.Model`
+    `~specfm.inference.Model`
         The fine-tuned copy (this model is unchanged); ``model.training_history``
         holds the per-epoch losses. An ensemble model is fine-tuned member by member
         (seeds ``seed``, ``seed + 1``, ...; one validation split) and stays an
@@ -96,7 +96,7 @@ def save(self, path, overwrite=False):
     Returns
     -------
     pathlib.Path
-        Where it was written; `specfm.predict.load` reads it back.
+        Where it was written; `specfm.inference.load` reads it back.
 
     """
     out = save_model(self.network, path, provenance=self.provenance, overwrite=overwrite)

@@ -48,7 +48,7 @@ def output_format(path):
 
     Examples
     --------
-    >>> from specfm.predict.output import output_format
+    >>> from specfm.inference.output import output_format
     >>> output_format("labels.parquet")
     'parquet'
 

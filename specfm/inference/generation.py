@@ -30,7 +30,7 @@ from ..wavelengths import air_to_vacuum
 from .batching import slice_inputs
 
 __all__ = ["generate", "inpaint", "label_inputs", "normalise"]  # the first three:
-# methods of specfm.predict.Model (self is the model)
+# methods of specfm.inference.Model (self is the model)
 
 _QUERY_BLOCK = 1024  # flux queries per network call
 
@@ -176,9 +176,9 @@ def normalise(self, spectra, medium="vacuum", radial_velocity=None, redshift=Non
     Parameters
     ----------
     spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
     medium, radial_velocity, redshift
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
 
     Returns
     -------
@@ -203,7 +203,7 @@ def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="
     Parameters
     ----------
     spectra : Spectrum, Spectrum1D, SpectrumList, SpectrumCollection or list
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
     regions : `~specutils.SpectralRegion` or Quantity pair(s), optional
         Regions to predict (their pixels are hidden from the model), as rest-frame
         vacuum wavelengths (the input's wavelengths when no velocity is given and the
@@ -212,9 +212,9 @@ def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="
         Also fill the masked and non-finite pixels inside the model's coverage.
     inputs : dict or `~astropy.table.Table`, optional
         Non-spectral inputs (colours, known labels), as for
-        `~specfm.predict.Model.predict`.
+        `~specfm.inference.Model.predict`.
     medium, radial_velocity, redshift
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
     seed : int
         Seed of the random chunks when a spectrum has more pixels than the model's
         token cap (each chunk predicts the gaps; the predictions are combined).

@@ -8,7 +8,7 @@ marker, the benchmark table and the model card (``docs/models.rst``) are updated
 
 import pytest
 
-from specfm.predict import load_pretrained
+from specfm.inference import load_pretrained
 from specfm.pretrained import available_models
 
 from ..conftest import benchmark_modules

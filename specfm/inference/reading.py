@@ -1,4 +1,4 @@
-"""Reading spectrum files for `~specfm.predict.predict_files`.
+"""Reading spectrum files for `~specfm.inference.predict_files`.
 
 `expand_paths` turns paths and glob patterns into files; `check_format` checks a format
 name before any file is read; `read_spectra` reads one file with specutils
@@ -98,7 +98,7 @@ def check_format(format):
 
     Examples
     --------
-    >>> from specfm.predict.reading import check_format
+    >>> from specfm.inference.reading import check_format
     >>> check_format("APOGEE apStar")
     'APOGEE apStar'
     >>> try:

@@ -69,7 +69,7 @@ def _input_names(inputs):
 class Model:
     """A trained specfm network, ready to turn spectra into a table of stellar labels.
 
-    Make one with `load` (a model folder) or `specfm.predict.load_pretrained` (a
+    Make one with `load` (a model folder) or `specfm.inference.load_pretrained` (a
     shipped model), rather than directly.
 
     Parameters
@@ -94,7 +94,7 @@ class Model:
         ``"label_ranges"`` (``{name: [low, high]}`` of the training labels) and
         ``"description"`` are read here when present.
     choice : str or None
-        Why this model was chosen, when `~specfm.predict.load_pretrained` chose it.
+        Why this model was chosen, when `~specfm.inference.load_pretrained` chose it.
 
     """
 
@@ -278,7 +278,7 @@ class Model:
             Anything `specfm.tokens.Tokenizer` accepts: one spectrum, a 2-D batch, or
             spectra on different grids, in any spectral and flux unit; or the path of one
             file, read with specutils guessing its format (for many files, or to name
-            the format, see `specfm.predict.predict_files`).
+            the format, see `specfm.inference.predict_files`).
         labels : str or list of str, optional
             Labels to predict (default: all of `labels`). Labels given in ``inputs``
             may be requested back.
@@ -319,7 +319,7 @@ class Model:
         `~astropy.table.QTable`
             One row per spectrum: ``spectrum_index``; ``<label>`` and ``<label>_err``
             (masked Quantities); ``radial_velocity`` or ``redshift`` when one was removed;
-            ``n_tokens``; ``flag`` (bits of `~specfm.predict.PredictionFlag`). ``meta``
+            ``n_tokens``; ``flag`` (bits of `~specfm.inference.PredictionFlag`). ``meta``
             names the model, its version and sha256, the tokenizer, the method and
             ``frame``: whether a velocity was removed (rest frame) or not.
 

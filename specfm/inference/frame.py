@@ -64,7 +64,7 @@ def header_velocity(spectra, keyword, unit=u.km / u.s):
     --------
     >>> import astropy.units as u, numpy as np
     >>> from specutils import Spectrum
-    >>> from specfm.predict import header_velocity
+    >>> from specfm.inference import header_velocity
     >>> s = Spectrum(flux=np.ones(5) * u.Jy, spectral_axis=np.arange(5.0, 10.0) * u.um,
     ...              meta={"header": {"VRAD": -44.4}})
     >>> header_velocity(s, "VRAD")
@@ -89,7 +89,7 @@ def header_velocity(spectra, keyword, unit=u.km / u.s):
 
 
 def resolve_velocity(radial_velocity, spectra, inputs=None):
-    """Turn the ``radial_velocity`` argument of `~specfm.predict.Model.predict` into values.
+    """Turn the ``radial_velocity`` argument of `~specfm.inference.Model.predict` into values.
 
     Parameters
     ----------
@@ -168,7 +168,7 @@ def add_frame(table, radial_velocity, redshift, source=None):
     Parameters
     ----------
     table : `~astropy.table.QTable`
-        The table of `~specfm.predict.Model.predict`, changed in place.
+        The table of `~specfm.inference.Model.predict`, changed in place.
     radial_velocity : Quantity or None
         The velocity removed (scalar or one per row).
     redshift : float, array-like or None

@@ -94,7 +94,7 @@ def _rows_for(table, path, source_ids, n):
 
 
 def file_inputs(table, path, spectra, n_spectra):
-    """Return the ``inputs`` of `~specfm.predict.Model.predict` for one file's spectra.
+    """Return the ``inputs`` of `~specfm.inference.Model.predict` for one file's spectra.
 
     Parameters
     ----------

@@ -1,9 +1,9 @@
-"""Running `~specfm.predict.predict_files` on Dask: tasks of files, one model per worker.
+"""Running `~specfm.inference.predict_files` on Dask: tasks of files, one model per worker.
 
 The files are cut into tasks of a few files each. A task names the model by its folder and
 sha256 rather than carrying the network: each worker process loads the model the first
 time, keeps it (`worker_model`), and checks that the weights are those the client used.
-Results come back as tables as the tasks finish; `~specfm.predict.predict_files` puts them
+Results come back as tables as the tasks finish; `~specfm.inference.predict_files` puts them
 back in the order of the files. Dask (``dask[distributed]``) is an optional dependency,
 imported only here.
 """
@@ -56,7 +56,7 @@ def worker_model(path, sha256, name=None, device=None):
 
     Returns
     -------
-    `~specfm.predict.Model`
+    `~specfm.inference.Model`
 
     Raises
     ------
@@ -92,7 +92,7 @@ def predict_task(model_spec, items, options, torch_threads=None):
         Arguments of `worker_model`.
     items : list of tuple
         ``(index, path)`` of the files.
-    options : `~specfm.predict.one_file.FileOptions`
+    options : `~specfm.inference.one_file.FileOptions`
         How the files are read and predicted.
     torch_threads : int, optional
         Threads torch may use in this worker process.
@@ -147,11 +147,11 @@ def dask_outcomes(model, todo, options, client=None, n_workers=None, files_per_t
 
     Parameters
     ----------
-    model : `~specfm.predict.Model`
+    model : `~specfm.inference.Model`
         The model (its folder is loaded on the workers).
     todo : list of tuple
         ``(index, path)`` of the files to predict.
-    options : `~specfm.predict.one_file.FileOptions`
+    options : `~specfm.inference.one_file.FileOptions`
         How the files are read and predicted.
     client : distributed.Client, optional
         The cluster to use; without one, a local cluster of ``n_workers`` processes is

@@ -8,8 +8,8 @@ from astropy.table import QTable
 
 from specfm._compat import make_spectrum
 from specfm.exceptions import FileFormatError, SpecfmInputError
-from specfm.predict import PredictionFlag, header_velocity, load
-from specfm.predict.table import prediction_flags
+from specfm.inference import PredictionFlag, header_velocity, load
+from specfm.inference.table import prediction_flags
 from specfm.tokens import DEFAULT_VOCABULARY, tokenize
 from specfm.wavelengths import doppler_factor
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from specutils import SpectrumCollection, SpectrumList
 
+from specfm.inference import load
 from specfm.model import combine_rows
-from specfm.predict import load
 
 from .conftest import toy_spectrum
 

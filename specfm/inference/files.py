@@ -4,7 +4,7 @@ Each file is read with specutils (``Spectrum.read(path, format=...)``, or
 ``SpectrumList.read`` for formats only registered for lists) and predicted on its own; the
 rows of all files form one table with the columns ``file`` (absolute path) and ``index``
 (position of the spectrum in the file), ``source_id`` when the reader gives one per
-spectrum (Gaia XP), then the columns of `~specfm.predict.Model.predict`.
+spectrum (Gaia XP), then the columns of `~specfm.inference.Model.predict`.
 
 With an ``output`` file the table is written atomically every ``flush_every`` files, at
 the end, and when the run is interrupted (Ctrl-C), so the file always holds every file
@@ -121,8 +121,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     Parameters
     ----------
     paths : str, path-like or iterable of them
-        Files and glob patterns (see `~specfm.predict.reading.expand_paths`).
-    model : `~specfm.predict.Model`, str or path-like, optional
+        Files and glob patterns (see `~specfm.inference.reading.expand_paths`).
+    model : `~specfm.inference.Model`, str or path-like, optional
         A loaded model, a shipped model's name or a model folder. By default: the model of
         the output being resumed, else the shipped model that best covers the first
         readable file (logged), used for every file.
@@ -142,11 +142,11 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         Start a local Dask cluster of this many worker processes (one thread each) for
         the run. Ignored when ``client`` is given.
     batch_size : int
-        Spectra per batch inside a file (`~specfm.predict.Model.predict`).
+        Spectra per batch inside a file (`~specfm.inference.Model.predict`).
     labels : str or list of str, optional
         Labels to predict (default: all of the model's).
     method : {"one_pass", "chunked"}
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
     overwrite : bool
         Replace an existing output instead of resuming it.
     progress : bool, optional
@@ -163,19 +163,19 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     inputs : str, path-like or `~astropy.table.Table`, optional
         Colours or known labels for the spectra: a table with ``source_id`` or ``file``
         (and ``index``) columns and columns named like the model's input tokens
-        (``specfm.predict.inputs_table``). Without it, Gaia XP archive files give the
+        (``specfm.inference.inputs_table``). Without it, Gaia XP archive files give the
         colours their photometry allows.
     **kwargs
-        The other fields of `~specfm.predict.one_file.FileOptions`, passed to
-        `~specfm.predict.Model.predict` for every file (``max_tokens``, ``seed``,
+        The other fields of `~specfm.inference.one_file.FileOptions`, passed to
+        `~specfm.inference.Model.predict` for every file (``max_tokens``, ``seed``,
         ``chunk_size``, ``radial_velocity``, ...).
 
     Returns
     -------
     `~astropy.table.QTable`
         One row per spectrum: ``file``, ``index``, (``source_id``), then the columns of
-        `~specfm.predict.Model.predict` without ``spectrum_index``; with an ``output``,
-        every row it holds. ``meta`` is that of `~specfm.predict.Model.predict`, plus
+        `~specfm.inference.Model.predict` without ``spectrum_index``; with an ``output``,
+        every row it holds. ``meta`` is that of `~specfm.inference.Model.predict`, plus
         ``meta["summary"]`` (not written):
         ``done``, ``skipped`` and ``rows`` (counts of this run) and ``failed``
         (``{path: reason}``).

@@ -1,7 +1,7 @@
 """Predicting one spectrum file, never raising for a bad one: `predict_file`.
 
-`~specfm.predict.predict_files` (and each Dask task) calls `predict_file` for every file
-with one `FileOptions`: the format, the arguments of `~specfm.predict.Model.predict`, and
+`~specfm.inference.predict_files` (and each Dask task) calls `predict_file` for every file
+with one `FileOptions`: the format, the arguments of `~specfm.inference.Model.predict`, and
 the table of per-spectrum inputs. It returns a `FileOutcome` with the file's rows, or the
 reason it failed, and the warnings it raised.
 """
@@ -31,11 +31,11 @@ class FileOptions:
     labels : list of str or None
         Labels to predict (None: all of the model's).
     batch_size, method, chunk_size, seed, max_tokens, medium : object
-        As for `~specfm.predict.Model.predict`.
+        As for `~specfm.inference.Model.predict`.
     radial_velocity, redshift : object
-        As for `~specfm.predict.Model.predict` (a velocity, a header keyword, ...).
+        As for `~specfm.inference.Model.predict` (a velocity, a header keyword, ...).
     inputs : `~astropy.table.QTable` or None
-        Per-spectrum inputs from ``specfm.predict.inputs_table.read_inputs_table``; without
+        Per-spectrum inputs from ``specfm.inference.inputs_table.read_inputs_table``; without
         one (or a matching row), colours from the photometry a reader kept (Gaia XP
         archive files) are used where the model takes them.
 
@@ -65,7 +65,7 @@ class FileOptions:
         return cls(**kwargs)
 
     def predict_arguments(self):
-        """Return the keyword arguments of `~specfm.predict.Model.predict` (not ``inputs``)."""
+        """Return the keyword arguments of `~specfm.inference.Model.predict` (not ``inputs``)."""
         return {name: getattr(self, name) for name in (
             "labels", "batch_size", "method", "chunk_size", "seed", "max_tokens", "medium",
             "radial_velocity", "redshift")}
@@ -120,12 +120,12 @@ def predict_file(model, path, options=None):
 
     Parameters
     ----------
-    model : `~specfm.predict.Model`
+    model : `~specfm.inference.Model`
         The model.
     path : str or path-like
         The file.
     options : `FileOptions`, optional
-        The format, the arguments of `~specfm.predict.Model.predict` and the inputs
+        The format, the arguments of `~specfm.inference.Model.predict` and the inputs
         table; default `FileOptions()`.
 
     Returns

@@ -10,7 +10,7 @@ from astropy.table import QTable
 from astropy.utils.masked import Masked
 
 from specfm.exceptions import CoverageError, CoverageWarning, SpecfmInputError
-from specfm.predict import Model, PredictionFlag, load
+from specfm.inference import Model, PredictionFlag, load
 from specfm.tokens import TokenizerConfig
 
 from .conftest import save_tiny, toy_spectrum
@@ -143,8 +143,8 @@ def test_known_labels_as_inputs(tiny_dir):
 def test_chunk_rows_are_merged_as_a_mixture(tmp_path):
     import torch
 
+    from specfm.inference.batching import derived_seed
     from specfm.model import Query
-    from specfm.predict.batching import derived_seed
     from specfm.tokens import Tokenizer
 
     model = load(save_tiny(tmp_path / "capped", max_tokens=20, cap_mode="chunk"))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from specfm.data import read_example
-from specfm.predict import load
+from specfm.inference import load
 
 from .conftest import save_tiny
 

@@ -15,7 +15,7 @@ from astropy.table import QTable
 from specutils import SpectralRegion
 
 from specfm.exceptions import SpecfmInputError
-from specfm.predict import load
+from specfm.inference import load
 from specfm.training import MaskedTokenObjective, ObjectiveConfig, Trainer, TrainerConfig
 
 from ..model.toy import LINES, tiny_network, toy_dataset, toy_spectra

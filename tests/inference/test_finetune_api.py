@@ -6,7 +6,7 @@ import pytest
 from astropy.table import QTable
 
 from specfm.exceptions import SpecfmInputError
-from specfm.predict import load
+from specfm.inference import load
 
 from .conftest import toy_spectrum
 

@@ -8,8 +8,8 @@ from astropy.table import QTable
 
 from specfm.cli import main
 from specfm.exceptions import SpecfmInputError
+from specfm.inference import Model, load
 from specfm.model import EnsembleNetwork
-from specfm.predict import Model, load
 from specfm.training import build_ensemble
 
 from ..model.toy import tiny_network
