@@ -28,7 +28,9 @@ Writes ``benchmarks/results/attention_lines.ecsv``, ``.rst`` and ``attention_fe_
 
 import argparse
 
-import _common as c
+import _paths as where
+import _through_api as api
+import _writing as writer
 import numpy as np
 
 __all__ = ["main"]
@@ -73,7 +75,7 @@ def synthetic_spectra(data, n_stars):
     from specfm.synth import CorpusConfig, iter_corpus
     from specfm.training import load_emulator
 
-    emulator = load_emulator("cannon_coolstars", c.data_dir(data))
+    emulator = load_emulator("cannon_coolstars", where.data_dir(data))
     corpus = CorpusConfig(instruments=("apogee",), n_spectra=n_stars, seed=SEED,
                           snr_range=(100.0, 100.0), shard_size=n_stars,
                           batch_size=min(64, n_stars))
@@ -86,18 +88,18 @@ def synthetic_spectra(data, n_stars):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-base"),
+    parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-base"),
                         help="model folder (default: the shipped specfm-base)")
     parser.add_argument("--n-stars", type=int, default=40, help="synthetic spectra")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
 
     from astropy.table import Table
     from specutils import Spectrum
 
-    model = c.load_model(args.model, name="specfm-base")
-    data = c.data_dir(args.data)
+    model = api.load_model(args.model, name="specfm-base")
+    data = where.data_dir(args.data)
     sets = {"synthetic (S/N 100)": synthetic_spectra(args.data, args.n_stars)}
     sets["real APOGEE files"] = [Spectrum.read(data / "real_spectra" / name, format=fmt)
                                  for name, fmt in REAL]
@@ -130,7 +132,7 @@ def main(argv=None):
     for name in ("attention_in_windows", "uniform_baseline", "shifted_baseline",
                  "shifted_std", "enrichment"):
         table[name].info.format = ".3f"
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"specfm-base": args.model}, n_stars=args.n_stars, corpus_seed=SEED,
         n_shifts=N_SHIFTS, description="Fraction of label attention inside ASPCAP element "
         "windows vs random-wavelength baselines"))
@@ -138,7 +140,7 @@ def main(argv=None):
               f"{r['attention_in_windows']:.3f}", f"{r['uniform_baseline']:.3f}",
               f"{r['shifted_baseline']:.3f} +- {r['shifted_std']:.3f}",
               f"{r['enrichment']:.2f}") for r in table]
-    c.write_results(
+    writer.write_results(
         table, "attention_lines", args.output_dir,
         "Share of each label's attention inside ASPCAP element windows, against "
         "random-wavelength baselines",

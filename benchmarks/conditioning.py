@@ -17,7 +17,11 @@ Writes ``benchmarks/results/conditioning.ecsv`` and ``.rst``.
 
 import argparse
 
-import _common as c
+import _metrics as stats
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xp_split as xpsplit
 import numpy as np
 
 __all__ = ["main"]
@@ -27,22 +31,22 @@ NAMES = ("teff", "fe_h", "alpha_m")
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-xp"))
+    parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-xp"))
     parser.add_argument("--n-stars", type=int, default=2000)
     parser.add_argument("--logg-error", type=float, default=0.03)
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
     import astropy.units as u
     from astropy.table import Table
 
-    model = c.load_model(args.model, name="specfm-xp")
-    path = c.xp_path(args.data)
-    _, val = c.xp_split(path)
-    xp = c.read_xp(path, c.subsample(val, args.n_stars, seed=2))
-    truth = c.label_arrays(xp.labels, ("logg", *NAMES))
+    model = api.load_model(args.model, name="specfm-xp")
+    path = where.xp_path(args.data)
+    _, val = xpsplit.xp_split(path)
+    xp = xpsplit.read_xp(path, xpsplit.subsample(val, args.n_stars, seed=2))
+    truth = xpsplit.label_arrays(xp.labels, ("logg", *NAMES))
     known = np.isfinite(truth["logg"])
-    colours = {n: xp.colours[n] for n in c.COLOURS if n in xp.colours.colnames}
+    colours = {n: xp.colours[n] for n in xpsplit.COLOURS if n in xp.colours.colnames}
     with_logg = dict(colours)
     with_logg["logg"] = np.ma.MaskedArray(np.nan_to_num(truth["logg"]), mask=~known) * u.dex(
         u.cm / u.s**2)
@@ -50,11 +54,11 @@ def main(argv=None):
     runs = {"colours": colours, "colours + log g": with_logg}
     rows = []
     for run, inputs in runs.items():
-        values, errors = c.predict(model, xp.spectra, NAMES, inputs=inputs)
+        values, errors = api.predict(model, xp.spectra, NAMES, inputs=inputs)
         for name in NAMES:
-            m = c.metrics(values[name][known], truth[name][known])
+            m = stats.metrics(values[name][known], truth[name][known])
             rows.append({"inputs": run, "label": name, "n": m["n"], "sigma": m["sigma"],
-                         "rmse": c.rmse(values[name][known], truth[name][known]),
+                         "rmse": stats.rmse(values[name][known], truth[name][known]),
                          "median_error": float(np.nanmedian(errors[name][known]))})
             r = rows[-1]
             print(f"{run:16s} {name:8s} n={r['n']}  sigma {r['sigma']:.4g}  rmse "
@@ -63,13 +67,13 @@ def main(argv=None):
     table = Table(rows=rows)
     for col in ("sigma", "rmse", "median_error"):
         table[col].info.format = ".4g"
-    table.meta.update(c.run_metadata(models={"specfm-xp": args.model},
-                                     n_stars=args.n_stars, logg_error=args.logg_error))
+    table.meta.update(writer.run_metadata(models={"specfm-xp": args.model},
+                                          n_stars=args.n_stars, logg_error=args.logg_error))
     units = {"teff": "K", "fe_h": "dex", "alpha_m": "dex"}
     cells = [(r["inputs"], f"{r['label']} [{units[r['label']]}]", str(r["n"]),
-              c.fmt(r["sigma"], ".3g"), c.fmt(r["rmse"], ".3g"),
-              c.fmt(r["median_error"], ".3g")) for r in table]
-    c.write_results(
+              writer.fmt(r["sigma"], ".3g"), writer.fmt(r["rmse"], ".3g"),
+              writer.fmt(r["median_error"], ".3g")) for r in table]
+    writer.write_results(
         table, "conditioning", args.output_dir,
         f"specfm-xp on {int(np.sum(known))} validation stars, without and with their APOGEE "
         f"log g (+- {args.logg_error} dex) as an input",

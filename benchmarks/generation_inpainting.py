@@ -29,7 +29,10 @@ Writes ``benchmarks/results/generation_inpainting.ecsv``, ``.rst`` and ``.png``.
 import argparse
 import warnings
 
-import _common as c
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xp_split as xpsplit
 import numpy as np
 
 __all__ = ["main"]
@@ -74,8 +77,8 @@ def part_synthetic(args, rng):
     from specfm.synth import CorpusConfig, iter_corpus
     from specfm.training import load_emulator
 
-    model = c.load_model(args.base, name="specfm-base")
-    emulator = load_emulator("cannon_coolstars", c.data_dir(args.data))
+    model = api.load_model(args.base, name="specfm-base")
+    emulator = load_emulator("cannon_coolstars", where.data_dir(args.data))
     corpus = CorpusConfig(instruments=("apogee",), n_spectra=args.n_stars, seed=SEED,
                           snr_range=(1000.0, 1000.0), shard_size=args.n_stars,
                           batch_size=min(64, args.n_stars), bad_pixel_fraction=0.0)
@@ -86,7 +89,7 @@ def part_synthetic(args, rng):
         truth.append(table)
     from astropy.table import vstack
 
-    truth = c.label_arrays(vstack(truth), ("teff", "logg", "fe_h"))
+    truth = xpsplit.label_arrays(vstack(truth), ("teff", "logg", "fe_h"))
     refs = normalised(model, spectra)
     ref_flux = np.array([np.where(r.mask, np.nan, r.flux.value) for r in refs])
     mean_flux = np.nanmean(ref_flux, axis=0)
@@ -118,12 +121,12 @@ def part_synthetic(args, rng):
 def part_xp(args, rng):
     import astropy.units as u
 
-    model = c.load_model(args.xp, name="specfm-xp")
-    path = c.xp_path(args.data)
-    _, val = c.xp_split(path)
-    rows = c.subsample(val, args.n_stars, seed=1)
-    xp = c.read_xp(path, rows)
-    names = [n for n in c.LABELS if n in xp.labels.colnames]
+    model = api.load_model(args.xp, name="specfm-xp")
+    path = where.xp_path(args.data)
+    _, val = xpsplit.xp_split(path)
+    rows = xpsplit.subsample(val, args.n_stars, seed=1)
+    xp = xpsplit.read_xp(path, rows)
+    names = [n for n in xpsplit.LABELS if n in xp.labels.colnames]
     known = np.all([~np.ma.getmaskarray(xp.labels[n]) for n in names], axis=0)
     spectra = [xp.spectra[int(i)] for i in np.nonzero(known)[0]]
     labels = xp.labels[known]
@@ -131,7 +134,7 @@ def part_xp(args, rng):
     refs = normalised(model, spectra)
     ref_flux = np.array([np.where(r.mask, np.nan, r.flux.value) for r in refs])
     mean_flux = np.nanmean(ref_flux, axis=0)
-    inputs = {n: colours[n] for n in c.COLOURS if n in colours.colnames}
+    inputs = {n: colours[n] for n in xpsplit.COLOURS if n in colours.colnames}
     gen_err, base_err, example = [], [], None
     for i, ref in enumerate(refs):
         given = {n: labels[n][i] for n in names}
@@ -161,14 +164,14 @@ def part_xp(args, rng):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default=str(c.MODELS / "specfm-base"))
-    parser.add_argument("--xp", default=str(c.MODELS / "specfm-xp"))
+    parser.add_argument("--base", default=str(where.MODELS / "specfm-base"))
+    parser.add_argument("--xp", default=str(where.MODELS / "specfm-xp"))
     parser.add_argument("--parts", nargs="+", default=["synthetic", "xp"],
                         choices=["synthetic", "xp"])
     parser.add_argument("--n-stars", type=int, default=100)
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
     from astropy.table import Table
 
     rng = np.random.default_rng(0)
@@ -190,10 +193,10 @@ def main(argv=None):
         models["specfm-base"] = args.base
     if "xp" in args.parts:
         models["specfm-xp"] = args.xp
-    table.meta.update(c.run_metadata(models=models, n_stars=args.n_stars, corpus_seed=SEED))
+    table.meta.update(writer.run_metadata(models=models, n_stars=args.n_stars, corpus_seed=SEED))
     cells = [(r["part"], r["task"], str(r["n"]), f"{r['model_mae']:.4f}", r["baseline"],
               f"{r['baseline_mae']:.4f}") for r in table]
-    c.write_results(
+    writer.write_results(
         table, "generation_inpainting", args.output_dir,
         "Generated and in-painted flux: median absolute error (normalised flux)",
         ("Data (model)", "Task", "N", "Model", "Baseline", "Baseline error"), cells,

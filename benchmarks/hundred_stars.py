@@ -58,7 +58,12 @@ Writes ``benchmarks/results/hundred_stars.ecsv``, ``.rst`` and ``.png``.
 import argparse
 import time
 
-import _common as c
+import _metrics as stats
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xgboost_baseline as boost
+import _xp_split as xpsplit
 import numpy as np
 
 __all__ = ["main"]
@@ -78,7 +83,7 @@ def pick_stars(path, n=N_STARS, seed=SUBSET_SEED):
     """Rows of the 100 stars: training split, [Fe/H] known and > -1, rng(seed) choice."""
     from astropy.io import fits
 
-    train, _ = c.xp_split(path)
+    train, _ = xpsplit.xp_split(path)
     with fits.open(path) as hdul:
         feh = np.asarray(hdul[1].data["fe_h"], dtype=float)
     ok = np.isfinite(feh[train]) & (feh[train] > FEH_CUT)
@@ -98,8 +103,8 @@ def flux_correction(path, rows, data_dir):
 
     from specfm.synth import fit_flux_correction
 
-    stars = c.read_xp(path, rows)
-    ref = c.label_arrays(stars.labels, NAMES)
+    stars = xpsplit.read_xp(path, rows)
+    ref = xpsplit.label_arrays(stars.labels, NAMES)
     inside = np.nonzero((ref["teff"] > 4000) & (ref["teff"] < 6500))[0]
     twin, _ = twins(stars.spectra[inside], {k: v[inside] for k, v in ref.items()},
                     data_dir)
@@ -136,9 +141,9 @@ def train_networks(base_path, rows, path, args):
     )
 
     base = load_model(base_path)
-    tokenizer = TokenizerConfig(vocabulary=base.vocabulary, **c.xp_tokenizer_settings())
+    tokenizer = TokenizerConfig(vocabulary=base.vocabulary, **xpsplit.xp_tokenizer_settings())
     data = gaia_xp_dataset(path, tokenizer, rows=rows, colours=args.colours)
-    data_dir = c.data_dir(args.data)
+    data_dir = where.data_dir(args.data)
 
     def trainer_config(epochs, patience):
         return TrainerConfig(epochs=epochs, batch_size=args.batch_size,
@@ -148,7 +153,7 @@ def train_networks(base_path, rows, path, args):
                              seed=args.seed)
 
     def objective():
-        return MaskedTokenObjective(ObjectiveConfig(**c.xp_config_section("objective")))
+        return MaskedTokenObjective(ObjectiveConfig(**xpsplit.xp_config_section("objective")))
 
     def run(name, make, rehearsal=None):
         t0 = time.perf_counter()
@@ -181,7 +186,7 @@ def train_networks(base_path, rows, path, args):
             factor, extra["flux_correction_stars"] = flux_correction(path, rows, data_dir)
             extra["flux_correction"] = [float(f) for f in factor]
         rehearsal = rehearsal_dataset(tokenizer, args.rehearsal, data_dir, factor)
-        c.light_torch(args.threads)  # rendering in this process set torch to one thread
+        where.light_torch(args.threads)  # rendering in this process set torch to one thread
         run("pretrained", tuned, rehearsal)
         run("pretrained, no rehearsal", tuned)
     else:
@@ -234,8 +239,8 @@ def _plot(ref, preds, path):
         ax.plot([-2.5, 0.6], [-2.5, 0.6], "k", lw=0.5)
         ax.axvline(FEH_CUT, color="r", lw=0.5, ls=":")
         poor = ok & (ref["fe_h"] < FEH_CUT)
-        ax.set_title(f"{method}: RMSE {c.rmse(pred['fe_h'], ref['fe_h']):.3f}, "
-                     f"poor {c.rmse(pred['fe_h'][poor], ref['fe_h'][poor]):.3f}", fontsize=8)
+        ax.set_title(f"{method}: RMSE {stats.rmse(pred['fe_h'], ref['fe_h']):.3f}, "
+                     f"poor {stats.rmse(pred['fe_h'][poor], ref['fe_h'][poor]):.3f}", fontsize=8)
         ax.set_xlabel("APOGEE [Fe/H]")
     for ax in axes[:, 0]:
         ax.set_ylabel("predicted [Fe/H]")
@@ -246,7 +251,7 @@ def _plot(ref, preds, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-base"),
+    parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-base"),
                         help="specfm-base model folder (default: the shipped one)")
     parser.add_argument("--epochs", type=int, default=150, help="most epochs (90 stars each)")
     parser.add_argument("--patience", type=int, default=15,
@@ -288,14 +293,14 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=64, help="prediction batch size")
     parser.add_argument("--bootstrap-seed", type=int, default=0,
                         help="seed of the bootstrap resamples of the metal-poor stars")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
 
-    path = c.xp_path(args.data)
+    path = where.xp_path(args.data)
     rows = pick_stars(path, seed=args.subset_seed)
-    _, val_rows = c.xp_split(path)
-    val_rows = c.subsample(val_rows, args.max_val, seed=2)
+    _, val_rows = xpsplit.xp_split(path)
+    val_rows = xpsplit.subsample(val_rows, args.max_val, seed=2)
     print(f"{len(rows)} stars to learn from; {len(val_rows)} validation stars")
 
     networks, info, extra = train_networks(args.model, rows, path, args)
@@ -303,22 +308,23 @@ def main(argv=None):
         print(f"{name}: {i['steps']} steps, {i['epochs']} epochs, best validation loss "
               f"{i['best_val_loss']:.4g}, {i['seconds']:.0f} s")
 
-    val = c.read_xp(path, val_rows)
-    ref = c.label_arrays(val.labels, NAMES)
+    val = xpsplit.read_xp(path, val_rows)
+    ref = xpsplit.label_arrays(val.labels, NAMES)
     preds = {}
     for name, net in networks.items():
-        preds[name], _ = c.predict(c.load_model(net, name=name), val.spectra, NAMES,
-                                   inputs=val.colours if args.colours else None,
-                                   batch_size=args.batch)
+        preds[name], _ = api.predict(api.load_model(net, name=name), val.spectra, NAMES,
+                                     inputs=val.colours if args.colours else None,
+                                     batch_size=args.batch)
     # What pre-training alone knows about real XP spectra: specfm-base as shipped, no colours
     # (it never saw colour tokens), no fine-tuning. Not one of the three compared methods.
-    preds["zero-shot"], _ = c.predict(c.load_model(args.model, name="specfm-base"),
-                                      val.spectra, NAMES, batch_size=args.batch)
+    preds["zero-shot"], _ = api.predict(api.load_model(args.model, name="specfm-base"),
+                                        val.spectra, NAMES, batch_size=args.batch)
     info["zero-shot"] = {"seconds": 0.0}
-    stars = c.read_xp(path, rows)
+    stars = xpsplit.read_xp(path, rows)
     t0 = time.perf_counter()
-    boosters = c.fit_xgboost(c.xgb_features(stars), c.label_arrays(stars.labels, NAMES), NAMES)
-    preds["xgboost"] = c.predict_xgboost(boosters, c.xgb_features(val))
+    boosters = boost.fit_xgboost(boost.xgb_features(stars),
+                                 xpsplit.label_arrays(stars.labels, NAMES), NAMES)
+    preds["xgboost"] = boost.predict_xgboost(boosters, boost.xgb_features(val))
     info["xgboost"] = {"seconds": time.perf_counter() - t0}
 
     poor = ref["fe_h"] < FEH_CUT
@@ -326,11 +332,11 @@ def main(argv=None):
     for method, pred in preds.items():
         rows_out.append({
             "method": method,
-            "rmse_fe_h": c.rmse(pred["fe_h"], ref["fe_h"]),
-            "rmse_fe_h_poor": c.rmse(pred["fe_h"], ref["fe_h"], poor),
-            "bias_fe_h_poor": c.metrics(pred["fe_h"][poor], ref["fe_h"][poor])["bias"],
-            "rmse_teff": c.rmse(pred["teff"], ref["teff"]),
-            "rmse_logg": c.rmse(pred["logg"], ref["logg"]),
+            "rmse_fe_h": stats.rmse(pred["fe_h"], ref["fe_h"]),
+            "rmse_fe_h_poor": stats.rmse(pred["fe_h"], ref["fe_h"], poor),
+            "bias_fe_h_poor": stats.metrics(pred["fe_h"][poor], ref["fe_h"][poor])["bias"],
+            "rmse_teff": stats.rmse(pred["teff"], ref["teff"]),
+            "rmse_logg": stats.rmse(pred["logg"], ref["logg"]),
             "steps": info[method].get("steps", 0),
             "train_seconds": info[method]["seconds"],
         })
@@ -347,15 +353,15 @@ def main(argv=None):
     n_poor = int(np.sum(poor & np.isfinite(ref["fe_h"])))
     # how much of the ratio is which metal-poor stars happen to be in the validation split
     # (not how it moves when the networks are trained again: --seed, hundred_stars_summary)
-    boot = c.bootstrap_rmse_ratio(preds["pretrained"]["fe_h"][poor],
-                                  preds["scratch"]["fe_h"][poor], ref["fe_h"][poor],
-                                  threshold=0.5, seed=args.bootstrap_seed)
-    boot_text = (f"95% interval from {c.BOOTSTRAP_RESAMPLES} paired bootstrap resamples of the "
+    boot = stats.bootstrap_rmse_ratio(preds["pretrained"]["fe_h"][poor],
+                                      preds["scratch"]["fe_h"][poor], ref["fe_h"][poor],
+                                      threshold=0.5, seed=args.bootstrap_seed)
+    boot_text = (f"95% interval from {stats.BOOTSTRAP_RESAMPLES} paired bootstrap resamples of the "
                  f"{boot['n']} metal-poor stars: {boot['low']:.2f}-{boot['high']:.2f}, at "
                  f"most 0.5 in {boot['share_at_most_threshold']:.0%} of them. That is the "
                  "noise of which stars are in the validation split; training again with "
                  "other seeds moves the ratio more, see the seeds table")
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"specfm-base": args.model},
         description="SpectraFM 100-star test on our validation split of the XP table",
         stars_rows=[int(r) for r in rows],
@@ -374,21 +380,22 @@ def main(argv=None):
         epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         learning_rate=args.learning_rate, warmup_steps=args.warmup, freeze=list(args.freeze),
         seed=args.seed,
-        tokenizer=c.xp_tokenizer_settings(), objective=c.xp_config_section("objective"),
+        tokenizer=xpsplit.xp_tokenizer_settings(), objective=xpsplit.xp_config_section("objective"),
         ratio_metal_poor_rmse_pretrained_over_scratch=ratio,
         target="ratio <= 0.5 (issue 5)", target_met=bool(ratio <= 0.5),
-        ratio_bootstrap=dict(boot, n_resamples=c.BOOTSTRAP_RESAMPLES,
+        ratio_bootstrap=dict(boot, n_resamples=stats.BOOTSTRAP_RESAMPLES,
                              seed=args.bootstrap_seed, level=0.95),
-        xgboost_params=c.XGB_PARAMS, xgboost_rounds=c.XGB_ROUNDS,
+        xgboost_params=boost.XGB_PARAMS, xgboost_rounds=boost.XGB_ROUNDS,
     ))
     table.pprint(max_lines=-1, max_width=200)
     print(f"metal-poor [Fe/H] RMSE, pre-trained / from scratch: {ratio:.2f} "
           f"(target <= 0.5: {'met' if ratio <= 0.5 else 'NOT met'}); {boot_text}")
-    cells = [(r["method"], c.fmt(r["rmse_fe_h"], ".3f"), c.fmt(r["rmse_fe_h_poor"], ".3f"),
-              c.fmt(r["bias_fe_h_poor"], ".3f"), c.fmt(r["rmse_teff"], ".0f"),
-              c.fmt(r["rmse_logg"], ".3f"), str(r["steps"]) if r["steps"] else "")
+    cells = [(r["method"], writer.fmt(r["rmse_fe_h"], ".3f"),
+              writer.fmt(r["rmse_fe_h_poor"], ".3f"), writer.fmt(r["bias_fe_h_poor"], ".3f"),
+              writer.fmt(r["rmse_teff"], ".0f"),
+              writer.fmt(r["rmse_logg"], ".3f"), str(r["steps"]) if r["steps"] else "")
              for r in table]
-    c.write_results(
+    writer.write_results(
         table, "hundred_stars", args.output_dir,
         f"Learning from 100 stars ([Fe/H] > -1): RMSE on our validation split "
         f"({len(val_rows)} stars, {n_poor} with [Fe/H] < -1)",

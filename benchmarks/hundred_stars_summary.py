@@ -23,7 +23,8 @@ Writes ``hundred_stars_seeds.ecsv`` and ``.rst`` in ``--output-dir``.
 import argparse
 from pathlib import Path
 
-import _common as c
+import _paths as where
+import _writing as writer
 import numpy as np
 from astropy.table import Table
 from hundred_stars import FROZEN, LEARNING_RATE, SUBSET_SEED
@@ -77,7 +78,7 @@ def _stat(fn, values):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="hundred_stars.ecsv files")
-    parser.add_argument("--output-dir", default=str(c.RESULTS / "experiments"))
+    parser.add_argument("--output-dir", default=str(where.RESULTS / "experiments"))
     args = parser.parse_args(argv)
     runs = sorted((read_run(p) for p in args.runs),
                   key=lambda r: (r["model"], r["method"], r["seed"]))
@@ -92,15 +93,15 @@ def main(argv=None):
     table = Table(rows=[[r[k] for k in names] for r in rows], names=names)
     for k in (*COLUMNS, "ratio"):
         table[k].info.format = ".3f"
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         description="Metal-poor [Fe/H] RMSE of the 100-star test, per base model and seed",
         runs=[str(p) for p in args.runs], std="population standard deviation (numpy.std)"))
     table.pprint(max_lines=-1, max_width=200)
-    cells = [(r["model"], r["method"], r["summary"], c.fmt(r["pretrained"], ".3f"),
-              c.fmt(r["scratch"], ".3f"), c.fmt(r["ratio"], ".2f"),
-              c.fmt(r["zero-shot"], ".3f"), c.fmt(r["scratch + rehearsal"], ".3f"))
+    cells = [(r["model"], r["method"], r["summary"], writer.fmt(r["pretrained"], ".3f"),
+              writer.fmt(r["scratch"], ".3f"), writer.fmt(r["ratio"], ".2f"),
+              writer.fmt(r["zero-shot"], ".3f"), writer.fmt(r["scratch + rehearsal"], ".3f"))
              for r in table]
-    c.write_results(
+    writer.write_results(
         table, "hundred_stars_seeds", args.output_dir,
         "The 100-star test per base model and training seed: metal-poor ([Fe/H] < -1) "
         "[Fe/H] RMSE on our XP validation split",

@@ -26,7 +26,9 @@ Writes ``benchmarks/results/inference_speed.ecsv``, ``.rst`` and ``.png``.
 import argparse
 import time
 
-import _common as c
+import _paths as where
+import _through_api as api
+import _writing as writer
 import numpy as np
 
 __all__ = ["main"]
@@ -101,9 +103,9 @@ def main(argv=None):
                         help="largest batch timed with bfloat16 autocast (slow on CPUs "
                              "without bfloat16 units)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
     import torch
     from astropy.table import Table
 
@@ -115,7 +117,7 @@ def main(argv=None):
           f"bfloat16 {peak16 / 1e9:.1f} GFLOP/s", flush=True)
     rows, compile_errors = [], []
     for name in args.models:
-        model = c.load_model(str(c.MODELS / name), name=name)
+        model = api.load_model(str(where.MODELS / name), name=name)
         net = model.network.eval()
         query = Query(labels=list(model.labels))
         variants = {"float32": net}
@@ -172,7 +174,7 @@ def main(argv=None):
 
     e2e = []
     for name in args.models:
-        model = c.load_model(str(c.MODELS / name), name=name)
+        model = api.load_model(str(where.MODELS / name), name=name)
         for size in args.sizes:
             cand = [r for r in rows if r["model"] == name and r["size"] == size
                     and r["variant"] == "float32"]
@@ -181,8 +183,8 @@ def main(argv=None):
             spectra, inputs, _ = st.make_inputs(model, size, n)
             bs = min(best["batch"], 64)
             seconds = best_time(lambda model=model, spectra=spectra, inputs=inputs, bs=bs:
-                                c.predict(model, spectra, list(model.labels), inputs=inputs,
-                                          batch_size=bs), repeats=2, min_time=0.0)
+                                api.predict(model, spectra, list(model.labels), inputs=inputs,
+                                            batch_size=bs), repeats=2, min_time=0.0)
             e2e.append({"model": name, "size": size, "batch": bs,
                         "predict_spectra_per_s": n / seconds,
                         "network_spectra_per_s": best["spectra_per_s"],
@@ -194,8 +196,8 @@ def main(argv=None):
     for col in ("spectra_per_s", "gflop_per_spectrum", "gflops", "fraction_of_peak",
                 "rows_per_spectrum"):
         table[col].info.format = ".3g"
-    table.meta.update(c.run_metadata(
-        models={n: c.MODELS / n for n in args.models}, threads=args.threads,
+    table.meta.update(writer.run_metadata(
+        models={n: where.MODELS / n for n in args.models}, threads=args.threads,
         matmul_peak_float32_gflops=peak32 / 1e9, matmul_peak_bfloat16_gflops=peak16 / 1e9,
         peak_size=args.peak_size, end_to_end=e2e, compile_errors=compile_errors))
     cells = [(r["model"], r["size"], str(r["batch"]), r["variant"],
@@ -217,10 +219,10 @@ def main(argv=None):
     notes += [f"End to end ({e['model']}, {e['size']}): {e['predict_spectra_per_s']:.1f} "
               f"spectra/s through Model.predict at batch {e['batch']}, of which the network "
               f"takes {100 * e['network_share']:.0f}% of the time." for e in e2e]
-    c.write_results(table, "inference_speed", args.output_dir,
-                    f"Network forward pass on {args.threads} CPU threads, against the "
-                    "matmul peak", ("Model", "Input", "Batch", "Variant", "Spectra/s",
-                                    "GFLOP/s", "Of peak"), cells, notes=notes)
+    writer.write_results(table, "inference_speed", args.output_dir,
+                         f"Network forward pass on {args.threads} CPU threads, against the "
+                         "matmul peak", ("Model", "Input", "Batch", "Variant", "Spectra/s",
+                                         "GFLOP/s", "Of peak"), cells, notes=notes)
     return table
 
 

@@ -13,7 +13,8 @@ Usage::
 import argparse
 import json
 
-from _common import MODELS, RESULTS, write_rst
+from _paths import MODELS, RESULTS
+from _writing import write_rst
 
 from specfm.model import parameter_count_text
 

@@ -20,7 +20,9 @@ Writes ``benchmarks/results/real_file_references.ecsv`` and ``.rst``.
 import argparse
 import warnings
 
-import _common as c
+import _paths as where
+import _through_api as api
+import _writing as writer
 
 __all__ = ["CASES", "TOLERANCE", "main", "predict_case"]
 
@@ -79,18 +81,18 @@ def predict_case(case, data, models):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default=str(c.MODELS / "specfm-base"),
+    parser.add_argument("--base", default=str(where.MODELS / "specfm-base"),
                         help="model for the APOGEE files (default: the shipped specfm-base)")
-    parser.add_argument("--xp", default=str(c.MODELS / "specfm-xp"),
+    parser.add_argument("--xp", default=str(where.MODELS / "specfm-xp"),
                         help="model for the Gaia XP file (default: the shipped specfm-xp)")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
 
     from astropy.table import Table
 
-    data = c.data_dir(args.data)
-    models = {"base": c.load_model(args.base), "xp": c.load_model(args.xp)}
+    data = where.data_dir(args.data)
+    models = {"base": api.load_model(args.base), "xp": api.load_model(args.xp)}
     rows, cells = [], []
     for case in CASES:
         reference, prediction, table = predict_case(case, data, models)
@@ -111,7 +113,7 @@ def main(argv=None):
                       "yes" if near else "no"))
         print(" | ".join(cells[-1]))
     n_near = sum(r["near"] for r in rows)
-    table = Table(rows=rows, meta=c.run_metadata(
+    table = Table(rows=rows, meta=writer.run_metadata(
         models={"base": args.base, "xp": args.xp}, tolerance=TOLERANCE))
     note = (f"{n_near} of {len(rows)} near their reference (Teff within "
             f"{TOLERANCE['teff']:.0f} K, log g within {TOLERANCE['logg']} dex, [Fe/H] within "
@@ -119,10 +121,10 @@ def main(argv=None):
             "file's header; for 18 Sco, literature values. apVisit spectra read in the rest "
             "frame (header VRAD removed).")
     print(note)
-    c.write_results(table, "real_file_references", args.output_dir,
-                    "Real files against their references: Teff [K] / log g / [Fe/H] [dex]",
-                    ("File", "Model", "Reference", "specfm", "specfm - reference", "Near"),
-                    cells, notes=(note,))
+    writer.write_results(table, "real_file_references", args.output_dir,
+                         "Real files against their references: Teff [K] / log g / [Fe/H] [dex]",
+                         ("File", "Model", "Reference", "specfm", "specfm - reference", "Near"),
+                         cells, notes=(note,))
 
 
 if __name__ == "__main__":

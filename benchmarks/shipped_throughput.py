@@ -34,7 +34,9 @@ import subprocess
 import sys
 import time
 
-import _common as c
+import _paths as where
+import _through_api as api
+import _writing as writer
 
 __all__ = ["main"]
 
@@ -107,18 +109,18 @@ def make_inputs(model, size, n):
 def worker(args):
     import numpy as np
 
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
     t0 = time.perf_counter()
-    model = c.load_model(args.model_path)
+    model = api.load_model(args.model_path)
     load_s = time.perf_counter() - t0
     spectra, inputs, desc = make_inputs(model, args.size, args.n_spectra)
     names = list(model.labels)
 
     def run():
-        c.predict(model, spectra, names, inputs=inputs, batch_size=args.batch_size)
+        api.predict(model, spectra, names, inputs=inputs, batch_size=args.batch_size)
 
     warm = make_inputs(model, args.size, args.batch_size)
-    c.predict(model, warm[0], names, inputs=warm[1], batch_size=args.batch_size)  # warm-up
+    api.predict(model, warm[0], names, inputs=warm[1], batch_size=args.batch_size)  # warm-up
     walls, cpus = [], []
     for _ in range(args.repeats):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -141,14 +143,15 @@ def worker(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*",
-                        default=[str(c.MODELS / "specfm-base"), str(c.MODELS / "specfm-xp")],
+                        default=[str(where.MODELS / "specfm-base"),
+                                 str(where.MODELS / "specfm-xp")],
                         help="model folders (default: the shipped specfm-base, specfm-xp)")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=SIZES)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 16, 64],
                         help="batch sizes of Model.predict")
     parser.add_argument("--n-spectra", type=int, default=128, help="spectra per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model-path", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
@@ -159,7 +162,7 @@ def main(argv=None):
 
     from astropy.table import Table
 
-    path = os.pathsep.join(p for p in (str(c.ROOT), os.environ.get("PYTHONPATH")) if p)
+    path = os.pathsep.join(p for p in (str(where.ROOT), os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=path,
                OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
     rows = []
@@ -187,7 +190,7 @@ def main(argv=None):
     for name in ("spectra_per_s", "ms_per_spectrum", "cpu_ms_per_spectrum", "peak_rss_mb",
                  "load_s"):
         table[name].info.format = ".1f"
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={pathlib.Path(m).name: m for m in args.models},
         description="Inference throughput of the shipped models through Model.predict",
         threads=args.threads, n_spectra=args.n_spectra, repeats=args.repeats,
@@ -196,7 +199,7 @@ def main(argv=None):
     cells = [(r["model"], r["size"], str(r["n_pixels"]), str(r["batch_size"]),
               f"{r['spectra_per_s']:.1f}", f"{r['ms_per_spectrum']:.2f}",
               f"{r['cpu_ms_per_spectrum']:.2f}", f"{r['peak_rss_mb']:.0f}") for r in table]
-    c.write_results(
+    writer.write_results(
         table, "shipped_throughput", args.output_dir,
         f"Shipped models through Model.predict on {os.cpu_count()} CPU cores "
         f"({args.threads} torch threads; {args.n_spectra} spectra per run, fastest of "

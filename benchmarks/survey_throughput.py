@@ -28,7 +28,8 @@ import pstats
 import tempfile
 import time
 
-import _common as c
+import _paths as where
+import _writing as writer
 
 __all__ = ["main"]
 
@@ -37,7 +38,7 @@ APSTAR = ("apStar-dr17-2M17335483-2753043.fits", "apStar-dr17-2M19485057+5005279
 # profile entries (file suffix, function name) -> stage, summed as cumulative time
 STAGES = {
     "reading": [("specutils/io/registers.py", "_read"), ("astropy/io/registry/core.py",
-                                                        "read")],
+                                                         "read")],
     "tokenising": [("specfm/tokens/tokenizer.py", "__call__")],
     "network": [("specfm/model/network.py", "forward")],
     "writing": [("specfm/inference/output.py", "write_table_atomic")],
@@ -84,12 +85,12 @@ def main(argv=None):
     parser.add_argument("--copies", type=int, default=40)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--model", default="specfm-base")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
     from astropy.table import Table
 
-    data = c.data_dir(args.data)
+    data = where.data_dir(args.data)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -124,8 +125,8 @@ def main(argv=None):
     for col in table.colnames:
         if col.endswith("_share") or col in ("seconds", "files_per_s"):
             table[col].info.format = ".3g"
-    table.meta.update(c.run_metadata(copies=args.copies, files=list(APSTAR),
-                                     model=args.model, threads=args.threads))
+    table.meta.update(writer.run_metadata(copies=args.copies, files=list(APSTAR),
+                                          model=args.model, threads=args.threads))
     cells = []
     for r in table:
         shares = ""
@@ -134,11 +135,12 @@ def main(argv=None):
                                for k in (*STAGES, "other"))
         cells.append((r["run"], str(r["files"]), f"{r['seconds']:.1f}",
                       f"{r['files_per_s']:.2f}", shares))
-    c.write_results(table, "survey_throughput", args.output_dir,
-                    "specfm.predict_files on real apStar files (8575 pixels each), "
-                    f"{args.model}", ("Run", "Files", "Seconds", "Files/s", "Where the time goes"),
-                    cells, notes=("Dask runs include starting the cluster and loading the "
-                                  "model on each worker; one thread per worker.",))
+    writer.write_results(table, "survey_throughput", args.output_dir,
+                         "specfm.predict_files on real apStar files (8575 pixels each), "
+                         f"{args.model}",
+                         ("Run", "Files", "Seconds", "Files/s", "Where the time goes"),
+                         cells, notes=("Dask runs include starting the cluster and loading the "
+                                       "model on each worker; one thread per worker.",))
     return table
 
 

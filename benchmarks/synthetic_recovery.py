@@ -34,7 +34,11 @@ Writes ``benchmarks/results/synthetic_recovery.ecsv`` and ``.rst``.
 import argparse
 import time
 
-import _common as c
+import _metrics as stats
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xp_split as xpsplit
 import numpy as np
 
 __all__ = ["main"]
@@ -47,7 +51,7 @@ EMULATOR = "cannon_coolstars"
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-base"),
+    parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-base"),
                         help="specfm-base model folder (default: the shipped one)")
     parser.add_argument("--instruments", nargs="+", default=list(PRESETS),
                         help="instrument presets")
@@ -66,9 +70,9 @@ def main(argv=None):
                         help="noise of the synthetic spectra: photon noise alone (default; "
                              "what the shipped specfm-base was trained on) or each preset's "
                              "own (for Gaia XP, the shape of real XP noise)")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
     max_tokens = {"model": "model", "all": None}.get(args.max_tokens)
     if max_tokens is None and args.max_tokens != "all":
         max_tokens = int(args.max_tokens)
@@ -78,8 +82,8 @@ def main(argv=None):
     from specfm.synth import CorpusConfig, iter_corpus
     from specfm.training import SyntheticSource, load_emulator
 
-    emulator = load_emulator(EMULATOR, c.data_dir(args.data))
-    model = c.load_model(args.model, name="specfm-base")
+    emulator = load_emulator(EMULATOR, where.data_dir(args.data))
+    model = api.load_model(args.model, name="specfm-base")
     rows = []
     n_extrapolated = None
     # the instruments as a training source with this noise setting renders them
@@ -100,20 +104,20 @@ def main(argv=None):
         t_render = time.perf_counter() - t0
         truth = vstack(truth)
         n_extrapolated = int(np.sum(truth["extrapolated"]))
-        true = c.label_arrays(truth, NAMES)
+        true = xpsplit.label_arrays(truth, NAMES)
         for name in args.instruments:
             t0 = time.perf_counter()
             pred = {n: [] for n in NAMES}
             for spec in spectra[name]:
-                values, _ = c.predict(model, spec, NAMES, batch_size=args.batch,
-                                      max_tokens=max_tokens)
+                values, _ = api.predict(model, spec, NAMES, batch_size=args.batch,
+                                        max_tokens=max_tokens)
                 for n in NAMES:
                     pred[n].append(values[n])
             pred = {n: np.concatenate(v) for n, v in pred.items()}
             row = {"instrument": name, "snr": snr,
                    "n_pixels": int(spectra[name][0].flux.shape[-1]), "n": 0}
             for n in NAMES:
-                m = c.metrics(pred[n], true[n])
+                m = stats.metrics(pred[n], true[n])
                 row[f"{n}_bias"], row[f"{n}_sigma"] = m["bias"], m["sigma"]
                 row["n"] = m["n"]
             row["predict_seconds"] = time.perf_counter() - t0
@@ -150,7 +154,7 @@ def main(argv=None):
             table[f"fit_{n}_sigma"].info.format = ".1f" if n == "teff" else ".4f"
             table[f"{n}_ratio"].info.format = ".1f"
     table["predict_seconds"].info.format = ".1f"
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"specfm-base": args.model},
         description="Recovery of Teff, logg, [Fe/H] from held-out synthetic spectra",
         emulator=EMULATOR, corpus_seed=args.seed, n_stars=args.n_stars, noise=args.noise,
@@ -161,9 +165,9 @@ def main(argv=None):
     ))
     table.pprint(max_lines=-1, max_width=200)
     cells = [(r["instrument"], f"{r['snr']:.0f}", str(r["n"]),
-              f"{c.fmt(r['teff_bias'], '+.0f')} / {c.fmt(r['teff_sigma'], '.0f')}",
-              f"{c.fmt(r['logg_bias'], '+.3f')} / {c.fmt(r['logg_sigma'], '.3f')}",
-              f"{c.fmt(r['fe_h_bias'], '+.3f')} / {c.fmt(r['fe_h_sigma'], '.3f')}")
+              f"{writer.fmt(r['teff_bias'], '+.0f')} / {writer.fmt(r['teff_sigma'], '.0f')}",
+              f"{writer.fmt(r['logg_bias'], '+.3f')} / {writer.fmt(r['logg_sigma'], '.3f')}",
+              f"{writer.fmt(r['fe_h_bias'], '+.3f')} / {writer.fmt(r['fe_h_sigma'], '.3f')}")
              + ((f"{r['cannon_teff_sigma']:.0f} / {r['cannon_logg_sigma']:.3f} / "
                  f"{r['cannon_fe_h_sigma']:.3f}",) if cannons else ())
              + ((f"{r['fit_teff_sigma']:.1f} / {r['fit_logg_sigma']:.4f} / "
@@ -185,7 +189,7 @@ def main(argv=None):
                      "the emulator that made them (specfm.synth.fit_spectrum); its sigma of "
                      "Teff [K] / logg / [Fe/H], and specfm-base's sigma on the same stars "
                      "divided by it.")
-    c.write_results(
+    writer.write_results(
         table, "synthetic_recovery", args.output_dir,
         f"specfm-base on held-out synthetic spectra (Cannon coolstars, {args.n_stars} stars "
         "per cell): bias / sigma of predicted - true", header, cells, notes=notes)
@@ -222,7 +226,7 @@ def _train_cannons(emulator, instruments, n_train):
         for name in parts:
             parts[name].append(_arrays(batch[name]))
     truth = vstack(truth)
-    known = c.label_arrays(truth, NAMES)
+    known = xpsplit.label_arrays(truth, NAMES)
     labels = np.column_stack([known[n] for n in NAMES])
     cannons = {}
     for inst in instruments:
@@ -241,7 +245,7 @@ def _cannon_columns(cannon, batches, true):
     got = np.vstack([cannon.test(*_arrays(spec)) for spec in batches])[:, :len(NAMES)]
     out = {}
     for j, n in enumerate(NAMES):
-        m = c.metrics(got[:, j], true[n])
+        m = stats.metrics(got[:, j], true[n])
         out[f"cannon_{n}_bias"], out[f"cannon_{n}_sigma"] = m["bias"], m["sigma"]
     return out
 
@@ -263,12 +267,12 @@ def _emulator_fit(batches, instruments, name, emulator, truth, pred, n_fit):
         left -= take
     fits = vstack(fits)
     seconds = (time.perf_counter() - t0) / len(fits)
-    true = c.label_arrays(truth[:len(fits)], NAMES)
-    fitted = c.label_arrays(fits, NAMES)
+    true = xpsplit.label_arrays(truth[:len(fits)], NAMES)
+    fitted = xpsplit.label_arrays(fits, NAMES)
     out = {"n_fit": len(fits), "fit_seconds": seconds}
     for n in NAMES:
-        fit_sigma = c.metrics(fitted[n], true[n])["sigma"]
-        net_sigma = c.metrics(pred[n][:len(fits)], true[n])["sigma"]
+        fit_sigma = stats.metrics(fitted[n], true[n])["sigma"]
+        net_sigma = stats.metrics(pred[n][:len(fits)], true[n])["sigma"]
         out[f"fit_{n}_sigma"] = fit_sigma
         out[f"{n}_ratio"] = net_sigma / fit_sigma
     return out

@@ -8,7 +8,7 @@ Both methods are judged on **our validation split** of ``gaia_xp_apogee/train.fi
   seven Gaia/2MASS colours as input tokens, one pass);
 * ``xgboost``: one XGBoost booster per label (the Leung & Bovy 2023 kind of
   baseline) on the 343 median-normalised XP fluxes + the 7 colours, fitted on the training
-  split rows where that label is known; fixed hyper-parameters (``_common.XGB_PARAMS``:
+  split rows where that label is known; fixed hyper-parameters (``_xgboost_baseline.XGB_PARAMS``:
   600 trees, depth 6, learning rate 0.05, hist, subsample 0.8, 50% of features per tree,
   seed 0).
 
@@ -26,7 +26,7 @@ Usage::
 Writes ``benchmarks/results/xp_accuracy.ecsv``, ``.rst`` and ``.png`` (residuals against
 the reference label, both methods), and ``xp_accuracy_bootstrap.ecsv`` / ``.rst``: for each
 label and subset, specfm-xp minus XGBoost in |bias|, sigma and RMSE with a 95% interval
-from a paired bootstrap of the validation stars (``_common.paired_bootstrap``; the noise
+from a paired bootstrap of the validation stars (``_metrics.paired_bootstrap``; the noise
 of which stars are in the split, not of training), and ``xp_accuracy_groups.ecsv`` /
 ``.rst``: both methods' sigma and RMSE for giants, dwarfs and hot stars (from the APOGEE
 labels) and for quartiles of Gaia G magnitude and of APOGEE S/N.
@@ -36,7 +36,12 @@ import argparse
 import itertools
 import time
 
-import _common as c
+import _metrics as stats
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xgboost_baseline as boost
+import _xp_split as xpsplit
 import numpy as np
 
 __all__ = ["main"]
@@ -57,7 +62,7 @@ def _plot(ref, preds, path):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(preds), len(NAMES), figsize=(3.2 * len(NAMES),
-                                                                2.6 * len(preds)),
+                                                              2.6 * len(preds)),
                              squeeze=False)
     limits = {"teff": 500, "logg": 1.0, "fe_h": 0.5, "alpha_m": 0.25}
     for i, (method, pred) in enumerate(preds.items()):
@@ -71,7 +76,7 @@ def _plot(ref, preds, path):
             if ok.any():
                 ax.set_xlim(*np.nanpercentile(ref[name][ok], [0.5, 99.5]))
             ax.set_xlabel(f"APOGEE {TITLES[name]}")
-            ax.set_title(f"{method}: sigma {c.mad_sigma(d):.3g}", fontsize=9)
+            ax.set_title(f"{method}: sigma {stats.mad_sigma(d):.3g}", fontsize=9)
             if j == 0:
                 ax.set_ylabel("predicted - reference")
     fig.tight_layout()
@@ -106,19 +111,19 @@ def _write_groups(preds, ref, val, args):
     """Write ``xp_accuracy_groups.{ecsv,rst}``: both methods by kind of star and brightness."""
     from astropy.table import Table
 
-    meta = c.label_arrays(val.meta, ("gaiaedr3_phot_g_mean_mag", "snr"))
+    meta = xpsplit.label_arrays(val.meta, ("gaiaedr3_phot_g_mean_mag", "snr"))
     rows = []
     for group, kind, select in star_groups(ref, meta["gaiaedr3_phot_g_mean_mag"],
                                            meta["snr"]):
         for method, pred in preds.items():
             row = {"group": group, "kind": kind, "method": method, "n": int(select.sum())}
             for name in GROUP_LABELS:
-                m = c.metrics(pred[name][select], ref[name][select])
+                m = stats.metrics(pred[name][select], ref[name][select])
                 row.update({f"{name}_bias": m["bias"], f"{name}_sigma": m["sigma"],
                             f"{name}_rmse": m["rmse"]})
             rows.append(row)
     table = Table(rows=rows)
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"specfm-xp": args.model},
         description="Accuracy of specfm-xp and XGBoost by kind of star, Gaia G magnitude "
                     "and APOGEE S/N (groups made from the reference labels and photometry)",
@@ -127,11 +132,11 @@ def _write_groups(preds, ref, val, args):
     def cell(r, n):  # "sigma / RMSE", empty where the group has no reference value
         if not np.isfinite(r[f"{n}_rmse"]):
             return ""
-        return f"{c.fmt(r[f'{n}_sigma'], DIGITS[n])} / {c.fmt(r[f'{n}_rmse'], DIGITS[n])}"
+        return f"{writer.fmt(r[f'{n}_sigma'], DIGITS[n])} / {writer.fmt(r[f'{n}_rmse'], DIGITS[n])}"
 
     cells = [(r["group"], r["method"], str(r["n"]), *(cell(r, n) for n in GROUP_LABELS))
              for r in table]
-    c.write_results(
+    writer.write_results(
         table, "xp_accuracy_groups", args.output_dir,
         "Accuracy by kind of star, Gaia G magnitude and APOGEE S/N (our validation split): "
         "sigma (MAD) / RMSE of predicted - APOGEE",
@@ -149,11 +154,11 @@ def _write_bootstrap(paired, args, n_val):
     from astropy.table import Table
 
     table = Table(rows=paired)
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"specfm-xp": args.model},
         description="specfm-xp minus XGBoost per metric, on the same validation stars, "
                     "with paired bootstrap intervals (validation-sample noise only)",
-        n_validation=n_val, n_resamples=c.BOOTSTRAP_RESAMPLES, seed=args.bootstrap_seed,
+        n_validation=n_val, n_resamples=stats.BOOTSTRAP_RESAMPLES, seed=args.bootstrap_seed,
         interval="2.5th-97.5th percentile of the resampled differences",
         better="share of resamples in which specfm-xp's value is strictly smaller",
         bias="compared by size: |median bias|"))
@@ -165,14 +170,14 @@ def _write_bootstrap(paired, args, n_val):
               *(cell(r, m, DIGITS[r["label"]]) for m in ("bias", "sigma", "rmse")),
               " / ".join(f"{100 * r[m + '_a_better']:.0f}" for m in ("bias", "sigma", "rmse")))
              for r in table]
-    c.write_results(
+    writer.write_results(
         table, "xp_accuracy_bootstrap", args.output_dir,
         "specfm-xp minus XGBoost on the same validation stars (negative: specfm-xp is "
         "better), with 95% paired bootstrap intervals",
         ("Label", "Subset", "N", "Bias size difference", "Sigma difference", "RMSE difference",
          "specfm-xp better (%)"),
         cells,
-        notes=(f"{c.BOOTSTRAP_RESAMPLES} resamples of the stars of each row with "
+        notes=(f"{stats.BOOTSTRAP_RESAMPLES} resamples of the stars of each row with "
                f"replacement (seed {args.bootstrap_seed}), the same draw for both methods; "
                "the interval is the 2.5th-97.5th percentile of the resampled differences. "
                "Bias is compared by size (the absolute median). specfm-xp better: the share "
@@ -184,27 +189,28 @@ def _write_bootstrap(paired, args, n_val):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    c.split_arguments(parser, train_help="XGBoost training rows")
+    xpsplit.split_arguments(parser, train_help="XGBoost training rows")
     parser.add_argument("--xgb-jobs", type=int, default=1, help="XGBoost threads")
     parser.add_argument("--bootstrap-seed", type=int, default=0,
                         help="seed of the paired bootstrap resamples")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
 
-    path, train_rows, val_rows = c.split_rows(args)
-    val = c.read_xp(path, val_rows)
-    ref = c.label_arrays(val.labels, NAMES)
+    path, train_rows, val_rows = xpsplit.split_rows(args)
+    val = xpsplit.read_xp(path, val_rows)
+    ref = xpsplit.label_arrays(val.labels, NAMES)
 
     t0 = time.perf_counter()
-    spec, spec_err = c.predict_validation(args, val, NAMES)
+    spec, spec_err = api.predict_validation(args, val, NAMES)
     t_spec = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    train = c.read_xp(path, train_rows)
-    xgb_models = c.fit_xgboost(c.xgb_features(train), c.label_arrays(train.labels, NAMES),
-                               NAMES, params={"nthread": args.xgb_jobs})
-    xgb = c.predict_xgboost(xgb_models, c.xgb_features(val))
+    train = xpsplit.read_xp(path, train_rows)
+    xgb_models = boost.fit_xgboost(boost.xgb_features(train),
+                                   xpsplit.label_arrays(train.labels, NAMES), NAMES,
+                                   params={"nthread": args.xgb_jobs})
+    xgb = boost.predict_xgboost(xgb_models, boost.xgb_features(val))
     t_xgb = time.perf_counter() - t0
     print(f"xgboost: fitted and predicted in {t_xgb:.1f} s")
 
@@ -221,7 +227,7 @@ def main(argv=None):
           f"{n_way_off_flagged} of them with teff_err >= {ERR_CUT:.0f} K")
     # where the Teff RMSE of cool stars comes from: stars the reference calls cool that a
     # method puts far off, and how good APOGEE's own solution for them is
-    ref_err = c.label_arrays(val.labels, ["teff_err"])["teff_err"]
+    ref_err = xpsplit.label_arrays(val.labels, ["teff_err"])["teff_err"]
     n_cool = int(cool.sum())
     outliers = {}
     for method, pred in preds.items():
@@ -257,12 +263,12 @@ def main(argv=None):
                                (f"Teff < {TEFF_CUT:.0f} K", cool),
                                (f"teff_err < {ERR_CUT:.0f} K", confident)):
             for method, pred in preds.items():
-                m = c.metrics(pred[name][select], ref[name][select])
+                m = stats.metrics(pred[name][select], ref[name][select])
                 rows.append({"label": name, "unit": UNITS[name], "subset": subset,
                              "method": method, **m,
-                             "paper_sigma": c.PAPER_BAR.get(name, np.nan)})
-            boot = c.paired_bootstrap(spec[name][select], xgb[name][select],
-                                      ref[name][select], seed=args.bootstrap_seed)
+                             "paper_sigma": xpsplit.PAPER_BAR.get(name, np.nan)})
+            boot = stats.paired_bootstrap(spec[name][select], xgb[name][select],
+                                          ref[name][select], seed=args.bootstrap_seed)
             paired.append({"label": name, "unit": UNITS[name], "subset": subset,
                            "n": boot["n"],
                            **{f"{m}_{k}": boot[m][k] for m in ("bias", "sigma", "rmse")
@@ -273,12 +279,13 @@ def main(argv=None):
     table = Table(rows=rows)
     for col in ("bias", "sigma", "rmse"):
         table[col].info.format = ".4g"
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"specfm-xp": args.model},
         description="Accuracy on our validation split of the Gaia XP / APOGEE table",
         split="specfm.training.split_indices(n_rows, 0.1, seed=0)[1]",
         n_train_xgboost=len(train_rows), n_validation=len(val_rows),
-        xgboost_params=dict(c.XGB_PARAMS, nthread=args.xgb_jobs), xgboost_rounds=c.XGB_ROUNDS,
+        xgboost_params=dict(boost.XGB_PARAMS, nthread=args.xgb_jobs),
+        xgboost_rounds=boost.XGB_ROUNDS,
         xgboost_features="343 median-normalised XP fluxes + 7 colours (NaN where masked)",
         paper_bar="sigma 47 K (Teff), 0.11 dex (logg), 0.07 dex ([Fe/H])",
         specfm_predict_seconds=t_spec, xgboost_fit_predict_seconds=t_xgb,
@@ -292,10 +299,10 @@ def main(argv=None):
     cells = []
     for r in table:
         d = DIGITS[r["label"]]
-        cells.append((r["label"], r["subset"], r["method"], str(r["n"]), c.fmt(r["bias"], d),
-                      c.fmt(r["sigma"], d), c.fmt(r["rmse"], d),
-                      c.fmt(r["paper_sigma"], ".0f" if r["label"] == "teff" else ".2f")))
-    c.write_results(
+        cells.append((r["label"], r["subset"], r["method"], str(r["n"]), writer.fmt(r["bias"], d),
+                      writer.fmt(r["sigma"], d), writer.fmt(r["rmse"], d),
+                      writer.fmt(r["paper_sigma"], ".0f" if r["label"] == "teff" else ".2f")))
+    writer.write_results(
         table, "xp_accuracy", args.output_dir,
         f"Gaia XP accuracy on our validation split ({len(val_rows)} stars; XGBoost fitted on "
         f"{len(train_rows)} training stars): predicted - APOGEE reference",

@@ -24,7 +24,11 @@ Writes ``benchmarks/results/xp_domain_gap.ecsv`` and ``.rst``.
 
 import argparse
 
-import _common as c
+import _metrics as stats
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xp_split as xpsplit
 import astropy.units as u
 import numpy as np
 
@@ -58,32 +62,32 @@ def twins(spectra, ref, data_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=str(c.MODELS / "specfm-base"),
+    parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-base"),
                         help="model folder (default: the shipped specfm-base)")
     parser.add_argument("--batch", type=int, default=64, help="prediction batch size")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
 
     from astropy.nddata import StdDevUncertainty
     from astropy.table import Table
 
     from specfm._compat import make_spectrum
 
-    path = c.xp_path(args.data)
-    _, val_rows = c.xp_split(path)
-    xp = c.read_xp(path, val_rows)
-    ref = c.label_arrays(xp.labels, NAMES)
+    path = where.xp_path(args.data)
+    _, val_rows = xpsplit.xp_split(path)
+    xp = xpsplit.read_xp(path, val_rows)
+    ref = xpsplit.label_arrays(xp.labels, NAMES)
     keep = np.nonzero((ref["fe_h"] < -1) & (ref["teff"] > 4000) & (ref["teff"] < 6500))[0]
     ref = {k: v[keep] for k, v in ref.items()}
     spectra = xp.spectra[keep]
     real, sigma = spectra.flux.value, spectra.uncertainty.array
     wave = spectra.spectral_axis.to_value(u.AA)
-    twin, av = twins(spectra, ref, c.data_dir(args.data))
+    twin, av = twins(spectra, ref, where.data_dir(args.data))
     noisy_twin = twin + np.random.default_rng(NOISE_SEED).standard_normal(twin.shape) * sigma
     print(f"{len(keep)} metal-poor validation stars; fitted A(V) median {np.median(av):.2f}")
 
-    model = c.load_model(args.model, name="model")
+    model = api.load_model(args.model, name="model")
     cases = [("real spectra", real), ("synthetic twins", noisy_twin)]
     cases += [(f"twins, real {lo}-{hi} A", np.where((wave >= lo) & (wave < hi), real,
                                                     noisy_twin)) for lo, hi in RANGES]
@@ -91,25 +95,25 @@ def main(argv=None):
     for name, flux in cases:
         spec = make_spectrum(flux=flux * u.dimensionless_unscaled,
                              spectral_axis=wave * u.AA, uncertainty=StdDevUncertainty(sigma))
-        pred, _ = c.predict(model, spec, NAMES, batch_size=args.batch)
-        fe_h = c.metrics(pred["fe_h"], ref["fe_h"])
+        pred, _ = api.predict(model, spec, NAMES, batch_size=args.batch)
+        fe_h = stats.metrics(pred["fe_h"], ref["fe_h"])
         rows.append({"input": name, "n": fe_h["n"], "fe_h_bias": fe_h["bias"],
                      "fe_h_rmse": fe_h["rmse"],
-                     "teff_bias": c.metrics(pred["teff"], ref["teff"])["bias"]})
+                     "teff_bias": stats.metrics(pred["teff"], ref["teff"])["bias"]})
         print(f"{name:28s} [Fe/H] bias {rows[-1]['fe_h_bias']:+.3f} RMSE "
               f"{rows[-1]['fe_h_rmse']:.3f}  Teff bias {rows[-1]['teff_bias']:+.0f} K")
     table = Table(rows=rows)
     for col in ("fe_h_bias", "fe_h_rmse"):
         table[col].info.format = ".3f"
     table["teff_bias"].info.format = ".0f"
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"model": args.model},
         description="Real XP spectra against synthetic twins, by wavelength range",
         selection="validation split, APOGEE [Fe/H] < -1, 4000 < Teff < 6500 K",
         n_stars=len(keep), av_fitted_median=float(np.median(av)), noise_seed=NOISE_SEED))
-    cells = [(r["input"], str(r["n"]), c.fmt(r["fe_h_bias"], "+.3f"),
-              c.fmt(r["fe_h_rmse"], ".3f"), c.fmt(r["teff_bias"], "+.0f")) for r in table]
-    c.write_results(
+    cells = [(r["input"], str(r["n"]), writer.fmt(r["fe_h_bias"], "+.3f"),
+              writer.fmt(r["fe_h_rmse"], ".3f"), writer.fmt(r["teff_bias"], "+.0f")) for r in table]
+    writer.write_results(
         table, "xp_domain_gap", args.output_dir,
         f"Metal-poor validation stars ({len(keep)}, [Fe/H] < -1, 4000-6500 K), real XP "
         "against synthetic twins: predicted - APOGEE",

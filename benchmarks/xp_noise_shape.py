@@ -26,13 +26,15 @@ Writes ``benchmarks/results/xp_noise_shape.ecsv``, ``.rst`` and ``.png``.
 import argparse
 import pathlib
 
-import _common as c
+import _paths as where
+import _writing as writer
+import _xp_split as xpsplit
 import astropy.units as u
 import numpy as np
 
 __all__ = ["main"]
 
-PACKAGE_DATA = c.ROOT / "specfm" / "data" / "gaia_xp_noise_shape.ecsv"
+PACKAGE_DATA = where.ROOT / "specfm" / "data" / "gaia_xp_noise_shape.ecsv"
 SHOW = (3360, 3500, 3700, 3900, 4000, 4200, 4500, 5000, 6000, 6600, 8000, 9000, 9600, 10000,
         10200)
 
@@ -87,21 +89,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package-data", action="store_true",
                         help=f"also write the fitted shape to {PACKAGE_DATA}")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
 
     from astropy.table import Table
 
     from specfm.synth import NoiseModel
 
-    path = c.xp_path(args.data)
-    train_rows, val_rows = c.xp_split(path)
-    train = c.read_xp(path, train_rows).spectra
+    path = where.xp_path(args.data)
+    train_rows, val_rows = xpsplit.xp_split(path)
+    train = xpsplit.read_xp(path, train_rows).spectra
     wave = train.spectral_axis.to_value(u.AA)
     fitted = NoiseModel.fit(train.flux.value, train.uncertainty.array)
     print(f"noise shape fitted to {len(train_rows)} training stars")
 
-    val = c.read_xp(path, val_rows).spectra
+    val = xpsplit.read_xp(path, val_rows).spectra
     flux, sigma = val.flux.value, val.uncertainty.array
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = np.nanmedian(np.abs(flux) / sigma, axis=1)
@@ -121,7 +123,7 @@ def main(argv=None):
     for col in table.colnames[1:]:
         table[col].info.format = ".2f"
     log_err = {name: float(np.median(np.abs(np.log10(r)))) for name, r in ratios.items()}
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         description="Real Gaia XP uncertainties against the gaia_xp noise models",
         n_train=len(train_rows), n_validation=len(val_rows),
         median_abs_log10_model_over_real=log_err,
@@ -129,10 +131,10 @@ def main(argv=None):
     table.pprint(max_lines=-1, max_width=200)
     for name, err in log_err.items():
         print(f"{name}: median over pixels of |log10(model / real sigma)| = {err:.3f}")
-    cells = [(f"{r['wavelength']:.0f}", c.fmt(r["relative_sigma_real"], ".2f"),
-              c.fmt(r["photon_over_real"], ".2f"), c.fmt(r["fitted_over_real"], ".2f"))
+    cells = [(f"{r['wavelength']:.0f}", writer.fmt(r["relative_sigma_real"], ".2f"),
+              writer.fmt(r["photon_over_real"], ".2f"), writer.fmt(r["fitted_over_real"], ".2f"))
              for r in table]
-    c.write_results(
+    writer.write_results(
         table, "xp_noise_shape", args.output_dir,
         f"Gaia XP uncertainties, real and modelled: median over the {len(val_rows)} "
         "validation stars, each model at the star's own S/N",

@@ -20,7 +20,8 @@ Writes ``xp_runs.ecsv`` and ``.rst`` in ``--output-dir``.
 import argparse
 from pathlib import Path
 
-import _common as c
+import _paths as where
+import _writing as writer
 import numpy as np
 from astropy.table import Table
 from xp_accuracy import TEFF_CUT
@@ -100,7 +101,7 @@ def read_run(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="xp_accuracy.ecsv files")
-    parser.add_argument("--output-dir", default=str(c.RESULTS / "experiments"))
+    parser.add_argument("--output-dir", default=str(where.RESULTS / "experiments"))
     args = parser.parse_args(argv)
     runs = [read_run(p) for p in args.runs]
     table = Table(rows=runs)
@@ -108,7 +109,7 @@ def main(argv=None):
         table[col].info.format = ".0f"
     for col in ("logg_sigma", "fe_h_sigma", "alpha_m_sigma"):
         table[col].info.format = ".3f"
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         description="specfm-xp runs of xp_accuracy.py side by side",
         files=[str(p) for p in args.runs],
         comparisons=f"|bias|, sigma, RMSE of {', '.join(ISSUE_LABELS)} for "
@@ -117,12 +118,13 @@ def main(argv=None):
     cool = np.asarray(table["teff_rmse_cool"], float)
     print(f"Teff RMSE below {TEFF_CUT:.0f} K across runs: {np.nanmin(cool):.0f}-"
           f"{np.nanmax(cool):.0f} K")
-    cells = [(r["run"], r["sha256"], c.fmt(r["teff_sigma"], ".0f"), c.fmt(r["teff_rmse"], ".0f"),
-              c.fmt(r["teff_rmse_cool"], ".0f"), c.fmt(r["xgboost_teff_rmse_cool"], ".0f"),
-              c.fmt(r["logg_sigma"], ".3f"), c.fmt(r["fe_h_sigma"], ".3f"),
-              c.fmt(r["alpha_m_sigma"], ".3f"), str(r["n_lost"]), r["lost"])
+    cells = [(r["run"], r["sha256"], writer.fmt(r["teff_sigma"], ".0f"),
+              writer.fmt(r["teff_rmse"], ".0f"), writer.fmt(r["teff_rmse_cool"], ".0f"),
+              writer.fmt(r["xgboost_teff_rmse_cool"], ".0f"),
+              writer.fmt(r["logg_sigma"], ".3f"), writer.fmt(r["fe_h_sigma"], ".3f"),
+              writer.fmt(r["alpha_m_sigma"], ".3f"), str(r["n_lost"]), r["lost"])
              for r in table]
-    c.write_results(
+    writer.write_results(
         table, "xp_runs", args.output_dir,
         "specfm-xp and its experiments on our Gaia XP validation split, from each run's "
         "xp_accuracy.ecsv",

@@ -41,7 +41,11 @@ BP-RP: training stars by APOGEE Teff, the stars read as hot marked).
 import argparse
 import time
 
-import _common as c
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xgboost_baseline as boost
+import _xp_split as xpsplit
 import numpy as np
 from xp_accuracy import ERR_CUT, TEFF_CUT
 
@@ -55,7 +59,7 @@ def standardised_features(train, val):
 
     Masked values (NaN) become the training mean, i.e. 0 after standardising.
     """
-    x_train, x_val = c.xgb_features(train), c.xgb_features(val)
+    x_train, x_val = boost.xgb_features(train), boost.xgb_features(val)
     mean = np.nanmean(x_train, axis=0)
     std = np.nanstd(x_train, axis=0)
     std = np.where(std > 0, std, 1.0)
@@ -126,27 +130,27 @@ def _plot(train_colours, train_teff, groups, colours, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    c.split_arguments(parser, train_help="training rows used as neighbours")
+    xpsplit.split_arguments(parser, train_help="training rows used as neighbours")
     parser.add_argument("--neighbours", type=int, default=10,
                         help="training stars per neighbour median (default 10)")
     parser.add_argument("--teff-window", type=float, default=250.0,
                         help="K: APOGEE Teff window for the colour percentiles (default 250)")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
 
-    path, train_rows, val_rows = c.split_rows(args)
-    val, train = c.read_xp(path, val_rows), c.read_xp(path, train_rows)
-    ref = c.label_arrays(val.labels, ("teff", "teff_err", "fe_h"))
-    train_teff = c.label_arrays(train.labels, ("teff",))["teff"]
-    colours = c.label_arrays(val.colours, ("bp_rp", "j_k"))
-    train_colours = c.label_arrays(train.colours, ("bp_rp", "j_k"))
-    meta = c.label_arrays(val.meta, ("snr", "ak_targ"))
-    train_ak = c.label_arrays(train.meta, ("ak_targ",)).get("ak_targ")
+    path, train_rows, val_rows = xpsplit.split_rows(args)
+    val, train = xpsplit.read_xp(path, val_rows), xpsplit.read_xp(path, train_rows)
+    ref = xpsplit.label_arrays(val.labels, ("teff", "teff_err", "fe_h"))
+    train_teff = xpsplit.label_arrays(train.labels, ("teff",))["teff"]
+    colours = xpsplit.label_arrays(val.colours, ("bp_rp", "j_k"))
+    train_colours = xpsplit.label_arrays(train.colours, ("bp_rp", "j_k"))
+    meta = xpsplit.label_arrays(val.meta, ("snr", "ak_targ"))
+    train_ak = xpsplit.label_arrays(train.meta, ("ak_targ",)).get("ak_targ")
     missing = np.full(len(val_rows), np.nan)
     snr, ak = meta.get("snr", missing), meta.get("ak_targ", missing)
 
-    pred, pred_err = c.predict_validation(args, val, ("teff",))
+    pred, pred_err = api.predict_validation(args, val, ("teff",))
 
     t0 = time.perf_counter()
     z_train, z_val = standardised_features(train, val)
@@ -189,7 +193,7 @@ def main(argv=None):
     from astropy.table import Table
 
     table = Table(rows=rows)
-    table.meta.update(c.run_metadata(
+    table.meta.update(writer.run_metadata(
         models={"specfm-xp": args.model},
         description="Validation stars APOGEE calls cool that specfm-xp reads as hot",
         split="specfm.training.split_indices(n_rows, 0.1, seed=0)[1]",
@@ -199,15 +203,16 @@ def main(argv=None):
                  "training rows; masked values at the training mean",
     ))
     table.pprint(max_lines=-1, max_width=250)
-    cells = [(r["group"], str(r["n"]), c.fmt(r["apogee_teff"], ".0f"),
-              c.fmt(r["specfm_teff"], ".0f"), c.fmt(r["specfm_teff_err"], ".0f"),
-              c.fmt(r["neighbour_teff"], ".0f"), c.fmt(100 * r["share_neighbours_hot"], ".0f"),
-              c.fmt(r["bp_rp"], ".2f"), c.fmt(r["bp_rp_percentile"], ".0f"),
-              c.fmt(r["j_k"], ".2f"), c.fmt(r["j_k_percentile"], ".0f"),
-              c.fmt(r["ak_targ"], ".3f"), c.fmt(r["ak_targ_percentile"], ".0f"),
-              c.fmt(r["apogee_teff_err"], ".0f"), c.fmt(r["apogee_snr"], ".0f"),
-              c.fmt(100 * r["share_without_fe_h"], ".0f")) for r in table]
-    c.write_results(
+    cells = [(r["group"], str(r["n"]), writer.fmt(r["apogee_teff"], ".0f"),
+              writer.fmt(r["specfm_teff"], ".0f"), writer.fmt(r["specfm_teff_err"], ".0f"),
+              writer.fmt(r["neighbour_teff"], ".0f"),
+              writer.fmt(100 * r["share_neighbours_hot"], ".0f"),
+              writer.fmt(r["bp_rp"], ".2f"), writer.fmt(r["bp_rp_percentile"], ".0f"),
+              writer.fmt(r["j_k"], ".2f"), writer.fmt(r["j_k_percentile"], ".0f"),
+              writer.fmt(r["ak_targ"], ".3f"), writer.fmt(r["ak_targ_percentile"], ".0f"),
+              writer.fmt(r["apogee_teff_err"], ".0f"), writer.fmt(r["apogee_snr"], ".0f"),
+              writer.fmt(100 * r["share_without_fe_h"], ".0f")) for r in table]
+    writer.write_results(
         table, "xp_teff_outliers", args.output_dir,
         f"Validation stars by APOGEE Teff, and the cool ones that specfm-xp reads more than "
         f"{OFF_BY:.0f} K hotter: medians ({len(val_rows)} validation stars, "

@@ -26,7 +26,11 @@ Writes ``benchmarks/results/xp_uncertainty.ecsv`` and ``.rst`` (the summary),
 
 import argparse
 
-import _common as c
+import _metrics as stats
+import _paths as where
+import _through_api as api
+import _writing as writer
+import _xp_split as xpsplit
 import numpy as np
 from xp_accuracy import DIGITS, NAMES, TEFF_CUT, TITLES, UNITS
 
@@ -54,7 +58,7 @@ def calibration(predicted, error, reference, reference_error):
     z = (predicted[ok] - reference[ok]) / total[ok]
     if not z.size:
         return {"n": 0}
-    return {"n": int(z.size), "z_sigma": c.mad_sigma(z),
+    return {"n": int(z.size), "z_sigma": stats.mad_sigma(z),
             "z_median": float(np.median(z)),
             "within_1": float(np.mean(np.abs(z) < 1)), "within_2": float(np.mean(np.abs(z) < 2)),
             "median_error": float(np.median(error[ok])),
@@ -77,7 +81,7 @@ def binned(predicted, error, reference, reference_error, n_bins):
                      "combined_error_low": float(t[part[0]]),
                      "combined_error_high": float(t[part[-1]]),
                      "median_combined_error": float(np.median(t[part])),
-                     "sigma": c.mad_sigma(d[part]),
+                     "sigma": stats.mad_sigma(d[part]),
                      "rmse": float(np.sqrt(np.mean(d[part] ** 2)))})
     return rows
 
@@ -109,18 +113,18 @@ def _plot(bins_by_label, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    c.split_arguments(parser)
+    xpsplit.split_arguments(parser)
     parser.add_argument("--bins", type=int, default=6, help="bins of combined error")
-    c.common_arguments(parser)
+    where.common_arguments(parser)
     args = parser.parse_args(argv)
-    c.light_torch(args.threads)
+    where.light_torch(args.threads)
 
-    path, _, val_rows = c.split_rows(args)
-    val = c.read_xp(path, val_rows)
-    ref = c.label_arrays(val.labels, NAMES)
-    errors = c.label_arrays(val.labels, [f"{n}_err" for n in NAMES])
+    path, _, val_rows = xpsplit.split_rows(args)
+    val = xpsplit.read_xp(path, val_rows)
+    ref = xpsplit.label_arrays(val.labels, NAMES)
+    errors = xpsplit.label_arrays(val.labels, [f"{n}_err" for n in NAMES])
     ref_err = {n: errors.get(f"{n}_err", np.full(len(val_rows), np.nan)) for n in NAMES}
-    pred, err = c.predict_validation(args, val, NAMES)
+    pred, err = api.predict_validation(args, val, NAMES)
 
     cool = ref["teff"] < TEFF_CUT
     rows, bin_rows, bins_by_label = [], [], {}
@@ -136,7 +140,7 @@ def main(argv=None):
 
     from astropy.table import Table
 
-    meta = c.run_metadata(
+    meta = writer.run_metadata(
         models={"specfm-xp": args.model},
         split="specfm.training.split_indices(n_rows, 0.1, seed=0)[1]",
         n_validation=len(val_rows),
@@ -149,22 +153,22 @@ def main(argv=None):
                                        "equal size (all validation stars)")
     bins.pprint(max_lines=-1, max_width=200)
 
-    c.write_results(
+    writer.write_results(
         table, "xp_uncertainty", args.output_dir,
         f"Calibration of specfm-xp's uncertainties on our validation split "
         f"({len(val_rows)} stars)",
         ("Label", "Subset", "N", "Sigma of z", "Median z", "abs(z) < 1", "abs(z) < 2",
          "Median err", "Median APOGEE err"),
-        [(r["label"], r["subset"], str(r["n"]), c.fmt(r["z_sigma"], ".2f"),
-          c.fmt(r["z_median"], "+.2f"), f"{r['within_1']:.1%}", f"{r['within_2']:.1%}",
-          c.fmt(r["median_error"], DIGITS[r["label"]]),
-          c.fmt(r["median_reference_error"], DIGITS[r["label"]])) for r in table],
+        [(r["label"], r["subset"], str(r["n"]), writer.fmt(r["z_sigma"], ".2f"),
+          writer.fmt(r["z_median"], "+.2f"), f"{r['within_1']:.1%}", f"{r['within_2']:.1%}",
+          writer.fmt(r["median_error"], DIGITS[r["label"]]),
+          writer.fmt(r["median_reference_error"], DIGITS[r["label"]])) for r in table],
         notes=("z = (predicted - APOGEE) / sqrt(predicted_err^2 + APOGEE_err^2); for honest "
                f"errors its MAD-based sigma is 1 and {NORMAL_WITHIN_1:.1%} / "
                f"{NORMAL_WITHIN_2:.1%} of stars have abs(z) < 1 / 2 "
                "(a sigma above 1: errors too small; below 1: too large). Errors in K for "
                "Teff, dex otherwise.",))
-    c.write_results(
+    writer.write_results(
         bins, "xp_uncertainty_bins", args.output_dir,
         f"specfm-xp: scatter seen against the combined error, {args.bins} bins of equal "
         f"size (all {len(val_rows)} validation stars)",
@@ -173,8 +177,8 @@ def main(argv=None):
         [(r["label"], str(r["bin"]), str(r["n"]),
           f"{r['combined_error_low']:{DIGITS[r['label']]}}-"
           f"{r['combined_error_high']:{DIGITS[r['label']]}}",
-          c.fmt(r["median_combined_error"], DIGITS[r["label"]]),
-          c.fmt(r["sigma"], DIGITS[r["label"]]), c.fmt(r["rmse"], DIGITS[r["label"]]))
+          writer.fmt(r["median_combined_error"], DIGITS[r["label"]]),
+          writer.fmt(r["sigma"], DIGITS[r["label"]]), writer.fmt(r["rmse"], DIGITS[r["label"]]))
          for r in bins],
         notes=("Combined error: sqrt(predicted_err^2 + APOGEE_err^2). For honest Gaussian "
                "errors the sigma and the RMSE of each bin are about its median combined "

@@ -1,4 +1,4 @@
-"""The statistics behind the published benchmark tables (``benchmarks/_common.py`` and
+"""The statistics behind the published benchmark tables (``benchmarks/_metrics.py`` and
 ``benchmarks/xp_uncertainty.py``): paired bootstrap intervals and error calibration."""
 
 import numpy as np
@@ -10,7 +10,7 @@ from ..conftest import benchmark_modules
 @pytest.fixture(scope="module")
 def bench():
     """The benchmark helpers, imported the way the scripts import them."""
-    with benchmark_modules("_common", "xp_uncertainty") as modules:
+    with benchmark_modules("_metrics", "xp_uncertainty") as modules:
         yield modules
 
 
