@@ -352,7 +352,8 @@ def main(argv=None):
     ratio = float(poor_rmse["pretrained"] / poor_rmse["scratch"])
     n_poor = int(np.sum(poor & np.isfinite(ref["fe_h"])))
     # how much of the ratio is which metal-poor stars happen to be in the validation split
-    # (not how it moves when the networks are trained again: --seed, hundred_stars_summary)
+    # (not how it moves when the networks are trained again: --seed, and the seeds table of
+    # benchmarks/experiments.py hundred)
     boot = stats.bootstrap_rmse_ratio(preds["pretrained"]["fe_h"][poor],
                                       preds["scratch"]["fe_h"][poor], ref["fe_h"][poor],
                                       threshold=0.5, seed=args.bootstrap_seed)

@@ -17,9 +17,11 @@ Reported: median bias and RMSE of predicted - APOGEE [Fe/H] (and the Teff bias).
 
 Usage::
 
-    python benchmarks/xp_domain_gap.py [MODEL] [--output-dir DIR]
+    python benchmarks/xp_domain_gap.py                       # the shipped specfm-base
+    python benchmarks/xp_domain_gap.py runs/experiments/base-xp-noise/model \
+        --name xp_domain_gap_base-xp-noise
 
-Writes ``benchmarks/results/xp_domain_gap.ecsv`` and ``.rst``.
+Writes ``benchmarks/results/<name>.ecsv`` and ``.rst`` (``--name``: ``xp_domain_gap``).
 """
 
 import argparse
@@ -65,6 +67,9 @@ def main(argv=None):
     parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-base"),
                         help="model folder (default: the shipped specfm-base)")
     parser.add_argument("--batch", type=int, default=64, help="prediction batch size")
+    parser.add_argument("--name", default="xp_domain_gap",
+                        help="name of the results files (default: xp_domain_gap; for another "
+                             "model, e.g. xp_domain_gap_base-xp-noise)")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
     where.light_torch(args.threads)
@@ -114,7 +119,7 @@ def main(argv=None):
     cells = [(r["input"], str(r["n"]), writer.fmt(r["fe_h_bias"], "+.3f"),
               writer.fmt(r["fe_h_rmse"], ".3f"), writer.fmt(r["teff_bias"], "+.0f")) for r in table]
     writer.write_results(
-        table, "xp_domain_gap", args.output_dir,
+        table, args.name, args.output_dir,
         f"Metal-poor validation stars ({len(keep)}, [Fe/H] < -1, 4000-6500 K), real XP "
         "against synthetic twins: predicted - APOGEE",
         ("Input", "N", "[Fe/H] bias", "[Fe/H] RMSE", "Teff bias [K]"), cells,
