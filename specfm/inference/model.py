@@ -30,7 +30,7 @@ METHODS = ("one_pass", "chunked")
 
 _PROGRESS_BATCHES = 4  # with progress=None, show a bar above this many batches
 ROWS_PER_CALL = 64
-"""Token rows per network call. On the 2-core CPU of ``benchmarks/inference_speed.py`` the
+"""Token rows per network call. On the 2-core CPU of ``benchmarks/speed.py hardware`` the
 forward pass is fastest at 16-64 rows (Gaia XP: one row per spectrum; APOGEE: 17 rows of
 at most 512 pixels per spectrum) and slows down beyond (cache), so larger batches are
 cut into calls of this many rows. Results do not depend on it."""

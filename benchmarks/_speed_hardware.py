@@ -17,8 +17,8 @@
 
 Usage::
 
-    python benchmarks/inference_speed.py                     # 2 threads, everything
-    python benchmarks/inference_speed.py --threads 1 --batch 1 16 --models specfm-xp
+    python benchmarks/speed.py hardware                      # 2 threads, everything
+    python benchmarks/speed.py hardware --threads 1 --batch 1 16 --models specfm-xp
 
 Writes ``benchmarks/results/inference_speed.ecsv``, ``.rst`` and ``.png``.
 """
@@ -29,41 +29,16 @@ import time
 import _paths as where
 import _through_api as api
 import _writing as writer
-import numpy as np
+from _timing import best_time, matmul_peak
 
 __all__ = ["main"]
 
 SIZES = ("xp", "apogee")
 
 
-def best_time(fn, repeats=3, min_time=0.3):
-    """Fastest per-call wall time of ``fn`` (each timing loops until ``min_time``)."""
-    fn()  # warm-up
-    best = np.inf
-    for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            elapsed = time.perf_counter() - t0
-            if elapsed >= min_time:
-                break
-        best = min(best, elapsed / n)
-    return best
-
-
-def matmul_peak(size, dtype):
-    import torch
-
-    a = torch.randn(size, size, dtype=dtype)
-    b = torch.randn(size, size, dtype=dtype)
-    seconds = best_time(lambda: torch.matmul(a, b), repeats=5)
-    return 2.0 * size**3 / seconds
-
-
 def token_rows(model, size, n_spectra):
     """Tokenised rows of ``n_spectra`` example spectra (as Model.predict would make them)."""
-    import shipped_throughput as st
+    import _speed_shipped as st
 
     from specfm.tokens import TokenBatch, Tokenizer
 
@@ -170,7 +145,7 @@ def main(argv=None):
                           f"GFLOP/s = {100 * row['fraction_of_peak']:5.1f}% of peak",
                           flush=True)
     # end to end through Model.predict, at the best float32 batch of each size
-    import shipped_throughput as st
+    import _speed_shipped as st
 
     e2e = []
     for name in args.models:

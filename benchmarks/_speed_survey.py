@@ -15,8 +15,8 @@ what ``specfm predict`` runs:
 
 Usage::
 
-    python benchmarks/survey_throughput.py                   # 40 copies of each file
-    python benchmarks/survey_throughput.py --copies 5 --workers 1
+    python benchmarks/speed.py survey                       # 40 copies of each file
+    python benchmarks/speed.py survey --copies 5 --workers 1
 
 Writes ``benchmarks/results/survey_throughput.ecsv`` and ``.rst``.
 """

@@ -19,8 +19,8 @@ warm-up, as `timeit` does), ``ms_per_spectrum``, ``cpu_ms_per_spectrum`` (all th
 
 Usage::
 
-    python benchmarks/shipped_throughput.py                      # the shipped models
-    python benchmarks/shipped_throughput.py /tmp/a /tmp/b --batch 1 16 --n-spectra 32
+    python benchmarks/speed.py shipped                           # the shipped models
+    python benchmarks/speed.py shipped /tmp/a /tmp/b --batch 1 16 --n-spectra 32
 
 Writes ``benchmarks/results/shipped_throughput.ecsv`` and ``.rst``.
 """
@@ -29,14 +29,12 @@ import argparse
 import json
 import os
 import pathlib
-import resource
-import subprocess
-import sys
 import time
 
 import _paths as where
 import _through_api as api
 import _writing as writer
+from _timing import peak_rss_mb, run_fresh, timed_runs
 
 __all__ = ["main"]
 
@@ -107,7 +105,6 @@ def make_inputs(model, size, n):
 
 
 def worker(args):
-    import numpy as np
 
     where.light_torch(args.threads)
     t0 = time.perf_counter()
@@ -121,20 +118,14 @@ def worker(args):
 
     warm = make_inputs(model, args.size, args.batch_size)
     api.predict(model, warm[0], names, inputs=warm[1], batch_size=args.batch_size)  # warm-up
-    walls, cpus = [], []
-    for _ in range(args.repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        run()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    elapsed = float(np.min(walls))
+    elapsed, cpu = timed_runs(run, args.repeats)
     n = args.n_spectra
     print(json.dumps({
         "model": model.name, "size": args.size, "batch_size": args.batch_size,
         "n_pixels": int(spectra.flux.shape[-1]), "input": desc,
         "spectra_per_s": n / elapsed, "ms_per_spectrum": 1000 * elapsed / n,
-        "cpu_ms_per_spectrum": 1000 * float(np.min(cpus)) / n,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_ms_per_spectrum": 1000 * cpu / n,
+        "peak_rss_mb": peak_rss_mb(),
         "load_s": load_s, "n_parameters": model.network.n_parameters(),
         "max_tokens": model.tokenizer_config.max_tokens, "sha256": model.sha256,
     }))
@@ -162,22 +153,16 @@ def main(argv=None):
 
     from astropy.table import Table
 
-    path = os.pathsep.join(p for p in (str(where.ROOT), os.environ.get("PYTHONPATH")) if p)
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=path,
-               OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
     rows = []
     for model in args.models:
         for size in args.sizes:
             for batch in args.batch:
-                cmd = [sys.executable, __file__, "--worker", f"--model-path={model}",
-                       f"--size={size}", f"--batch-size={batch}",
-                       f"--n-spectra={args.n_spectra}", f"--repeats={args.repeats}",
-                       f"--threads={args.threads}"]
-                out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-                if out.returncode:
-                    raise RuntimeError(f"worker {model} {size} batch {batch} failed:\n"
-                                       f"{out.stderr[-3000:]}")
-                row = json.loads(out.stdout.strip().splitlines()[-1])
+                row = run_fresh(__file__, [f"--model-path={model}", f"--size={size}",
+                                           f"--batch-size={batch}",
+                                           f"--n-spectra={args.n_spectra}",
+                                           f"--repeats={args.repeats}",
+                                           f"--threads={args.threads}"],
+                                args.threads, f"{model} {size} batch {batch}")
                 row["model"] = pathlib.Path(model).name
                 rows.append(row)
                 print(f"{row['model']:14s} {size:6s} ({row['n_pixels']:5d} px) batch "

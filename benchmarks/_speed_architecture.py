@@ -15,8 +15,8 @@ resident memory (``ru_maxrss``) is its own. Reported per configuration:
 
 Usage::
 
-    python benchmarks/model_throughput.py                 # default model, 2 threads
-    python benchmarks/model_throughput.py --pixels 343 2000 8600 --batch 8 --repeats 3
+    python benchmarks/speed.py architecture              # default model, 2 threads
+    python benchmarks/speed.py architecture --pixels 343 2000 8600 --batch 8 --repeats 3
 
 Writes ``benchmarks/results/model_throughput.ecsv``, ``.rst`` (a table for the docs) and
 ``.png`` (time per spectrum against pixel count, log-log).
@@ -28,10 +28,8 @@ import math
 import os
 import pathlib
 import platform
-import resource
-import subprocess
-import sys
-import time
+
+from _timing import peak_rss_mb, run_fresh, timed_runs
 
 __all__ = ["main"]
 
@@ -73,22 +71,16 @@ def worker(args):
             return predict_chunked(net, tokens, queries, chunk_size=args.chunk_size,
                                    seed=0, batch_size=args.chunk_batch).mean
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     run()  # warm-up
-    walls, cpus = [], []
-    for _ in range(args.repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        run()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    elapsed = float(np.min(walls))  # as timeit: the least disturbed batch
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    elapsed, cpu = timed_runs(run, args.repeats)
+    peak = peak_rss_mb()
     n_chunks = 1 if args.mode == "one-pass" else max(1, math.ceil(n / args.chunk_size))
     print(json.dumps({
         "n_pixels": n, "mode": args.mode, "n_chunks": n_chunks,
         "spectra_per_s": b / elapsed,
         "ms_per_spectrum": 1000 * elapsed / b,
-        "cpu_ms_per_spectrum": 1000 * float(np.min(cpus)) / b,
+        "cpu_ms_per_spectrum": 1000 * cpu / b,
         "peak_rss_mb": peak, "forward_mb": peak - before,
         "n_parameters": net.n_parameters(),
     }))
@@ -152,19 +144,10 @@ def main(argv=None):
               f"--chunk-batch={args.chunk_batch}", f"--d-model={args.d_model}",
               f"--n-heads={args.n_heads}", f"--n-latents={args.n_latents}",
               f"--n-latent-layers={args.n_latent_layers}"]
-    path = os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p)
-    # passive OpenMP waiting: on a shared machine, spinning threads waste the CPU that the
-    # descheduled sibling thread needs, which multiplies times erratically
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=path,
-               OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
     for n in args.pixels:
         for mode in ("one-pass", "chunked-512"):
-            out = subprocess.run([sys.executable, __file__, "--worker", f"--n-pixels={n}",
-                                  f"--mode={mode}", *common], capture_output=True, text=True,
-                                 env=env)
-            if out.returncode:
-                raise RuntimeError(f"worker {n} px {mode} failed:\n{out.stderr[-3000:]}")
-            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row = run_fresh(__file__, [f"--n-pixels={n}", f"--mode={mode}", *common],
+                            args.threads, f"{n} px {mode}")
             rows.append(row)
             print(f"{n:6d} px  {mode:12s} {row['spectra_per_s']:8.2f} spectra/s  "
                   f"{row['ms_per_spectrum']:8.2f} ms/spectrum "

@@ -6,7 +6,7 @@ velocities) in one process, best of ``--repeat`` runs, after a warm-up batch (wh
 the render plan; its time is reported separately). Then time a small corpus written with 2 worker
 processes. Writes ``benchmarks/results/synth_render_speed.ecsv`` and ``.rst``.
 
-    python benchmarks/synth_render_speed.py [--data ../shared/data] [--n 512]
+    python benchmarks/speed.py render [--data ../shared/data] [--n 512]
 
 (with specfm installed, or ``PYTHONPATH=.`` from the repository root).
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+from _writing import write_rst
 from astropy.table import Table
 
 from specfm.synth import (
@@ -124,23 +125,13 @@ def main(argv=None):
         "corpus_n_stars": args.corpus,
     }
     table.write(args.out / "synth_render_speed.ecsv", overwrite=True)
-    with open(args.out / "synth_render_speed.rst", "w") as f:
-        f.write(".. table:: Rendering speed (one process, batches of "
-                f"{args.batch}; {table.meta['machine']})\n\n")
-        lines = [("Instrument", "Emulator", "Pixels", "Spectra/s")]
-        lines += [(r["instrument"], r["emulator"], str(r["n_pixels"]),
-                   f"{r['spectra_per_s']:.0f}") for r in table]
-        lines.append(("apogee + gaia_xp corpus", "cannon_coolstars, 2 workers, HDF5",
-                      "", f"{2 * stars_per_s:.0f}"))
-        widths = [max(len(line[i]) for line in lines) for i in range(4)]
-        rule = "   " + "  ".join("=" * w for w in widths)
-        f.write(rule + "\n")
-        for k, line in enumerate(lines):
-            f.write("   " + "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
-                    .rstrip() + "\n")
-            if k == 0:
-                f.write(rule + "\n")
-        f.write(rule + "\n")
+    cells = [(r["instrument"], r["emulator"], str(r["n_pixels"]), f"{r['spectra_per_s']:.0f}")
+             for r in table]
+    cells.append(("apogee + gaia_xp corpus", "cannon_coolstars, 2 workers, HDF5", "",
+                  f"{2 * stars_per_s:.0f}"))
+    write_rst(args.out / "synth_render_speed.rst",
+              f"Rendering speed (one process, batches of {args.batch}; {table.meta['machine']})",
+              ("Instrument", "Emulator", "Pixels", "Spectra/s"), cells)
     print(f"wrote {args.out / 'synth_render_speed.ecsv'}")
 
 
