@@ -51,11 +51,19 @@ Usage::
     python benchmarks/hundred_stars.py /tmp/base --epochs 5 --max-val 500
     python benchmarks/hundred_stars.py --rehearsal 0 --colours --freeze   # the first method
     python benchmarks/hundred_stars.py --subset-seed 78       # 100 other stars
+    python benchmarks/hundred_stars.py domain-gap             # why metal-poor stars lag
+
+``domain-gap`` (``_xp_domain_gap.py``, its own options with ``domain-gap --help``) explains
+the metal-poor bias that remains: for metal-poor validation stars, the base model's [Fe/H]
+from the real XP spectrum, from a synthetic twin, and from the twin with one wavelength
+range taken from the real spectrum.
 
 Writes ``benchmarks/results/hundred_stars.ecsv``, ``.rst`` and ``.png``.
 """
 
 import argparse
+import importlib
+import sys
 import time
 
 import _metrics as stats
@@ -66,7 +74,10 @@ import _xgboost_baseline as boost
 import _xp_split as xpsplit
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["ANALYSES", "main"]
+
+ANALYSES = {"domain-gap": "_xp_domain_gap"}
+"""Analyses that explain parts of the 100-star result: first argument -> module."""
 
 NAMES = ("teff", "logg", "fe_h")
 N_STARS = 100
@@ -250,6 +261,9 @@ def _plot(ref, preds, path):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ANALYSES:
+        return importlib.import_module(ANALYSES[argv[0]]).main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-base"),
                         help="specfm-base model folder (default: the shipped one)")

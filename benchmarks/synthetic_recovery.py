@@ -18,7 +18,7 @@ with the emulator that made them, rendered through the same instrument
 (`specfm.synth.fit_spectrum`: labels, radial velocity, A(V) for Gaia XP, a cubic continuum
 factor; least squares from three prior starts), and the ratio of specfm-base's sigma to the
 fit's on those same stars (the foundation issue asks for at most 10, and 3 as the aim);
-and the classic peer, a quadratic Cannon (`cannon_baseline.QuadraticCannon`) trained per
+and the classic peer, a quadratic Cannon (`_cannon_baseline.QuadraticCannon`) trained per
 instrument on ``--cannon-train`` spectra of the training kind (corpus seed 1, S/N 15-300,
 the same realism and noise; for Gaia XP with A(V) as a fourth label) and tested on every
 star of each cell.
@@ -212,8 +212,8 @@ def _arrays(spec):
 def _train_cannons(emulator, instruments, n_train):
     """Train one quadratic Cannon per instrument on spectra of the training kind."""
     import astropy.units as u
+    from _cannon_baseline import QuadraticCannon
     from astropy.table import vstack
-    from cannon_baseline import QuadraticCannon
 
     from specfm.synth import CorpusConfig, iter_corpus
 

@@ -22,6 +22,13 @@ Usage::
 
     python benchmarks/xp_accuracy.py                          # full run
     python benchmarks/xp_accuracy.py /tmp/model --max-train 2000 --max-val 500
+    python benchmarks/xp_accuracy.py teff-outliers            # the analyses below
+    python benchmarks/xp_accuracy.py conditioning
+
+Two analyses explain parts of the table, each with its own options (``ANALYSIS --help``):
+``teff-outliers`` (``_xp_teff_outliers.py``: what the XP data and the photometry say of the
+cool stars read as hot, which carry the Teff RMSE below 7000 K) and ``conditioning``
+(``_xp_conditioning.py``: the same validation stars with log g given as an input token).
 
 Writes ``benchmarks/results/xp_accuracy.ecsv``, ``.rst`` and ``.png`` (residuals against
 the reference label, both methods), and ``xp_accuracy_bootstrap.ecsv`` / ``.rst``: for each
@@ -33,7 +40,9 @@ labels) and for quartiles of Gaia G magnitude and of APOGEE S/N.
 """
 
 import argparse
+import importlib
 import itertools
+import sys
 import time
 
 import _metrics as stats
@@ -44,7 +53,10 @@ import _xgboost_baseline as boost
 import _xp_split as xpsplit
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["ANALYSES", "main"]
+
+ANALYSES = {"teff-outliers": "_xp_teff_outliers", "conditioning": "_xp_conditioning"}
+"""Analyses that explain parts of the accuracy table: first argument -> module."""
 
 NAMES = ("teff", "logg", "fe_h", "alpha_m")
 UNITS = {"teff": "K", "logg": "dex", "fe_h": "dex", "alpha_m": "dex"}
@@ -188,6 +200,9 @@ def _write_bootstrap(paired, args, n_val):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ANALYSES:
+        return importlib.import_module(ANALYSES[argv[0]]).main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     xpsplit.split_arguments(parser, train_help="XGBoost training rows")
     parser.add_argument("--xgb-jobs", type=int, default=1, help="XGBoost threads")

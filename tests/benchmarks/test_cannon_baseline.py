@@ -1,4 +1,4 @@
-"""The quadratic Cannon of the benchmarks (``benchmarks/cannon_baseline.py``)."""
+"""The quadratic Cannon of the benchmarks (``benchmarks/_cannon_baseline.py``)."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from ..conftest import benchmark_modules
 
 @pytest.fixture(scope="module")
 def cannon_module():
-    with benchmark_modules("cannon_baseline") as (module,):
+    with benchmark_modules("_cannon_baseline") as (module,):
         yield module
 
 

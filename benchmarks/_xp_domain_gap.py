@@ -17,8 +17,8 @@ Reported: median bias and RMSE of predicted - APOGEE [Fe/H] (and the Teff bias).
 
 Usage::
 
-    python benchmarks/xp_domain_gap.py                       # the shipped specfm-base
-    python benchmarks/xp_domain_gap.py runs/experiments/base-xp-noise/model \
+    python benchmarks/hundred_stars.py domain-gap                       # the shipped specfm-base
+    python benchmarks/hundred_stars.py domain-gap runs/experiments/base-xp-noise/model \
         --name xp_domain_gap_base-xp-noise
 
 Writes ``benchmarks/results/<name>.ecsv`` and ``.rst`` (``--name``: ``xp_domain_gap``).

@@ -9,8 +9,8 @@ uncertainty, for both runs.
 
 Usage::
 
-    python benchmarks/conditioning.py                  # 2000 validation stars
-    python benchmarks/conditioning.py --n-stars 200
+    python benchmarks/xp_accuracy.py conditioning                  # 2000 validation stars
+    python benchmarks/xp_accuracy.py conditioning --n-stars 200
 
 Writes ``benchmarks/results/conditioning.ecsv`` and ``.rst``.
 """

@@ -31,8 +31,8 @@ it reports medians of:
 
 Usage::
 
-    python benchmarks/xp_teff_outliers.py                      # the shipped specfm-xp
-    python benchmarks/xp_teff_outliers.py /tmp/model --max-val 500
+    python benchmarks/xp_accuracy.py teff-outliers                      # the shipped specfm-xp
+    python benchmarks/xp_accuracy.py teff-outliers /tmp/model --max-val 500
 
 Writes ``benchmarks/results/xp_teff_outliers.ecsv``, ``.rst`` and ``.png`` (J-Ks against
 BP-RP: training stars by APOGEE Teff, the stars read as hot marked).
