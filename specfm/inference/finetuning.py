@@ -1,17 +1,15 @@
-"""Fine-tune a model on your own stars from a notebook: ``Model.finetune``, ``Model.save``.
+"""Fine-tune a model on your own stars from a notebook: ``Model.finetune``.
 
 SpectraFM's use case: a pre-trained model, a few dozen to a few hundred stars with trusted
 labels, and a new instrument or wavelength range. The training is
 `specfm.training.finetune_spectra`; ``Model.finetune`` calls it with the model's network and
 tokenizer settings, records the provenance and wraps the result as a new
-`~specfm.inference.Model` to predict with or ``save``.
+`~specfm.inference.Model` to predict with or save (``Model.save``).
 """
 
 import numpy as np
 
-from ..model import read_model_config, save_model
-
-__all__ = ["finetune", "save"]  # methods of specfm.inference.Model (self is the model)
+__all__ = ["finetune"]  # a method of specfm.inference.Model (self is the model)
 
 
 def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
@@ -81,26 +79,3 @@ def finetune(self, spectra, labels, inputs=None, epochs=30, batch_size=16,
     model = type(self)(network, name=name or f"{self.name}-finetuned")
     model.training_history = done.history
     return model
-
-
-def save(self, path, overwrite=False):
-    """Write the model to a folder (``config.json`` + ``model.safetensors``).
-
-    Parameters
-    ----------
-    path : str or path-like
-        Folder to create (or a ``.zip`` file).
-    overwrite : bool
-        Replace an existing model there.
-
-    Returns
-    -------
-    pathlib.Path
-        Where it was written; `specfm.inference.load` reads it back.
-
-    """
-    out = save_model(self.network, path, provenance=self.provenance, overwrite=overwrite)
-    self.path = out
-    self._sha256 = read_model_config(out).get("weights", {}).get("sha256", self._sha256)
-    return out
-

@@ -12,7 +12,14 @@ import torch
 from tqdm.auto import tqdm
 
 from ..exceptions import CoverageWarning, FileFormatError, SpecfmInputError
-from ..model import Query, load_model, parameter_count_text, predict_chunked, read_model_config
+from ..model import (
+    Query,
+    load_model,
+    parameter_count_text,
+    predict_chunked,
+    read_model_config,
+    save_model,
+)
 from ..model.chunking import combine_rows
 from ..model.coverage import config_coverage
 from ..tokens import TokenizerConfig
@@ -232,7 +239,27 @@ class Model:
     inpaint = _generation.inpaint
     normalise = _generation.normalise
     finetune = _finetuning.finetune
-    save = _finetuning.save
+
+    def save(self, path, overwrite=False):
+        """Write the model to a folder (``config.json`` + ``model.safetensors``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to create (or a ``.zip`` file).
+        overwrite : bool
+            Replace an existing model there.
+
+        Returns
+        -------
+        pathlib.Path
+            Where it was written; `specfm.inference.load` reads it back.
+
+        """
+        out = save_model(self.network, path, provenance=self.provenance, overwrite=overwrite)
+        self.path = out
+        self._sha256 = read_model_config(out).get("weights", {}).get("sha256", self._sha256)
+        return out
 
     def to(self, device):
         """Move the network to ``device`` (e.g. ``"cuda"``); return the model."""
