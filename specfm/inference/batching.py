@@ -13,13 +13,14 @@ import numpy as np
 
 from .._compat import is_spectrum, make_spectrum
 from ..exceptions import CoverageWarning, ShapeMismatchError, SpecfmInputError
-from ..tokens import TokenBatch, Tokenizer
+from ..tokens import Tokenizer
 
 __all__ = [
     "Piece",
     "batch_spectra",
     "derived_seed",
     "make_batches",
+    "row_seeds",
     "slice_inputs",
     "slice_values",
     "split_pieces",
@@ -210,48 +211,46 @@ def derived_seed(seed, index):
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
 
 
-def _groups(config, batch):
-    """Split a batch into tokenizer calls: a spectrum that the cap splits goes alone."""
-    groups = []
-    for piece in batch:
-        alone = config.max_tokens is not None and piece.n_pixels > config.max_tokens
-        if alone or not groups or groups[-1][1]:
-            groups.append(([piece], alone))
-        else:
-            groups[-1][0].append(piece)
-    return groups
+def row_seeds(batch, seed):
+    """Return the ``(seed, index)`` of the token cap for every spectrum of a batch of pieces.
+
+    Spectrum ``j`` of a piece that starts at spectrum ``start`` of the whole input gets
+    ``(derived_seed(seed, start), j)``, which depends on nothing else: the same tokens in
+    any batch, and the same as when the piece was tokenised alone.
+    """
+    return [(derived_seed(seed, piece.start), j) for piece in batch
+            for j in range(piece.n_spectra)]
 
 
 def tokenize_batch(config, batch, n_total, inputs=None, radial_velocity=None, redshift=None,
                    medium="vacuum", on_error="mask", seed=0):
-    """Tokenise one batch of pieces so that the result does not depend on the batch size.
+    """Tokenise one batch of pieces in one call; the result does not depend on the batch.
 
-    A spectrum that the token cap splits into rows is tokenised alone, with a seed
-    derived from its position in the whole input (`derived_seed`). Coverage warnings are
-    left to the caller (which reports them once for all batches); others pass through.
+    Every spectrum's token cap is seeded by its position in the whole input (`row_seeds`),
+    so a spectrum that the cap splits into rows gets the same rows in any batch. Coverage
+    warnings are left to the caller (which reports them once for all batches); others pass
+    through.
 
     Returns
     -------
     `~specfm.tokens.TokenBatch`
 
     """
-    out = []
-    for group, alone in _groups(config, batch):
-        start = group[0].start
-        stop = group[-1].start + group[-1].n_spectra
-        cfg = dataclasses.replace(config, seed=derived_seed(seed, start)) if alone else config
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            out.append(Tokenizer(cfg)(
-                batch_spectra(group),
-                inputs=slice_inputs(inputs, start, stop, n_total),
-                medium=medium,
-                radial_velocity=slice_values(radial_velocity, start, stop, n_total,
-                                             "radial_velocity"),
-                redshift=slice_values(redshift, start, stop, n_total, "redshift"),
-                on_error=on_error,
-            ))
-        for w in caught:
-            if not issubclass(w.category, CoverageWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return out[0] if len(out) == 1 else TokenBatch.concatenate(out)
+    start = batch[0].start
+    stop = batch[-1].start + batch[-1].n_spectra
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tokens = Tokenizer(config)(
+            batch_spectra(batch),
+            inputs=slice_inputs(inputs, start, stop, n_total),
+            medium=medium,
+            radial_velocity=slice_values(radial_velocity, start, stop, n_total,
+                                         "radial_velocity"),
+            redshift=slice_values(redshift, start, stop, n_total, "redshift"),
+            on_error=on_error,
+            row_seeds=row_seeds(batch, seed),
+        )
+    for w in caught:
+        if not issubclass(w.category, CoverageWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return tokens

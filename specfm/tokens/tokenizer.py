@@ -204,6 +204,8 @@ class Tokenizer:
         radial_velocity=None,
         redshift=None,
         on_error="raise",
+        *,
+        row_seeds=None,
     ):
         """Tokenise spectra.
 
@@ -225,6 +227,11 @@ class Tokenizer:
         on_error : {"raise", "mask"}
             For a spectrum with no usable pixel: raise, or keep going with an empty row
             whose report says why (for batch jobs).
+        row_seeds : sequence of (int, int), optional
+            One ``(seed, index)`` per spectrum for the token cap (`cap_tokens`), instead of
+            the configuration's seed and the spectrum's position in this call: lets a
+            caller that tokenises a large input batch by batch give every spectrum the
+            tokens it would get wherever it sits (``specfm.inference`` does).
 
         Returns
         -------
@@ -241,6 +248,9 @@ class Tokenizer:
         groups = extract_groups(spectra, medium, radial_velocity, redshift)
         n_spectra = sum(g.n_rows for g in groups)
         extra = extra_tokens(inputs, n_spectra, self.config.vocabulary)
+        if row_seeds is not None and len(row_seeds) != n_spectra:
+            raise ValueError(f"row_seeds has {len(row_seeds)} entries for {n_spectra} "
+                             "spectra; give one (seed, index) per spectrum.")
 
         rows, reports = [], []
         for group in groups:
@@ -248,12 +258,14 @@ class Tokenizer:
                 index = len(reports)
                 report.index = index
                 self._check_usable(report, valid, on_error)
+                seed, position = ((self.config.seed, index) if row_seeds is None
+                                  else row_seeds[index])
                 kept = cap_tokens(
                     np.nonzero(valid)[0],
                     self.config.max_tokens,
                     self.config.cap_mode,
-                    self.config.seed,
-                    index,
+                    seed,
+                    position,
                 )
                 start = len(rows)
                 for pix in kept:

@@ -72,3 +72,25 @@ def test_vocabulary_lookup_and_extension():
         TokenSpec("x", TokenKind.FLUX, "")
     with pytest.raises(ValueError):
         TokenSpec("x", TokenKind.LABEL, "not_a_unit")
+
+
+def test_row_seeds_give_each_spectrum_the_tokens_it_gets_alone():
+    """``row_seeds`` seeds each spectrum's cap as if it were tokenised on its own."""
+    import dataclasses
+
+    from .helpers import apogee_like
+
+    config = TokenizerConfig(max_tokens=700, cap_mode="chunk", seed=0)
+    spectra = [apogee_like(seed=k)[0] for k in range(3)]
+    together = Tokenizer(config)(spectra, row_seeds=[(11, 0), (12, 0), (13, 0)])
+    alone = [Tokenizer(dataclasses.replace(config, seed=s))(spectrum)
+             for s, spectrum in zip((11, 12, 13), spectra, strict=True)]
+    expected = TokenBatch.concatenate(alone)
+    assert together.value.shape == expected.value.shape
+    assert torch.equal(together.wavelength, expected.wavelength)
+    assert torch.equal(together.spectrum_index, expected.spectrum_index)
+    # without them, the second and third spectra are drawn with other seeds
+    plain = Tokenizer(config)(spectra)
+    assert not torch.equal(plain.wavelength, expected.wavelength)
+    with pytest.raises(ValueError, match="one \\(seed, index\\) per spectrum"):
+        Tokenizer(config)(spectra, row_seeds=[(11, 0)])
