@@ -18,7 +18,7 @@ import warnings
 
 from .exceptions import SpecfmDeprecationWarning
 
-__all__ = ["MovedModule", "register_moved_package"]
+__all__ = ["MovedModule", "moved_names", "register_moved_package"]
 
 
 class MovedModule(types.ModuleType):
@@ -74,3 +74,32 @@ def register_moved_package(old, new):
     for info in pkgutil.iter_modules(package.__path__):
         sys.modules.setdefault(f"{old}.{info.name}", MovedModule(f"{old}.{info.name}",
                                                                  f"{new}.{info.name}"))
+
+
+def moved_names(module, moved):
+    """Return a module ``__getattr__`` that forwards names which moved to another module.
+
+    Parameters
+    ----------
+    module : str
+        The module that held the names (its ``__name__``).
+    moved : dict
+        ``{name: new module}`` (dotted names); the object is looked up there by name when
+        asked for, so that the old module does not import the new one.
+
+    Returns
+    -------
+    callable
+        For ``module.__getattr__`` (PEP 562): warns with `SpecfmDeprecationWarning` and
+        returns the object, or raises `AttributeError` for any other name.
+
+    """
+    def __getattr__(name):
+        if name not in moved:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warnings.warn(f"{module}.{name} has moved: use specfm.{name} (or {moved[name]}.{name})"
+                      "; the old name goes in the next release.", SpecfmDeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(moved[name]), name)
+
+    return __getattr__

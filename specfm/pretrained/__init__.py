@@ -8,6 +8,7 @@ downloaded. Set ``SPECFM_MODEL_DIR`` (or pass ``registry=``) to use another fold
 models.
 """
 
+from .._moved import moved_names
 from .loading import find_pretrained
 from .registry import (
     DEFAULT_MODEL,
@@ -29,17 +30,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    # specfm.pretrained.load_pretrained moved to specfm.inference (this package finds models,
-    # inference wraps them): the old name works, with a warning, for one release
-    if name == "load_pretrained":
-        import warnings
-
-        from ..exceptions import SpecfmDeprecationWarning
-        from ..inference.api import load_pretrained
-
-        warnings.warn("specfm.pretrained.load_pretrained has moved: use specfm.load_pretrained "
-                      "(or specfm.inference.load_pretrained).", SpecfmDeprecationWarning,
-                      stacklevel=2)
-        return load_pretrained
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# specfm.pretrained.load_pretrained moved to specfm.inference (this package finds models,
+# inference wraps them): the old name works, with a warning, for one release
+__getattr__ = moved_names(__name__, {"load_pretrained": "specfm.inference"})
