@@ -23,6 +23,8 @@ from ..tokens.vocabulary import TokenKind
 __all__ = ["GrowableEmbedding", "QueryEmbedding", "TokenEmbedding", "WavelengthEncoding"]
 
 _ERROR_FLOOR = 1e-6
+_DISTINCT_MIN_TOKENS = 4096
+"""From this many wavelengths on, `WavelengthEncoding` encodes each distinct value once."""
 
 
 class WavelengthEncoding(nn.Module):
@@ -76,7 +78,23 @@ class WavelengthEncoding(nn.Module):
         return torch.cat([torch.sin(phase), torch.cos(phase), linear], dim=-1)
 
     def forward(self, wavelength):
-        """Encode wavelengths (Angstrom, any shape) to vectors of width ``d_model``."""
+        """Encode wavelengths (Angstrom, any shape) to vectors of width ``d_model``.
+
+        A batch of spectra on a few grids holds each wavelength many times (every Gaia XP
+        spectrum has the same 343), so a large input is encoded once per row when all
+        rows are the same (returned as a broadcast view), else once per distinct value and
+        gathered back: the same numbers, without repeating the float64 features and their
+        projection for every token.
+        """
+        if (wavelength.dim() < 2 or wavelength.numel() < _DISTINCT_MIN_TOKENS
+                or torch.compiler.is_compiling()):
+            return self.proj(self.features(wavelength))
+        first = wavelength[:1]
+        if torch.equal(wavelength, first.expand_as(wavelength)):
+            return self.proj(self.features(first)).expand(*wavelength.shape, -1)
+        distinct, inverse = torch.unique(wavelength, return_inverse=True)
+        if 2 * distinct.numel() <= wavelength.numel():
+            return self.proj(self.features(distinct))[inverse]
         return self.proj(self.features(wavelength))
 
 

@@ -178,3 +178,30 @@ def test_chunked_prediction(net):
     assert torch.equal(predict_chunked(net, toks, queries, chunk_size=12, seed=3).mean,
                        again.mean)  # seeded
     assert not torch.allclose(parts.mean, one.mean, atol=1e-7)
+
+
+@pytest.mark.parametrize("rows", ["same", "mixed", "all different"])
+def test_wavelength_encoding_of_repeated_grids_is_the_plain_encoding(rows, monkeypatch):
+    """Large inputs are encoded once per row or per distinct value: the same numbers,
+    and the same gradients for the projection."""
+    import specfm.model.embeddings as embeddings
+
+    torch.manual_seed(0)
+    enc = WavelengthEncoding(16, n_frequencies=8)
+    grid = torch.linspace(3400.0, 10000.0, 300)
+    wave = grid.expand(40, 300).clone()
+    if rows == "mixed":
+        wave[::3, :50] = 15000.0 + torch.arange(50.0)
+    elif rows == "all different":
+        wave = wave + torch.rand(40, 300)
+    outputs, grads = [], []
+    for threshold in (10**9, 1000):  # the plain encoding, then the fast paths
+        monkeypatch.setattr(embeddings, "_DISTINCT_MIN_TOKENS", threshold)
+        enc.zero_grad()
+        out = enc(wave)
+        (out * torch.arange(out.numel()).reshape(out.shape) / out.numel()).sum().backward()
+        outputs.append(out.detach().clone())
+        grads.append(enc.proj.weight.grad.clone())
+    assert outputs[0].shape == outputs[1].shape == (40, 300, 16)
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=0, atol=0)
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-4)  # summed in another order
