@@ -15,6 +15,7 @@ __all__ = [
     "FluxUnitError",
     "MissingDependencyError",
     "OutputConflictError",
+    "OutputWriteError",
     "ShapeMismatchError",
     "SpecfmDeprecationWarning",
     "SpecfmError",
@@ -70,6 +71,14 @@ class OutputConflictError(SpecfmInputError):
 
     For example, predictions of another model; the message says how to replace the file
     or where else to write.
+    """
+
+
+class OutputWriteError(SpecfmError, OSError):
+    """An output file could not be written (a full disk, a read-only folder, ...).
+
+    The file is left as it was before that write, so the rows it already held stay
+    readable; the message says so, and how to go on (the same command resumes).
     """
 
 

@@ -8,6 +8,7 @@ to a temporary file in the same folder and then renamed over the target
 """
 
 import contextlib
+import errno
 import json
 import os
 import pathlib
@@ -18,7 +19,7 @@ import numpy as np
 from astropy.table import QTable
 from astropy.utils.exceptions import AstropyUserWarning
 
-from ..exceptions import MissingDependencyError, SpecfmInputError
+from ..exceptions import MissingDependencyError, OutputWriteError, SpecfmInputError
 
 __all__ = ["OUTPUT_FORMATS", "output_format", "read_table", "write_table_atomic"]
 
@@ -103,14 +104,20 @@ def write_table_atomic(table, path):
     ------
     SpecfmInputError
         For an unknown extension.
+    OutputWriteError
+        When the file cannot be written (a full disk, a read-only folder); ``path`` is
+        then left as it was.
 
     """
     path = pathlib.Path(path)
     fmt = output_format(path)
     directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                         dir=directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                             dir=directory)
+    except OSError as error:
+        raise _write_error(path, error) from error
     os.close(handle)
     try:
         if fmt == "fits":
@@ -125,10 +132,25 @@ def write_table_atomic(table, path):
             os.fsync(written.fileno())
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.remove(temporary)
+        if isinstance(error, OSError) and not isinstance(error, OutputWriteError):
+            raise _write_error(path, error) from error
         raise
+
+
+def _write_error(path, error):
+    """Return the `OutputWriteError` for an `OSError` met while writing ``path``."""
+    reason = error.strerror or str(error)
+    if error.errno is not None and error.errno in errno.errorcode:
+        reason += f" ({errno.errorcode[error.errno]})"
+    kept = (f"{os.fspath(path)} is as it was before this write, so the rows it already holds "
+            "are intact and readable" if path.exists() else "nothing was written")
+    return OutputWriteError(
+        f"Could not write predictions to {os.fspath(path)}: {reason}. {kept}. Free some "
+        "space or make the folder writable (or choose another output), then run the same "
+        "command again: it resumes after the files already in the output.")
 
 
 def read_table(path):

@@ -261,3 +261,61 @@ def test_options_travel_typed_and_unknown_ones_are_refused(tiny_model, fits_file
     assert table["radial_velocity"][0] == 5 * u.km / u.s
     with pytest.raises(SpecfmInputError, match="does not take 'colour_table'"):
         predict_files(fits_files[:1], model=tiny_model, colour_table=None)
+
+
+def _fail_the_second_write(monkeypatch, error):
+    """Let the first table write through, then raise ``error`` as the disk would."""
+    from astropy.table import Table
+
+    import specfm.inference.output as output_module
+
+    unified, calls = Table.__dict__["write"], []  # the descriptor behind ``table.write``
+
+    def write(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise error
+        return unified.__get__(self, type(self))(*args, **kwargs)
+
+    monkeypatch.setattr(output_module.QTable, "write", write)
+
+
+def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_earlier_rows(
+        tiny_model, fits_files, tmp_path, monkeypatch):
+    import errno
+
+    from specfm.exceptions import OutputWriteError
+
+    out = tmp_path / "labels.ecsv"
+    _fail_the_second_write(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(OutputWriteError, match=r"No space left on device.*ENOSPC") as caught:
+        predict_files(fits_files, model=tiny_model, output=out, flush_every=2)
+    assert "rows it already holds are intact" in str(caught.value)
+    assert "run the same command again" in str(caught.value)
+    assert len(read_table(out)) == 2  # the first flush, whole and readable
+    assert _leftovers(tmp_path) == []
+    monkeypatch.undo()
+    table = predict_files(fits_files, model=tiny_model, output=out)  # space again: resume
+    assert table.meta["summary"]["skipped"] == 2 and len(read_table(out)) == len(fits_files)
+
+
+def test_a_read_only_folder_is_a_clear_error(tiny_model, fits_files, tmp_path, monkeypatch):
+    import errno
+
+    from specfm.cli import main
+    from specfm.exceptions import OutputWriteError
+
+    out = tmp_path / "labels.ecsv"
+    predict_files(fits_files[:1], model=tiny_model, output=out)
+    before = out.read_bytes()
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("specfm.inference.output.tempfile.mkstemp", read_only)
+    with pytest.raises(OutputWriteError, match=r"Read-only file system.*EROFS"):
+        predict_files(fits_files, model=tiny_model, output=out)
+    assert out.read_bytes() == before
+    assert main(["predict", *map(str, fits_files), "--model", str(tiny_model), "-o", str(out),
+                 "--no-progress"]) == 1
+    assert out.read_bytes() == before
