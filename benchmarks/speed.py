@@ -13,6 +13,10 @@ mode              what it times                                       results (`
                   input and batch size, with peak memory
 ``survey``        ``specfm.predict_files`` over real apStar files,    ``survey_throughput``
                   profiled by stage, alone and on Dask
+``xp-table``      a survey-sized Gaia XP sampled FITS table with      ``xp_table_throughput``
+                  colours through ``specfm.predict_files``: rate and
+                  peak memory by table size, against
+                  ``Model.predict`` in memory
 ``render``        synthetic spectra rendered per second per           ``synth_render_speed``
                   instrument and emulator (``specfm.synth``)
 ``peak``          the matrix-multiply peak alone, float32 and         (printed)
@@ -41,6 +45,7 @@ MODES = {
     "architecture": "_speed_architecture",
     "shipped": "_speed_shipped",
     "survey": "_speed_survey",
+    "xp-table": "_speed_xp_table",
     "render": "_speed_render",
 }
 

@@ -44,6 +44,9 @@ def setup_parser(parser):
                         help="comma-separated labels to predict (default: all the model's)")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N",
                         help="spectra per batch within a file (default 64)")
+    parser.add_argument("--rows-per-read", type=int, default=8192, metavar="N",
+                        help="spectra read at a time from a Gaia XP sampled FITS table, so "
+                             "that memory does not grow with its size (default 8192)")
     parser.add_argument("--method", choices=("one_pass", "chunked"), default="one_pass",
                         help="inference method (default one_pass)")
     parser.add_argument("--inputs", metavar="TABLE", default=None,
@@ -134,7 +137,7 @@ def run(args):
             method=args.method, overwrite=args.overwrite,
             progress=False if args.no_progress else None, flush_every=args.flush_every,
             files_per_task=args.files_per_task, registry=args.registry, device=args.device,
-            inputs=args.inputs, **extra,
+            inputs=args.inputs, rows_per_read=args.rows_per_read, **extra,
         )
     except KeyboardInterrupt:
         where = args.output or "nothing (no --output was given)"

@@ -6,16 +6,21 @@ rows of all files form one table with the columns ``file`` (absolute path) and `
 (position of the spectrum in the file), ``source_id`` when the reader gives one per
 spectrum (Gaia XP), then the columns of `~specfm.inference.Model.predict`.
 
-With an ``output`` file the table is written atomically every ``flush_every`` files, at
-the end, and when the run is interrupted (Ctrl-C), so the file always holds every file
-done so far. Running the same call again resumes: files already in the output (same
-absolute path, same model sha256) are skipped and the new rows appended. Files that cannot
+With an ``output`` file the table is written atomically every ``flush_every`` files (but
+not so often that writing takes more than about 5% of the run: each write rewrites the
+whole table), at the end, and when the run is interrupted (Ctrl-C), so the file always
+holds every file done up to its last write. The run holds one copy of its rows, and a
+Gaia XP sampled FITS table is read ``rows_per_read`` spectra at a time.
+
+Running the same call again resumes: files already in the output (same absolute path,
+same model sha256) are skipped and the new rows appended. Files that cannot
 be read or predicted are logged with the reason, skipped and listed in the summary; they
 are tried again on the next run.
 """
 
 import os
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -103,11 +108,16 @@ def _stack(tables, meta):
     tables = [t for t in tables if t is not None and len(t)]
     if not tables:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # meta of the parts is replaced just below
-        out = vstack(tables, join_type="outer", metadata_conflicts="silent")
+    if len(tables) == 1:
+        out = tables[0]  # no copy: a survey-sized table is not duplicated at every write
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # meta of the parts is replaced just below
+            out = vstack(tables, join_type="outer", metadata_conflicts="silent")
     first = [n for n in ("file", "index", "source_id") if n in out.colnames]
-    out = out[first + [n for n in out.colnames if n not in first]]
+    order = first + [n for n in out.colnames if n not in first]
+    if out.colnames != order:
+        out = out[order]
     out.meta = dict(meta)
     return out
 
@@ -153,7 +163,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         Show a progress bar over files (with rate and time left) on standard error;
         default: when standard error is a terminal.
     flush_every : int
-        Write the output after this many newly finished files.
+        Write the output after this many newly finished files, or later where writing
+        would otherwise take more than about 5% of the run's time.
     files_per_task : int, optional
         Files per Dask task (default: enough for about four tasks per worker, at most 32).
     registry : str or path-like, optional
@@ -168,7 +179,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     **kwargs
         The other fields of `~specfm.inference.one_file.FileOptions`, passed to
         `~specfm.inference.Model.predict` for every file (``max_tokens``, ``seed``,
-        ``chunk_size``, ``radial_velocity``, ...).
+        ``chunk_size``, ``radial_velocity``, ...), and ``rows_per_read`` (spectra read
+        at a time from a Gaia XP sampled FITS table, default 8192).
 
     Returns
     -------
@@ -210,40 +222,53 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         inputs=None if inputs is None else read_inputs_table(inputs, model.vocabulary),
         **kwargs)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    results, meta, since_flush = {}, dict(existing.meta) if existing is not None else {}, 0
+    tables, meta = {}, dict(existing.meta) if existing is not None else {}
+    counts = {"done": 0, "rows": 0, "coverage": 0}
     warned = set()
 
     order = [i for i, _ in todo]
     done = {"upto": 0, "table": existing}  # the files order[:upto], stacked once
+    writes = _WriteClock()
 
     def flush():
-        # Stack the finished files that follow the cached prefix in file order, once, so
-        # that each flush stacks only what is new (not every table of the run again).
+        # Stack the finished files that follow the stacked prefix in file order, once, and
+        # let go of their own tables, so that the run holds one copy of its rows.
         upto = done["upto"]
-        while upto < len(order) and order[upto] in results:
+        while upto < len(order) and order[upto] in tables:
             upto += 1
         if upto > done["upto"]:
-            prefix = [results[i].table for i in order[done["upto"]:upto]]
+            prefix = [tables.pop(i) for i in order[done["upto"]:upto]]
             done["table"] = _stack([done["table"], *prefix], meta)
             done["upto"] = upto
-        rest = [results[i].table for i in order[upto:] if i in results]
+        rest = [tables[i] for i in order[upto:] if i in tables]
         table = _stack([done["table"], *rest], meta)
-        if output is not None and any(r.table is not None for r in results.values()):
-            write_table_atomic(table, output)
+        if output is not None and counts["done"] > writes.done_when_written:
+            with writes:
+                write_table_atomic(table, output)
+            writes.done_when_written = counts["done"]
         return table
 
     bar = tqdm(total=len(todo), unit="file", desc="specfm predict", disable=not show,
                file=sys.stderr, dynamic_ncols=True)
     outcomes = _outcomes(model, todo, options, client, n_workers, files_per_task, device)
+    since_flush = 0
     try:
         for index, outcome in outcomes:
-            results[index] = outcome
             bar.update(1)
             _report(outcome, failed, warned)
-            if outcome.table is not None and not meta:
-                meta = dict(outcome.table.meta)
+            counts["coverage"] += any(issubclass(c, CoverageWarning)
+                                      for c, _ in outcome.warnings)
+            if outcome.table is not None:
+                tables[index] = outcome.table
+                counts["done"] += 1
+                counts["rows"] += len(outcome.table)
+                if not meta:
+                    meta = dict(outcome.table.meta)
+            else:
+                tables[index] = None  # failed: nothing to stack, but the order goes on
             since_flush += 1
-            if output is not None and since_flush >= max(1, int(flush_every)):
+            if (output is not None and since_flush >= max(1, int(flush_every))
+                    and writes.may_write()):
                 flush()
                 since_flush = 0
     finally:
@@ -253,21 +278,47 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     if table is None:
         table = _empty_like()
         table.meta = meta or {"model": model.name, "model_sha256": model.sha256}
-    n_done = sum(1 for r in results.values() if r.table is not None)
     table.meta["summary"] = {
-        "done": n_done,
+        "done": counts["done"],
         "skipped": len(files) - len(todo),
         "failed": failed,
-        "rows": sum(len(r.table) for r in results.values() if r.table is not None),
+        "rows": counts["rows"],
     }
-    n_cov = sum(1 for r in results.values()
-                if any(issubclass(c, CoverageWarning) for c, _ in r.warnings))
-    if n_cov:
+    if counts["coverage"]:
         warnings.warn(
-            f"{n_cov} files hold spectra that extend beyond the coverage of model "
-            f"{model.name!r}; the pixels outside it were not used and those rows have "
+            f"{counts['coverage']} files hold spectra that extend beyond the coverage of "
+            f"model {model.name!r}; the pixels outside it were not used and those rows have "
             "flag & 1 set (PredictionFlag.COVERAGE).", CoverageWarning, stacklevel=2)
     return table
+
+
+class _WriteClock:
+    """Times the writes of the output, so that writing stays a small share of a run.
+
+    Each write rewrites the whole table, which grows with the run; writing after every
+    ``flush_every`` files alone would make the time spent writing grow as the square of
+    the number of files. `may_write` is False until, since the last write ended, at least
+    ``1 / WRITING_SHARE - 1`` times as long as that write took has passed.
+    """
+
+    WRITING_SHARE = 0.05
+
+    def __init__(self):
+        self.cost, self.ended = 0.0, time.monotonic()
+        self.done_when_written = 0  # files done at the last write: none new, no write
+
+    def __enter__(self):
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.ended = time.monotonic()
+        self.cost = self.ended - self.started
+        return False
+
+    def may_write(self):
+        wait = self.cost * (1.0 / self.WRITING_SHARE - 1.0)
+        return time.monotonic() - self.ended >= wait
 
 
 def _empty_like():

@@ -66,8 +66,13 @@ def read_inputs_table(table, vocabulary):
     return table[[c for c in table.colnames if c in _KEYS] + used]
 
 
-def _rows_for(table, path, source_ids, n):
-    """Return, per spectrum, the index of its row in ``table`` (or -1)."""
+def _rows_for(table, path, source_ids, n, first_index=0, n_in_file=None):
+    """Return, per spectrum, the index of its row in ``table`` (or -1).
+
+    The spectra are ``n`` consecutive ones of the file, from position ``first_index`` of
+    its ``n_in_file`` (default: the whole file).
+    """
+    n_in_file = n if n_in_file is None else int(n_in_file)
     if source_ids is not None and "source_id" in table.colnames:
         where = {int(s): i for i, s in enumerate(np.asarray(table["source_id"], dtype=np.int64))}
         return np.array([where.get(int(s), -1) for s in source_ids])
@@ -79,17 +84,18 @@ def _rows_for(table, path, source_ids, n):
     out = np.full(n, -1)
     if "index" in table.colnames:
         for i in mine:
-            k = int(table["index"][i])
+            k = int(table["index"][i]) - first_index
             if 0 <= k < n:
                 out[k] = i
     elif len(mine) == 1:
         out[:] = mine[0]
-    elif len(mine) == n:
-        out[:] = mine
+    elif len(mine) == n_in_file:
+        out[:] = mine[first_index:first_index + n]
     elif mine:
         raise SpecfmInputError(
             f"The inputs table has {len(mine)} rows for {os.path.basename(path)}, which holds "
-            f"{n} spectra: add an index column (position in the file) to say which is which.")
+            f"{n_in_file} spectra: add an index column (position in the file) to say which is "
+            "which.")
     return out
 
 
@@ -103,9 +109,11 @@ def file_inputs(table, path, spectra, n_spectra):
     path : str
         The file.
     spectra : object
-        What was read from it (``meta["source_id"]`` is used when present).
+        What was read from it (``meta["source_id"]`` is used when present, and for a
+        piece of a larger file ``meta["first_index"]`` and ``meta["rows_in_file"]``, as
+        `~specfm.inference.reading.iter_spectra` sets them).
     n_spectra : int
-        How many spectra it holds.
+        How many spectra it holds (or, for a piece of a larger file, the piece).
 
     Returns
     -------
@@ -117,7 +125,9 @@ def file_inputs(table, path, spectra, n_spectra):
     meta = getattr(spectra, "meta", None) or {}
     ids = meta.get("source_id") if hasattr(meta, "get") else None
     ids = ids if ids is not None and np.ndim(ids) == 1 and len(ids) == n_spectra else None
-    rows = _rows_for(table, os.path.abspath(path), ids, n_spectra)
+    first = int(meta.get("first_index", 0)) if hasattr(meta, "get") else 0
+    in_file = meta.get("rows_in_file") if hasattr(meta, "get") else None
+    rows = _rows_for(table, os.path.abspath(path), ids, n_spectra, first, in_file)
     if not (rows >= 0).any():
         return None
     out = QTable()

@@ -3,7 +3,8 @@
 `~specfm.inference.predict_files` (and each Dask task) calls `predict_file` for every file
 with one `FileOptions`: the format, the arguments of `~specfm.inference.Model.predict`, and
 the table of per-spectrum inputs. It returns a `FileOutcome` with the file's rows, or the
-reason it failed, and the warnings it raised.
+reason it failed, and the warnings it raised. A Gaia XP sampled FITS table is read and
+predicted ``rows_per_read`` spectra at a time, so memory does not grow with its size.
 """
 
 import dataclasses
@@ -15,7 +16,7 @@ import numpy as np
 from ..exceptions import SpecfmInputError
 from .batching import split_pieces
 from .inputs_table import file_inputs, photometry_from_file
-from .reading import describe_read_error, read_spectra
+from .reading import describe_read_error, iter_spectra
 
 __all__ = ["FileOptions", "FileOutcome", "predict_file"]
 
@@ -38,6 +39,11 @@ class FileOptions:
         Per-spectrum inputs from ``specfm.inference.inputs_table.read_inputs_table``; without
         one (or a matching row), colours from the photometry a reader kept (Gaia XP
         archive files) are used where the model takes them.
+    rows_per_read : int
+        Spectra read and predicted at a time from a file whose reader can read it in
+        slices (Gaia XP sampled FITS tables; `~specfm.inference.reading.iter_spectra`).
+        The labels are those of reading it whole, except that a spectrum longer than the
+        model's token cap gets another reproducible random subset of pixels.
 
     """
 
@@ -52,6 +58,7 @@ class FileOptions:
     radial_velocity: object = None
     redshift: object = None
     inputs: object = None
+    rows_per_read: int = 8192
 
     @classmethod
     def from_arguments(cls, **kwargs):
@@ -115,6 +122,40 @@ def _file_inputs(model, path, spectra, inputs_table):
     return inputs
 
 
+class _ReadError(Exception):
+    """Reading a file failed; the message says why (`describe_read_error`)."""
+
+
+def _read_pieces(path, options):
+    """Yield the pieces `iter_spectra` reads; a failure to read is a `_ReadError`."""
+    pieces = iter_spectra(path, options.format, options.rows_per_read)
+    while True:
+        try:
+            spectra = next(pieces)
+        except StopIteration:
+            return
+        except Exception as error:
+            raise _ReadError(describe_read_error(error, path)) from error
+        yield spectra
+
+
+def _with_file_columns(table, path, spectra):
+    """Put the ``file``, ``index`` (and ``source_id``) columns first in a piece's table."""
+    n = len(table)
+    meta = getattr(spectra, "meta", None) or {}
+    first = int(meta.get("first_index", 0)) if hasattr(meta, "get") else 0
+    table.remove_column("spectrum_index")
+    ids = _id_column(spectra, n)
+    if ids is not None:
+        table.add_column(ids, name="source_id", index=0)
+        table["source_id"].info.description = "Source identifier given by the reader"
+    table.add_column(np.arange(first, first + n, dtype=np.int64), name="index", index=0)
+    table["index"].info.description = "Position of the spectrum in its file"
+    table.add_column(np.full(n, path), name="file", index=0)
+    table["file"].info.description = "Absolute path of the file the spectrum was read from"
+    return table
+
+
 def predict_file(model, path, options=None):
     """Read and predict one file; never raise for a bad file.
 
@@ -132,39 +173,31 @@ def predict_file(model, path, options=None):
     -------
     FileOutcome
         With a table whose first columns are ``file``, ``index`` (and ``source_id``),
-        or the reason it failed.
+        or the reason it failed (then no rows of it, even if some of its pieces were
+        predicted).
 
     """
+    from astropy.table import vstack
+
     options = FileOptions() if options is None else options
     path = os.path.abspath(os.fspath(path))
     outcome = FileOutcome(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        tables = []
         try:
-            spectra = read_spectra(path, options.format)
-        except Exception as error:  # a bad file is reported, not fatal
-            outcome.error = describe_read_error(error, path)
-            spectra = None
-        table = None
-        try:
-            if spectra is not None:
+            for spectra in _read_pieces(path, options):
                 inputs = _file_inputs(model, path, spectra, options.inputs)
                 table = model.predict(spectra, progress=False, inputs=inputs,
                                       **options.predict_arguments())
+                tables.append(_with_file_columns(table, path, spectra))
+        except _ReadError as error:  # a bad file is reported, not fatal
+            outcome.error = str(error)
         except Exception as error:
             outcome.error = f"{type(error).__name__}: {error}".strip()
-        if table is not None:
-            n = len(table)
-            table.remove_column("spectrum_index")
-            ids = _id_column(spectra, n)
-            if ids is not None:
-                table.add_column(ids, name="source_id", index=0)
-                table["source_id"].info.description = "Source identifier given by the reader"
-            table.add_column(np.arange(n, dtype=np.int64), name="index", index=0)
-            table["index"].info.description = "Position of the spectrum in its file"
-            table.add_column(np.full(n, path), name="file", index=0)
-            table["file"].info.description = "Absolute path of the file the spectrum was read from"
-            outcome.table = table
+        if outcome.error is None and tables:
+            outcome.table = (tables[0] if len(tables) == 1
+                             else vstack(tables, metadata_conflicts="silent"))
     seen = set()
     for w in caught:
         key = (w.category, str(w.message))

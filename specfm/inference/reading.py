@@ -2,7 +2,9 @@
 
 `expand_paths` turns paths and glob patterns into files; `check_format` checks a format
 name before any file is read; `read_spectra` reads one file with specutils
-(``Spectrum.read``, or ``SpectrumList.read`` for formats registered for lists only); and
+(``Spectrum.read``, or ``SpectrumList.read`` for formats registered for lists only);
+`iter_spectra` reads it a slice of rows at a time where the reader can (Gaia XP sampled
+FITS tables), so that a survey-sized table is never in memory whole; and
 `describe_read_error` says why a file could not be read (a truncated FITS file as such,
 `fits_is_truncated`).
 """
@@ -13,10 +15,13 @@ import warnings
 
 from .._compat import SpectrumClass
 from ..exceptions import FileFormatError
-from ..io import FORMAT_NAME as _XP_FORMAT  # noqa: F401 - importing specfm.io registers its readers
+from ..io import FORMAT_NAME as _XP_FORMAT  # importing specfm.io registers its readers
+from ..io import identify_gaia_xp_sampled, iter_gaia_xp_sampled
 
 __all__ = ["check_format", "describe_read_error", "expand_paths", "fits_is_truncated",
-           "read_spectra"]
+           "iter_spectra", "read_spectra"]
+
+_FITS_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz")
 
 _GLOB_CHARS = "*?["
 
@@ -216,3 +221,41 @@ def read_spectra(path, format=None):
         if format not in spectrum_formats:
             return SpectrumList.read(os.fspath(path), format=format)
     return SpectrumClass.read(os.fspath(path), format=format)
+
+
+def _reads_in_rows(path, format):
+    """Return True when ``path`` is a Gaia XP sampled FITS table (read in slices of rows)."""
+    if not os.fspath(path).lower().endswith(_FITS_SUFFIXES):
+        return False
+    if format is not None:
+        return format == _XP_FORMAT
+    return bool(identify_gaia_xp_sampled("read", os.fspath(path)))
+
+
+def iter_spectra(path, format=None, rows=None):
+    """Yield what one file holds: ``rows`` spectra at a time where the reader can.
+
+    Gaia XP sampled FITS tables are read ``rows`` spectra at a time
+    (`specfm.io.iter_gaia_xp_sampled`); every other file is read whole with
+    `read_spectra` and yielded once.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    format : str, optional
+        A specutils format name, as for `read_spectra`.
+    rows : int, optional
+        Spectra per piece (None: read every file whole).
+
+    Yields
+    ------
+    specutils.Spectrum or specutils.SpectrumList
+        Each piece; a piece of a larger table has ``meta["first_index"]``, the position
+        of its first spectrum in the file, and ``meta["rows_in_file"]``.
+
+    """
+    if rows is not None and _reads_in_rows(path, format):
+        yield from iter_gaia_xp_sampled(os.fspath(path), rows=rows)
+    else:
+        yield read_spectra(path, format)

@@ -17,6 +17,7 @@ from .gaia_xp_sampled import (
     GAIA_XP_FLUX_UNIT,
     GAIA_XP_SAMPLING,
     identify_gaia_xp_sampled,
+    iter_gaia_xp_sampled,
     read_gaia_xp_sampled,
     register,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "XPTable",
     "identify_gaia_xp_continuous",
     "identify_gaia_xp_sampled",
+    "iter_gaia_xp_sampled",
     "photometry_inputs",
     "read_gaia_xp_continuous",
     "read_gaia_xp_sampled",

@@ -41,6 +41,7 @@ __all__ = [
     "GAIA_XP_SAMPLING",
     "column_names",
     "identify_gaia_xp_sampled",
+    "iter_gaia_xp_sampled",
     "read_gaia_xp_sampled",
     "register",
     "register_table_reader",
@@ -262,20 +263,27 @@ def _read_text_file(path):
     return columns, meta_sampling, unit
 
 
+_WANTED = ("source_id", "flux", "flux_error", *_SAMPLING_COLUMNS)
+
+
+def _fits_columns(path, hdul):
+    """Return ``(table HDU, {wanted lower name: name}, sampling or None, flux unit)``."""
+    hdu = _fits_table(hdul)
+    if hdu is None:
+        raise FileFormatError(f"{os.fspath(path)} holds no table, so no Gaia XP spectra.")
+    names = list(hdu.columns.names)
+    _check_kind(path, names)
+    by_lower = {n.lower(): n for n in names if n.lower() in _WANTED}
+    unit = hdu.columns[by_lower["flux"]].unit
+    sampling = hdu.header.get("SAMPLING", hdul[0].header.get("SAMPLING"))
+    return hdu, by_lower, sampling, unit
+
+
 def _read_fits_file(path):
     """Return ``(columns dict, sampling or None, flux unit or None)`` of a FITS file."""
     with fits.open(path, memmap=False) as hdul:
-        hdu = _fits_table(hdul)
-        if hdu is None:
-            raise FileFormatError(f"{os.fspath(path)} holds no table, so no Gaia XP spectra.")
-        names = list(hdu.columns.names)
-        _check_kind(path, names)
-        by_lower = {n.lower(): n for n in names}
-        columns = {n: np.asarray(hdu.data[by_lower[n]])
-                   for n in ("source_id", "flux", "flux_error", *_SAMPLING_COLUMNS)
-                   if n in by_lower}
-        unit = hdu.columns[by_lower["flux"]].unit
-        sampling = hdu.header.get("SAMPLING", hdul[0].header.get("SAMPLING"))
+        hdu, by_lower, sampling, unit = _fits_columns(path, hdul)
+        columns = {lower: np.asarray(hdu.data[name]) for lower, name in by_lower.items()}
     return columns, sampling, unit
 
 
@@ -333,10 +341,75 @@ def read_gaia_xp_sampled(path, sampling=None, **kwargs):
             f"{os.fspath(path)}: Gaia XP sampled spectra are read from .csv, .ecsv or .fits "
             "files (optionally gzipped); rename the file or convert it."
         )
+    return _spectrum_from_columns(path, columns, found, unit, sampling)
+
+
+def iter_gaia_xp_sampled(path, rows=8192, sampling=None):
+    """Yield the spectra of a Gaia XP sampled file ``rows`` at a time.
+
+    A FITS table is read a slice of rows at a time from a memory map, so that memory
+    stays bounded by ``rows`` however many spectra the file holds (a gzipped FITS file
+    is decompressed by astropy first). CSV and ECSV files are read whole, as by
+    `read_gaia_xp_sampled`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file, as for `read_gaia_xp_sampled`.
+    rows : int
+        Spectra per piece.
+    sampling : Quantity or array-like, optional
+        As for `read_gaia_xp_sampled`.
+
+    Yields
+    ------
+    specutils.Spectrum
+        As `read_gaia_xp_sampled` returns, for rows ``first_index`` to
+        ``first_index + len(flux)`` of the file; ``meta["first_index"]`` and
+        ``meta["rows_in_file"]`` say which.
+
+    Raises
+    ------
+    FileFormatError
+        As `read_gaia_xp_sampled`.
+
+    """
+    rows = int(rows)
+    if rows < 1:
+        raise ValueError(f"rows must be a positive integer, not {rows}.")
+    path = _path_of(path)
+    if not os.fspath(path).lower().endswith(_FITS_SUFFIXES):
+        spectrum = read_gaia_xp_sampled(path, sampling=sampling)
+        spectrum.meta.update(first_index=0, rows_in_file=len(spectrum.flux))
+        yield spectrum
+        return
+    with fits.open(path, memmap=True) as hdul:
+        hdu, by_lower, found, unit = _fits_columns(path, hdul)
+        total = len(hdu.data) if hdu.data is not None else 0
+        if total == 0:
+            raise FileFormatError(f"{os.fspath(path)} holds no spectra (no data rows).")
+        for start in range(0, total, rows):
+            data = hdu.data[start:start + rows]
+            columns = {lower: np.asarray(data[name]) for lower, name in by_lower.items()}
+            spectrum = _spectrum_from_columns(path, columns, found, unit, sampling)
+            spectrum.meta.update(first_index=start, rows_in_file=total)
+            del data, columns
+            yield spectrum
+
+
+def _array_rows(values, what):
+    """Return the 2-D float array of an array column: a numeric array, or cells to parse."""
+    if isinstance(values, np.ndarray) and values.ndim == 2 and values.dtype.kind in "fiu":
+        return np.ma.filled(values.astype(float), np.nan)
+    return [_parse_array(v, what) for v in values]
+
+
+def _spectrum_from_columns(path, columns, found, unit, sampling):
+    """Return the 2-D spectrum of the columns read from ``path`` (see `read_gaia_xp_sampled`)."""
     what = os.path.basename(os.fspath(path))
-    flux = [_parse_array(v, f"flux in {what}") for v in columns["flux"]]
-    error = [_parse_array(v, f"flux_error in {what}") for v in columns["flux_error"]]
-    if not flux:
+    flux = _array_rows(columns["flux"], f"flux in {what}")
+    error = _array_rows(columns["flux_error"], f"flux_error in {what}")
+    if not len(flux):
         raise FileFormatError(f"{os.fspath(path)} holds no spectra (no data rows).")
     lengths = {len(f) for f in flux} | {len(e) for e in error}
     if len(lengths) != 1:
@@ -348,16 +421,17 @@ def read_gaia_xp_sampled(path, sampling=None, **kwargs):
     wave = _sampling(path, sampling, columns, found, n_samples)
     flux, error = np.vstack(flux), np.vstack(error)
     bad = ~np.isfinite(flux) | ~np.isfinite(error) | (np.nan_to_num(error) < 0)
+    meta = {"file": os.fspath(path)}
     ids = columns.get("source_id")
-    source_id = (np.asarray(ids).astype(np.int64) if ids is not None
-                 else np.full(len(flux), -1, np.int64))
+    if ids is not None:  # without the column, no ids (not a stand-in value)
+        meta["source_id"] = np.asarray(ids).astype(np.int64)
     unit = _flux_unit(unit)
     return make_spectrum(
         flux=flux * unit,
         spectral_axis=wave,
         uncertainty=StdDevUncertainty(error * unit),
         mask=bad,
-        meta={"source_id": source_id, "file": os.fspath(path)},
+        meta=meta,
     )
 
 

@@ -12,7 +12,6 @@ from specfm._compat import SpectrumClass
 from specfm.exceptions import OutputConflictError, SpecfmInputError
 from specfm.inference import files as files_module
 from specfm.inference import load, predict_files
-from specfm.inference import one_file as one_file_module
 from specfm.inference.output import read_table, write_table_atomic
 from specfm.inference.reading import expand_paths
 
@@ -194,8 +193,36 @@ def test_output_is_flushed_every_few_files(tiny_model, fits_files, tmp_path, mon
         write_table_atomic(table, path)
 
     monkeypatch.setattr(files_module, "write_table_atomic", counting)
+    monkeypatch.setattr(files_module._WriteClock, "WRITING_SHARE", 1.0)  # writes cost nothing
     predict_files(fits_files, model=tiny_model, output=tmp_path / "labels.ecsv", flush_every=2)
     assert writes == [2, 4, 5]
+
+
+def test_slow_writes_are_spaced_out_to_a_small_share_of_the_run(tiny_model, fits_files,
+                                                                tmp_path, monkeypatch):
+    """Each write rewrites the whole table: when one takes long, the next waits 19 times as long."""
+    import types
+
+    clock, writes, real_predict_file = [0.0], [], files_module.predict_file
+
+    def slow(table, path):  # a write that takes one second of the run's clock
+        clock[0] += 1.0
+        writes.append(len(table))
+        write_table_atomic(table, path)
+
+    def predicting(*args, **kwargs):  # each file takes 10 seconds
+        clock[0] += 10.0
+        return real_predict_file(*args, **kwargs)
+
+    monkeypatch.setattr(files_module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(files_module, "write_table_atomic", slow)
+    monkeypatch.setattr(files_module, "predict_file", predicting)
+    out = tmp_path / "labels.ecsv"
+    predict_files(fits_files, model=tiny_model, output=out, flush_every=1)
+    # Written at 10 s (until 11 s), then not before 30 s (19 s later), nor at 40 s; the
+    # write at 50 s holds every file, so the end of the run writes nothing more.
+    assert writes == [1, 3, 5]
+    assert len(read_table(out)) == 5
 
 
 def test_progress_bar_goes_to_stderr(tiny_model, fits_files, capsys):
@@ -208,7 +235,9 @@ def test_progress_bar_goes_to_stderr(tiny_model, fits_files, capsys):
 def test_reader_warnings_are_logged_once(tiny_model, fits_files, monkeypatch):
     from astropy import log
 
-    real = one_file_module.read_spectra
+    from specfm.inference import reading as reading_module
+
+    real = reading_module.read_spectra
 
     def noisy(path, format=None):
         import warnings
@@ -216,7 +245,7 @@ def test_reader_warnings_are_logged_once(tiny_model, fits_files, monkeypatch):
         warnings.warn("odd header keyword", UserWarning)
         return real(path, format)
 
-    monkeypatch.setattr(one_file_module, "read_spectra", noisy)
+    monkeypatch.setattr(reading_module, "read_spectra", noisy)
     with log.log_to_list() as messages:
         table = predict_files(fits_files, model=tiny_model)
     assert len(table) == 5

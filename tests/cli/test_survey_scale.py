@@ -63,3 +63,39 @@ def test_batches_of_a_2d_spectrum_are_views(tiny_model):
     assert np.shares_memory(part.flux.value, spectra.flux.value)
     assert np.array_equal(part.flux.value, spectra.flux.value[4:8])
     assert np.array_equal(part.uncertainty.array, spectra.uncertainty.array[4:8])
+
+
+def test_a_gaia_xp_fits_table_is_read_and_predicted_in_slices(tiny_model, tmp_path,
+                                                               monkeypatch):
+    """A table of many XP spectra is read ``rows_per_read`` at a time, with the same rows.
+
+    The colours of the inputs table are matched by file and index (in reverse order), so
+    a slice that forgot where it starts in the file would get another star's colour.
+    """
+    import astropy.units as u
+    from astropy.table import QTable
+
+    from specfm.inference import one_file, predict_files
+
+    from ..io.xp_files import write_xp_fits
+
+    path = write_xp_fits(tmp_path / "xp.fits", n=25)
+    colours = QTable({"file": ["xp.fits"] * 25, "index": np.arange(25)[::-1],
+                      "bp_rp": np.linspace(0.5, 2.5, 25)[::-1] * u.mag})
+    sizes, real = [], one_file.iter_spectra
+
+    def spy(*args, **kwargs):
+        for piece in real(*args, **kwargs):
+            sizes.append((piece.meta["first_index"], len(piece.flux)))
+            yield piece
+
+    whole = predict_files([path], model=tiny_model, inputs=colours, rows_per_read=1000)
+    plain = predict_files([path], model=tiny_model, rows_per_read=1000)
+    assert not np.allclose(whole["teff"].value, plain["teff"].value)  # the colours count
+    monkeypatch.setattr(one_file, "iter_spectra", spy)
+    sliced = predict_files([path], model=tiny_model, inputs=colours, rows_per_read=7)
+    assert sizes == [(0, 7), (7, 7), (14, 7), (21, 4)]
+    assert list(sliced["index"]) == list(range(25))
+    assert list(sliced["source_id"]) == list(whole["source_id"])
+    for name in ("teff", "teff_err", "logg", "logg_err"):
+        assert np.allclose(sliced[name].value, whole[name].value, rtol=1e-6), name

@@ -149,3 +149,35 @@ def test_registration_on_import_is_silent():
                             check=False)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_a_fits_table_is_read_in_slices_of_rows(tmp_path):
+    from specfm.io import iter_gaia_xp_sampled
+
+    path = write_xp_fits(tmp_path / "many.fits", n=25)
+    whole = read_gaia_xp_sampled(path)
+    pieces = list(iter_gaia_xp_sampled(path, rows=10))
+    assert [len(p.flux) for p in pieces] == [10, 10, 5]
+    assert [p.meta["first_index"] for p in pieces] == [0, 10, 20]
+    assert {p.meta["rows_in_file"] for p in pieces} == {25}
+    assert np.array_equal(np.vstack([p.flux.value for p in pieces]), whole.flux.value)
+    assert np.array_equal(np.vstack([p.uncertainty.array for p in pieces]),
+                          whole.uncertainty.array)
+    assert np.array_equal(np.concatenate([p.meta["source_id"] for p in pieces]),
+                          whole.meta["source_id"])
+    assert all(p.spectral_axis.unit == whole.spectral_axis.unit for p in pieces)
+    text = write_xp_csv(tmp_path / "few.csv", n=3)
+    assert [len(p.flux) for p in iter_gaia_xp_sampled(text, rows=2)] == [3]  # read whole
+    with pytest.raises(ValueError, match="positive"):
+        next(iter_gaia_xp_sampled(path, rows=0))
+
+
+def test_without_a_source_id_column_there_are_no_ids(tmp_path):
+    from astropy.io import fits
+
+    flux = np.full((2, 343), 1e-17, np.float32)
+    columns = [fits.Column(name="flux", array=flux, format="343E"),
+               fits.Column(name="flux_error", array=0.01 * flux, format="343E")]
+    path = tmp_path / "anonymous.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(columns)]).writeto(path)
+    assert "source_id" not in read_gaia_xp_sampled(path).meta  # not a stand-in such as -1
