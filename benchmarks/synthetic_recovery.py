@@ -28,6 +28,10 @@ Usage::
     python benchmarks/synthetic_recovery.py                 # 100 stars per cell, 40 fitted
     python benchmarks/synthetic_recovery.py /tmp/base --n-stars 20 --snr 20 100 --fit-stars 0
 
+With ``--against RESULTS.ecsv`` (another model's results on the same stars) it also counts
+the cells where this model's sigma is smaller, per label: the adoption rule of
+``configs/specfm-base-v2.toml``.
+
 Writes ``benchmarks/results/synthetic_recovery.ecsv`` and ``.rst``.
 """
 
@@ -47,6 +51,29 @@ NAMES = ("teff", "logg", "fe_h")
 PRESETS = ("apogee", "gaia_xp", "gaia_rvs", "galah", "lamost", "boss")
 SEED = 999_000_001
 EMULATOR = "cannon_coolstars"
+
+
+def smaller_sigma_cells(table, other):
+    """Count, per label, the instrument x S/N cells where ``table``'s sigma is smaller.
+
+    Parameters
+    ----------
+    table, other : astropy.table.Table
+        Results of this script for two models (matched by instrument and S/N).
+
+    Returns
+    -------
+    dict
+        ``{"cells": cells in both, "teff": k, "logg": k, "fe_h": k}``.
+
+    """
+    theirs = {(r["instrument"], float(r["snr"])): r for r in other}
+    both = [(r, theirs[(r["instrument"], float(r["snr"]))]) for r in table
+            if (r["instrument"], float(r["snr"])) in theirs]
+    out = {"cells": len(both)}
+    for n in NAMES:
+        out[n] = int(sum(mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both))
+    return out
 
 
 def main(argv=None):
@@ -70,6 +97,10 @@ def main(argv=None):
                         help="noise of the synthetic spectra: photon noise alone (default; "
                              "what the shipped specfm-base was trained on) or each preset's "
                              "own (for Gaia XP, the shape of real XP noise)")
+    parser.add_argument("--against", metavar="ECSV", default=None,
+                        help="a results file of another model on the same stars (e.g. "
+                             "benchmarks/results/synthetic_recovery.ecsv, specfm-base v1): "
+                             "count the cells where this model's sigma is smaller, per label")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
     where.light_torch(args.threads)
@@ -189,6 +220,14 @@ def main(argv=None):
                      "the emulator that made them (specfm.synth.fit_spectrum); its sigma of "
                      "Teff [K] / logg / [Fe/H], and specfm-base's sigma on the same stars "
                      "divided by it.")
+    if args.against:
+        wins = smaller_sigma_cells(table, Table.read(args.against, format="ascii.ecsv"))
+        table.meta["against"] = {"file": args.against, "smaller_sigma_cells": wins}
+        cells_compared = wins.pop("cells")
+        notes.append(f"Against {args.against} (the same stars): sigma smaller in "
+                     + ", ".join(f"{n} {k} of {cells_compared}" for n, k in wins.items())
+                     + " cells.")
+        print(notes[-1])
     writer.write_results(
         table, "synthetic_recovery", args.output_dir,
         f"specfm-base on held-out synthetic spectra (Cannon coolstars, {args.n_stars} stars "

@@ -118,3 +118,20 @@ def test_binned_scatter_follows_honest_errors(bench):
     for r in rows:
         assert r["combined_error_low"] <= r["median_combined_error"] <= r["combined_error_high"]
         assert r["sigma"] == pytest.approx(r["median_combined_error"], rel=0.15)
+
+
+def test_adoption_rule_counts_the_cells_where_sigma_is_smaller():
+    from astropy.table import Table
+
+    with benchmark_modules("synthetic_recovery") as (recovery,):
+        def results(sigmas):
+            rows = [(inst, snr, *s) for (inst, snr), s in sigmas.items()]
+            return Table(rows=rows, names=("instrument", "snr", "teff_sigma", "logg_sigma",
+                                           "fe_h_sigma"))
+
+        v1 = results({("apogee", 20.0): (100, 0.2, 0.1), ("apogee", 100.0): (50, 0.1, 0.05),
+                      ("galah", 20.0): (90, 0.5, 0.2)})
+        v2 = results({("apogee", 100.0): (40, 0.2, 0.05), ("apogee", 20.0): (120, 0.1, 0.09),
+                      ("boss", 20.0): (1, 0.01, 0.01)})  # boss is not in v1: not a cell
+        assert recovery.smaller_sigma_cells(v2, v1) == {"cells": 2, "teff": 1, "logg": 1,
+                                                        "fe_h": 1}
