@@ -21,8 +21,10 @@ Usage::
 
     python benchmarks/speed.py shipped                           # the shipped models
     python benchmarks/speed.py shipped /tmp/a /tmp/b --batch 1 16 --n-spectra 32
+    python benchmarks/speed.py shipped --device cuda --batch 256 4096 --n-spectra 32768
 
-Writes ``benchmarks/results/shipped_throughput.ecsv`` and ``.rst``.
+Writes ``benchmarks/results/shipped_throughput.ecsv`` and ``.rst`` (with ``--device
+cuda``: ``shipped_throughput_cuda``).
 """
 
 import argparse
@@ -109,6 +111,8 @@ def worker(args):
     where.light_torch(args.threads)
     t0 = time.perf_counter()
     model = api.load_model(args.model_path)
+    if args.device != "cpu":
+        model.to(args.device)
     load_s = time.perf_counter() - t0
     spectra, inputs, desc = make_inputs(model, args.size, args.n_spectra)
     names = list(model.labels)
@@ -128,7 +132,17 @@ def worker(args):
         "peak_rss_mb": peak_rss_mb(),
         "load_s": load_s, "n_parameters": model.network.n_parameters(),
         "max_tokens": model.tokenizer_config.max_tokens, "sha256": model.sha256,
+        "device": _device_name(args.device),
     }))
+
+
+def _device_name(device):
+    """``cpu``, or the accelerator's name (e.g. ``cuda: NVIDIA H200``)."""
+    import torch
+
+    if device.startswith("cuda"):
+        return f"cuda: {torch.cuda.get_device_name(torch.device(device))}"
+    return device
 
 
 def main(argv=None):
@@ -142,6 +156,9 @@ def main(argv=None):
                         help="batch sizes of Model.predict")
     parser.add_argument("--n-spectra", type=int, default=128, help="spectra per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device of the network (default cpu; e.g. cuda, whose "
+                             "results go to shipped_throughput_cuda)")
     where.common_arguments(parser)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model-path", help=argparse.SUPPRESS)
@@ -161,7 +178,8 @@ def main(argv=None):
                                            f"--batch-size={batch}",
                                            f"--n-spectra={args.n_spectra}",
                                            f"--repeats={args.repeats}",
-                                           f"--threads={args.threads}"],
+                                           f"--threads={args.threads}",
+                                           f"--device={args.device}"],
                                 args.threads, f"{model} {size} batch {batch}")
                 row["model"] = pathlib.Path(model).name
                 rows.append(row)
@@ -184,11 +202,14 @@ def main(argv=None):
     cells = [(r["model"], r["size"], str(r["n_pixels"]), str(r["batch_size"]),
               f"{r['spectra_per_s']:.1f}", f"{r['ms_per_spectrum']:.2f}",
               f"{r['cpu_ms_per_spectrum']:.2f}", f"{r['peak_rss_mb']:.0f}") for r in table]
+    on = (f"{os.cpu_count()} CPU cores ({args.threads} torch threads" if args.device == "cpu"
+          else f"{rows[0]['device']} ({os.cpu_count()} CPU cores, {args.threads} torch threads")
+    name = "shipped_throughput" + ("" if args.device == "cpu"
+                                   else "_" + args.device.split(":")[0])
     writer.write_results(
-        table, "shipped_throughput", args.output_dir,
-        f"Shipped models through Model.predict on {os.cpu_count()} CPU cores "
-        f"({args.threads} torch threads; {args.n_spectra} spectra per run, fastest of "
-        f"{args.repeats})",
+        table, name, args.output_dir,
+        f"Shipped models through Model.predict on {on}; {args.n_spectra} spectra per run, "
+        f"fastest of {args.repeats})",
         ("Model", "Input", "Pixels", "Batch", "Spectra/s", "ms/spectrum", "CPU ms/spectrum",
          "Peak RSS [MB]"), cells,
         notes=("Peak RSS: whole process (Python, torch, model, inputs), one fresh process "
