@@ -404,6 +404,11 @@ def _array_rows(values, what):
     return [_parse_array(v, what) for v in values]
 
 
+def _stacked(rows):
+    """Return the 2-D array of `_array_rows`' rows (an array already is one: no copy)."""
+    return rows if isinstance(rows, np.ndarray) else np.vstack(rows)
+
+
 def _spectrum_from_columns(path, columns, found, unit, sampling):
     """Return the 2-D spectrum of the columns read from ``path`` (see `read_gaia_xp_sampled`)."""
     what = os.path.basename(os.fspath(path))
@@ -419,7 +424,7 @@ def _spectrum_from_columns(path, columns, found, unit, sampling):
         )
     n_samples = lengths.pop()
     wave = _sampling(path, sampling, columns, found, n_samples)
-    flux, error = np.vstack(flux), np.vstack(error)
+    flux, error = _stacked(flux), _stacked(error)
     bad = ~np.isfinite(flux) | ~np.isfinite(error) | (np.nan_to_num(error) < 0)
     meta = {"file": os.fspath(path)}
     ids = columns.get("source_id")
