@@ -223,7 +223,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         **kwargs)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     tables, meta = {}, dict(existing.meta) if existing is not None else {}
-    counts = {"done": 0, "rows": 0, "coverage": 0}
+    counts = {"done": 0, "rows": 0, "coverage": 0, "written": 0}  # written: files done then
     warned = set()
 
     order = [i for i, _ in todo]
@@ -242,10 +242,10 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
             done["upto"] = upto
         rest = [tables[i] for i in order[upto:] if i in tables]
         table = _stack([done["table"], *rest], meta)
-        if output is not None and counts["done"] > writes.done_when_written:
+        if output is not None and counts["done"] > counts["written"]:
             with writes:
                 write_table_atomic(table, output)
-            writes.done_when_written = counts["done"]
+            counts["written"] = counts["done"]
         return table
 
     bar = tqdm(total=len(todo), unit="file", desc="specfm predict", disable=not show,
@@ -305,7 +305,6 @@ class _WriteClock:
 
     def __init__(self):
         self.cost, self.ended = 0.0, time.monotonic()
-        self.done_when_written = 0  # files done at the last write: none new, no write
 
     def __enter__(self):
         self.started = time.monotonic()

@@ -10,12 +10,14 @@ a row gets no such token.
 """
 
 import os
+import weakref
 
 import numpy as np
 from astropy.table import QTable, Table
 from astropy.utils.masked import Masked
 
 from ..exceptions import SpecfmInputError
+from .reading import piece_position
 
 __all__ = ["file_inputs", "photometry_from_file", "read_inputs_table"]
 
@@ -66,6 +68,29 @@ def read_inputs_table(table, vocabulary):
     return table[[c for c in table.colnames if c in _KEYS] + used]
 
 
+_SOURCE_INDEX = {}  # id(table) -> (weak reference to the table, index)
+
+
+def _source_index(table):
+    """Return ``(sorted source_ids, their rows)`` of an inputs table, built once per table.
+
+    A survey-sized file is matched slice by slice; the index is not rebuilt for each.
+    Where a source_id has several rows, the last one is used. (Tables are not hashable,
+    so the cache is keyed by identity, and an entry goes with its table.)
+    """
+    cached = _SOURCE_INDEX.get(id(table))
+    if cached is not None and cached[0]() is table:
+        return cached[1]
+    ids = np.asarray(table["source_id"], dtype=np.int64)
+    rows = np.arange(len(ids))[::-1]  # last row first, so that a stable sort keeps it first
+    order = np.argsort(ids[rows], kind="stable")
+    index = (ids[rows][order], rows[order])
+    key = id(table)
+    _SOURCE_INDEX[key] = (weakref.ref(table), index)
+    weakref.finalize(table, _SOURCE_INDEX.pop, key, None)
+    return index
+
+
 def _rows_for(table, path, source_ids, n, first_index=0, n_in_file=None):
     """Return, per spectrum, the index of its row in ``table`` (or -1).
 
@@ -74,8 +99,12 @@ def _rows_for(table, path, source_ids, n, first_index=0, n_in_file=None):
     """
     n_in_file = n if n_in_file is None else int(n_in_file)
     if source_ids is not None and "source_id" in table.colnames:
-        where = {int(s): i for i, s in enumerate(np.asarray(table["source_id"], dtype=np.int64))}
-        return np.array([where.get(int(s), -1) for s in source_ids])
+        known, rows = _source_index(table)
+        wanted = np.asarray(source_ids, dtype=np.int64)
+        if not known.size:
+            return np.full(len(wanted), -1)
+        at = np.minimum(np.searchsorted(known, wanted), known.size - 1)
+        return np.where(known[at] == wanted, rows[at], -1)
     if "file" not in table.colnames:
         return np.full(n, -1)
     files = [str(f) for f in table["file"]]
@@ -125,8 +154,7 @@ def file_inputs(table, path, spectra, n_spectra):
     meta = getattr(spectra, "meta", None) or {}
     ids = meta.get("source_id") if hasattr(meta, "get") else None
     ids = ids if ids is not None and np.ndim(ids) == 1 and len(ids) == n_spectra else None
-    first = int(meta.get("first_index", 0)) if hasattr(meta, "get") else 0
-    in_file = meta.get("rows_in_file") if hasattr(meta, "get") else None
+    first, in_file = piece_position(spectra)
     rows = _rows_for(table, os.path.abspath(path), ids, n_spectra, first, in_file)
     if not (rows >= 0).any():
         return None

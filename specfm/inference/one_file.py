@@ -16,7 +16,7 @@ import numpy as np
 from ..exceptions import SpecfmInputError
 from .batching import split_pieces
 from .inputs_table import file_inputs, photometry_from_file
-from .reading import describe_read_error, iter_spectra
+from .reading import describe_read_error, iter_spectra, piece_position
 
 __all__ = ["FileOptions", "FileOutcome", "predict_file"]
 
@@ -142,8 +142,7 @@ def _read_pieces(path, options):
 def _with_file_columns(table, path, spectra):
     """Put the ``file``, ``index`` (and ``source_id``) columns first in a piece's table."""
     n = len(table)
-    meta = getattr(spectra, "meta", None) or {}
-    first = int(meta.get("first_index", 0)) if hasattr(meta, "get") else 0
+    first, _ = piece_position(spectra)
     table.remove_column("spectrum_index")
     ids = _id_column(spectra, n)
     if ids is not None:

@@ -16,12 +16,11 @@ import warnings
 from .._compat import SpectrumClass
 from ..exceptions import FileFormatError
 from ..io import FORMAT_NAME as _XP_FORMAT  # importing specfm.io registers its readers
-from ..io import identify_gaia_xp_sampled, iter_gaia_xp_sampled
+from ..io import iter_gaia_xp_sampled
+from ..io.gaia_xp_sampled import _FITS_SUFFIXES
 
 __all__ = ["check_format", "describe_read_error", "expand_paths", "fits_is_truncated",
-           "iter_spectra", "read_spectra"]
-
-_FITS_SUFFIXES = (".fits", ".fit", ".fits.gz", ".fit.gz")
+           "iter_spectra", "piece_position", "read_spectra"]
 
 _GLOB_CHARS = "*?["
 
@@ -223,13 +222,53 @@ def read_spectra(path, format=None):
     return SpectrumClass.read(os.fspath(path), format=format)
 
 
-def _reads_in_rows(path, format):
-    """Return True when ``path`` is a Gaia XP sampled FITS table (read in slices of rows)."""
-    if not os.fspath(path).lower().endswith(_FITS_SUFFIXES):
-        return False
-    if format is not None:
-        return format == _XP_FORMAT
-    return bool(identify_gaia_xp_sampled("read", os.fspath(path)))
+def _identified_format(path, format):
+    """Return ``format``, or the specutils format that identifies a FITS ``path`` (or None).
+
+    Asking the registry once, and then reading with the format it found, opens the file
+    as often as ``Spectrum.read(path)`` alone would (it asks the same identifiers). A Gaia
+    XP sampled table is also claimed by the generic ``tabular-fits`` format, below it in
+    priority; any other file that no format or several formats claim is left to
+    ``Spectrum.read`` to resolve or explain.
+    """
+    if format is not None or not os.fspath(path).lower().endswith(_FITS_SUFFIXES):
+        return format
+    from astropy.io import registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # identifiers of other formats may warn; read will
+        try:
+            found = registry.identify_format("read", SpectrumClass, os.fspath(path), None,
+                                             [], {})
+        except Exception:  # an unreadable file: read_spectra says why
+            return None
+    if _XP_FORMAT in found:  # its priority is above the generic tabular-fits that also claims it
+        return _XP_FORMAT
+    return found[0] if len(found) == 1 else None
+
+
+def piece_position(spectra):
+    """Return ``(first_index, rows_in_file)`` of a piece that `iter_spectra` yielded.
+
+    Parameters
+    ----------
+    spectra : object
+        A piece: a spectrum or list, whose ``meta`` may hold ``first_index`` (the
+        position of its first spectrum in the file) and ``rows_in_file``.
+
+    Returns
+    -------
+    first_index : int
+        0 for a file read whole.
+    rows_in_file : int or None
+        None when the piece does not say (a file read whole).
+
+    """
+    meta = getattr(spectra, "meta", None) or {}
+    if not hasattr(meta, "get"):
+        return 0, None
+    rows = meta.get("rows_in_file")
+    return int(meta.get("first_index", 0)), None if rows is None else int(rows)
 
 
 def iter_spectra(path, format=None, rows=None):
@@ -255,7 +294,8 @@ def iter_spectra(path, format=None, rows=None):
         of its first spectrum in the file, and ``meta["rows_in_file"]``.
 
     """
-    if rows is not None and _reads_in_rows(path, format):
+    format = _identified_format(path, format) if rows is not None else format
+    if rows is not None and format == _XP_FORMAT:
         yield from iter_gaia_xp_sampled(os.fspath(path), rows=rows)
     else:
         yield read_spectra(path, format)
