@@ -2,15 +2,19 @@
 
 1. **Peak**: FLOP/s of a large ``torch.matmul`` (float32, ``--peak-size`` square, best of
    several runs) with the same number of threads, and the same in bfloat16.
-2. **Network**: for the shipped models and the two input sizes (Gaia XP: 343 pixels + 7
+2. **Network**: for the shipped models and the input sizes (Gaia XP: 343 pixels + 7
    colours, one row per spectrum; APOGEE: 8575 pixels, which the models read in random
-   chunks of at most 512 pixels, 17 rows per spectrum), the network's forward pass on
+   chunks of at most 512 pixels, 17 rows per spectrum; ``apogee-whole``: the same spectra
+   read whole, one row per spectrum, as ``max_tokens=None``), the network's forward pass on
    pre-tokenised batches of 1 ... 1024 spectra, under `torch.inference_mode`. FLOPs are
    counted by `torch.utils.flop_counter.FlopCounterMode` on the same forward pass (matrix
    multiplies and attention; element-wise work is not counted, so the fraction is a
    lower bound). Variants: float32 (the default), bfloat16 autocast, and
    ``torch.compile`` (``--compile``; compile time excluded, reported separately; a
    failure is recorded with its error and the other variants are still measured).
+   Each row also gives the FLOPs per spectrum and the **ceiling**: the rate at 100% of
+   the float32 peak, ``peak / (FLOP per spectrum)``, which no implementation of this
+   network on this CPU can pass; a speed target above it needs a smaller network.
 3. **End to end**: `specfm.inference.Model.predict` on real example spectra at the best
    batch size, and the share of its time spent in the network, so that the gap between
    the two shows what tokenising costs.
@@ -33,7 +37,7 @@ from _timing import best_time, matmul_peak
 
 __all__ = ["main"]
 
-SIZES = ("xp", "apogee")
+SIZES = ("xp", "apogee", "apogee-whole")
 
 
 def token_rows(model, size, n_spectra):
@@ -42,8 +46,8 @@ def token_rows(model, size, n_spectra):
 
     from specfm.tokens import TokenBatch, Tokenizer
 
-    spectra, inputs, _ = st.make_inputs(model, size, min(n_spectra, 64))
-    config = model.inference_config("model")
+    spectra, inputs, _ = st.make_inputs(model, size.split("-")[0], min(n_spectra, 64))
+    config = model.inference_config(None if size == "apogee-whole" else "model")
     one = Tokenizer(config)(spectra, inputs=inputs, on_error="mask")
     reps = -(-n_spectra // one.n_spectra)
     batch = TokenBatch.concatenate([one] * reps) if reps > 1 else one
@@ -73,6 +77,8 @@ def main(argv=None):
                         default=[1, 4, 16, 64, 256, 1024])
     parser.add_argument("--apogee-max-batch", type=int, default=256,
                         help="largest APOGEE batch (17 rows per spectrum)")
+    parser.add_argument("--apogee-whole-max-batch", type=int, default=16,
+                        help="largest batch of whole APOGEE spectra (8575-token rows)")
     parser.add_argument("--peak-size", type=int, default=2048)
     parser.add_argument("--bf16-max-batch", type=int, default=16,
                         help="largest batch timed with bfloat16 autocast (slow on CPUs "
@@ -103,7 +109,9 @@ def main(argv=None):
             compile_note = time.perf_counter() - t0
         for size in args.sizes:
             for batch in args.batch:
-                if size == "apogee" and batch > args.apogee_max_batch:
+                if size.startswith("apogee") and batch > args.apogee_max_batch:
+                    continue
+                if size == "apogee-whole" and batch > args.apogee_whole_max_batch:
                     continue
                 tokens, rps = token_rows(model, size, batch)
                 queries = query.build(tokens.n_rows, model.vocabulary)
@@ -138,6 +146,7 @@ def main(argv=None):
                            "gflop_per_spectrum": flops / batch / 1e9,
                            "gflops": flops / seconds / 1e9,
                            "fraction_of_peak": flops / seconds / peak,
+                           "ceiling_spectra_per_s": peak / (flops / batch),
                            "compile_s": t_compile}
                     rows.append(row)
                     print(f"{name:12s} {size:6s} batch {batch:5d} {variant:9s} "
@@ -151,15 +160,19 @@ def main(argv=None):
     for name in args.models:
         model = api.load_model(str(where.MODELS / name), name=name)
         for size in args.sizes:
+            whole = size == "apogee-whole"
             cand = [r for r in rows if r["model"] == name and r["size"] == size
                     and r["variant"] == "float32"]
             best = max(cand, key=lambda r: r["spectra_per_s"])
             n = 256 if size == "xp" else 32
-            spectra, inputs, _ = st.make_inputs(model, size, n)
+            spectra, inputs, _ = st.make_inputs(model, size.split("-")[0], n)
             bs = min(best["batch"], 64)
-            seconds = best_time(lambda model=model, spectra=spectra, inputs=inputs, bs=bs:
+            seconds = best_time(lambda model=model, spectra=spectra, inputs=inputs, bs=bs,
+                                whole=whole:
                                 api.predict(model, spectra, list(model.labels), inputs=inputs,
-                                            batch_size=bs), repeats=2, min_time=0.0)
+                                            batch_size=bs,
+                                            **({"max_tokens": None} if whole else {})),
+                                repeats=2, min_time=0.0)
             e2e.append({"model": name, "size": size, "batch": bs,
                         "predict_spectra_per_s": n / seconds,
                         "network_spectra_per_s": best["spectra_per_s"],
@@ -169,7 +182,7 @@ def main(argv=None):
                   f"network share {100 * e2e[-1]['network_share']:.0f}%", flush=True)
     table = Table(rows=rows)
     for col in ("spectra_per_s", "gflop_per_spectrum", "gflops", "fraction_of_peak",
-                "rows_per_spectrum"):
+                "rows_per_spectrum", "ceiling_spectra_per_s"):
         table[col].info.format = ".3g"
     table.meta.update(writer.run_metadata(
         models={n: where.MODELS / n for n in args.models}, threads=args.threads,
@@ -177,7 +190,8 @@ def main(argv=None):
         peak_size=args.peak_size, end_to_end=e2e, compile_errors=compile_errors))
     cells = [(r["model"], r["size"], str(r["batch"]), r["variant"],
               f"{r['spectra_per_s']:.1f}", f"{r['gflops']:.1f}",
-              f"{100 * r['fraction_of_peak']:.1f}%") for r in table]
+              f"{100 * r['fraction_of_peak']:.1f}%", f"{r['gflop_per_spectrum']:.3f}",
+              f"{r['ceiling_spectra_per_s']:.0f}") for r in table]
     notes = [f"Matmul peak ({args.threads} torch threads): float32 {peak32 / 1e9:.1f} GFLOP/s "
              f"({args.peak_size}x{args.peak_size}), bfloat16 {peak16 / 1e9:.1f} GFLOP/s "
              f"({min(args.peak_size, 512)}x{min(args.peak_size, 512)}). "
@@ -187,7 +201,8 @@ def main(argv=None):
                 f" (bfloat16 matmul is {peak16 / peak32:.1f} times faster on this CPU, so "
                 "bfloat16 rows can exceed 100%)")
              + ". FLOPs: matrix multiplies and attention, as torch.utils.flop_counter counts "
-             "them."]
+             "them. Ceiling: spectra/s at 100% of the float32 peak (peak / GFLOP per "
+             "spectrum), which no implementation of this network on this CPU can pass."]
     if compile_errors:
         notes.append(f"torch.compile failed ({len(compile_errors)} times), e.g. "
                      f"{compile_errors[0]}")
@@ -197,7 +212,8 @@ def main(argv=None):
     writer.write_results(table, "inference_speed", args.output_dir,
                          f"Network forward pass on {args.threads} CPU threads, against the "
                          "matmul peak", ("Model", "Input", "Batch", "Variant", "Spectra/s",
-                                         "GFLOP/s", "Of peak"), cells, notes=notes)
+                                         "GFLOP/s", "Of peak", "GFLOP/spectrum",
+                                         "Ceiling [spectra/s]"), cells, notes=notes)
     return table
 
 

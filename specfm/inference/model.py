@@ -37,10 +37,20 @@ METHODS = ("one_pass", "chunked")
 
 _PROGRESS_BATCHES = 4  # with progress=None, show a bar above this many batches
 ROWS_PER_CALL = 64
-"""Token rows per network call. On the 2-core CPU of ``benchmarks/speed.py hardware`` the
-forward pass is fastest at 16-64 rows (Gaia XP: one row per spectrum; APOGEE: 17 rows of
-at most 512 pixels per spectrum) and slows down beyond (cache), so larger batches are
-cut into calls of this many rows. Results do not depend on it."""
+TOKENS_PER_CALL = 32768
+"""Token rows per network call: at most ``ROWS_PER_CALL`` rows and, beyond one row, at most
+``TOKENS_PER_CALL`` tokens (rows times the padded row length). On the 2-core CPU of
+``benchmarks/speed.py hardware`` the forward pass is fastest at 16-64 rows of a few
+hundred tokens (Gaia XP: one row per spectrum; APOGEE: 17 rows of at most 512 pixels per
+spectrum) and slows down beyond, when its token-sized tensors outgrow the cache; a whole
+APOGEE spectrum (8,575 tokens in one row) is about twice as fast per spectrum one or
+two rows at a time as 16. Larger batches are cut into calls of this size. Results do not
+depend on it."""
+
+
+def rows_per_call(n_tokens):
+    """Return how many token rows of padded length ``n_tokens`` one network call reads."""
+    return max(1, min(ROWS_PER_CALL, TOKENS_PER_CALL // max(1, int(n_tokens))))
 
 
 def _specfm_version():
@@ -450,12 +460,13 @@ class Model:
         queries = query.build(tokens.n_rows, self.vocabulary, device=device)
         with torch.inference_mode():
             if method == "one_pass":
-                if tokens.n_rows <= ROWS_PER_CALL:
+                per_call = rows_per_call(tokens.n_tokens)
+                if tokens.n_rows <= per_call:
                     out = self.network(tokens, queries)
                     return out.mean.double().cpu(), out.logvar.double().cpu()
-                parts = [self.network(tokens.select(rows), queries.select(rows))
+                parts = [self.network(tokens.select(rows).trim(), queries.select(rows))
                          for rows in torch.arange(tokens.n_rows, device=device).split(
-                             ROWS_PER_CALL)]
+                             per_call)]
                 return (torch.cat([o.mean for o in parts]).double().cpu(),
                         torch.cat([o.logvar for o in parts]).double().cpu())
             mean = torch.zeros(tokens.n_rows, len(query), dtype=torch.float64)

@@ -102,3 +102,38 @@ def test_trained_model_predicts_the_toy_label(trained_dir):
     assert np.corrcoef(_values(table), truth)[0, 1] > 0.85
     # the uncertainty is in kelvin and of the order of the actual error
     assert 0.2 * rmse < np.median(_values(table, "teff_err")) < 5 * rmse
+
+
+def test_long_rows_are_read_a_few_at_a_time_with_the_same_results(tiny_dir, monkeypatch):
+    import specfm.inference.model as model_module
+
+    model = load(tiny_dir)
+    spec, *_ = toy_spectrum(7)  # 48 pixels a row
+    reference = model.predict(spec, max_tokens=None, batch_size=7)
+    calls = []
+    real = model.network.forward
+
+    def spy(tokens, queries, *args, **kwargs):
+        calls.append(tuple(tokens.valid.shape))
+        return real(tokens, queries, *args, **kwargs)
+
+    monkeypatch.setattr(model.network, "forward", spy)
+    monkeypatch.setattr(model_module, "TOKENS_PER_CALL", 100)  # two 48-token rows a call
+    table = model.predict(spec, max_tokens=None, batch_size=7)
+    assert [rows for rows, _ in calls] == [2, 2, 2, 1]
+    assert all(rows * width <= 100 for rows, width in calls)
+    assert np.allclose(_values(table), _values(reference), rtol=1e-6)
+    assert np.allclose(_values(table, "logg_err"), _values(reference, "logg_err"), rtol=1e-6)
+    monkeypatch.setattr(model_module, "TOKENS_PER_CALL", 10)  # a row longer than the budget
+    calls.clear()
+    model.predict(spec, max_tokens=None, batch_size=7)
+    assert [rows for rows, _ in calls] == [1] * 7
+
+
+def test_rows_per_call_keeps_to_both_limits():
+    from specfm.inference.model import ROWS_PER_CALL, TOKENS_PER_CALL, rows_per_call
+
+    assert rows_per_call(8) == ROWS_PER_CALL
+    assert rows_per_call(TOKENS_PER_CALL // 3) == 3
+    assert rows_per_call(10 * TOKENS_PER_CALL) == 1
+    assert rows_per_call(0) == ROWS_PER_CALL
