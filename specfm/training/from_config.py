@@ -42,7 +42,8 @@ in the model), and cached in ``cache`` (a folder) for later runs::
 
 ``[prediction]`` overrides fields of ``[tokenizer]`` in the tokenizer settings stored with
 the model, i.e. how spectra are tokenised at prediction time (e.g. ``max_tokens = 512`` and
-``cap_mode = "chunk"``: every pixel is used, in chunks as long as the training contexts).
+``cap_mode = "chunk"``: every pixel is used, in chunks as long as the training contexts;
+``max_tokens = "all"``: every pixel in one row, the whole spectrum in one pass).
 
 ``[provenance]`` (``description``, ``outputs``, ``training_data``, ``credits``) is stored
 with the model, together with the label ranges of the training data.
@@ -209,6 +210,8 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
             network = SpecFMNetwork(ModelConfig.from_dict(model_cfg))
         if tokenizer is not None:
             stored = {**tokenizer.to_dict(), **config.get("prediction", {})}
+            if stored.get("max_tokens") == "all":  # TOML has no None
+                stored["max_tokens"] = None
             stored["vocabulary"] = tokenizer.vocabulary
             data = config.get("data", {})
             if stored.get("coverage") is None and data.get("kind") == "synthetic":

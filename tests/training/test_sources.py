@@ -230,3 +230,11 @@ def test_prediction_section_sets_the_stored_tokenizer(tmp_path):
     stored = TokenizerConfig.from_dict(read_model_config(tmp_path / "model")["model"]["tokenizer"])
     assert stored.max_tokens == 64 and stored.cap_mode == "chunk"
     assert stored.normalisation["name"] == "auto"
+
+
+def test_prediction_section_can_ask_for_the_whole_spectrum_in_one_row(tmp_path):
+    config = write_tiny_config(
+        tmp_path, tokenizer='max_tokens = 1024\n[prediction]\nmax_tokens = "all"', steps=1)
+    assert train_main([str(config)]) == 0
+    stored = TokenizerConfig.from_dict(read_model_config(tmp_path / "model")["model"]["tokenizer"])
+    assert stored.max_tokens is None
