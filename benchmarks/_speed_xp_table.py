@@ -18,15 +18,23 @@ equal to their size, as every file was read before 0.1). The reference is
 with the same colours and batch size, in a fresh process of its own (issue 21's target 1
 is measured that way): the survey path should be within 20% of it.
 
+With ``--dask-workers N`` the largest table is also written as ``--dask-files`` files of
+consecutive rows and predicted on a local Dask cluster of N one-thread workers
+(``specfm predict 'part_*.fits' --workers N``). That run checks its own rows: every
+``source_id`` of the table once, none lost and none doubled (the counts are in the table).
+Its memory column is the client process's alone (the workers are other processes).
+
 Usage::
 
     python benchmarks/speed.py xp-table                          # 10,000, 30,000, 100,000
+    python benchmarks/speed.py xp-table --sizes 30000 --dask-workers 2
     python benchmarks/speed.py xp-table --sizes 2000 5000 --stars 500
 
 Writes ``benchmarks/results/xp_table_throughput.ecsv`` and ``.rst``.
 """
 
 import argparse
+import itertools
 import json
 import pathlib
 import sys
@@ -72,6 +80,21 @@ def write_xp_table(xp, n, folder):
     return spectra, colours_path
 
 
+def split_table(spectra, n_files, folder):
+    """Write the rows of a Gaia XP sampled FITS table as ``n_files`` files of consecutive
+    rows (``part_000.fits``, ...); return their glob pattern."""
+    from astropy.io import fits
+
+    folder.mkdir(exist_ok=True)
+    with fits.open(spectra) as hdul:
+        data = hdul[1].data
+        bounds = np.linspace(0, len(data), n_files + 1).astype(int)
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            part = fits.BinTableHDU(data=data[lo:hi], header=hdul[1].header)
+            fits.HDUList([fits.PrimaryHDU(), part]).writeto(folder / f"part_{i:03d}.fits")
+    return str(folder / "part_*.fits")
+
+
 def _rss_mb():
     """Memory of this process now, in MB: its resident anonymous memory (Linux ``/proc``).
 
@@ -110,12 +133,14 @@ def _worker(argv):
     """In a fresh process: time one run; print a JSON line."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", action="store_true")
-    parser.add_argument("what", choices=("survey", "in-memory"))
+    parser.add_argument("what", choices=("survey", "in-memory", "dask"))
     parser.add_argument("spectra")
     parser.add_argument("colours")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--rows-per-read", type=int)
     parser.add_argument("--output")
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--expected", type=int)
     args = parser.parse_args(argv)
     import warnings
 
@@ -140,6 +165,16 @@ def _worker(argv):
             failed = table.meta["summary"]["failed"]
             if failed:
                 raise RuntimeError(f"files failed: {failed}")
+        elif args.what == "dask":
+            t0 = time.perf_counter()  # includes starting the cluster, as a user's run does
+            table = specfm.predict_files(
+                args.spectra, model=model, inputs=args.colours, output=args.output,
+                batch_size=args.batch_size, rows_per_read=args.rows_per_read,
+                n_workers=args.workers, progress=False)
+            seconds = time.perf_counter() - t0
+            failed = table.meta["summary"]["failed"]
+            if failed:
+                raise RuntimeError(f"files failed: {failed}")
         else:
             from specfm.io import read_gaia_xp_sampled
 
@@ -153,8 +188,15 @@ def _worker(argv):
             table = model.predict(spectra, inputs=inputs, batch_size=args.batch_size,
                                   progress=False)
             seconds = time.perf_counter() - t0
+    counts = {}
+    if args.expected:
+        ids = np.asarray(table["source_id"], dtype=np.int64)
+        distinct = np.unique(ids)
+        counts = {"rows_lost": int(args.expected - np.isin(np.arange(1, args.expected + 1),
+                                                           distinct).sum()),
+                  "rows_doubled": int(len(ids) - len(distinct))}
     print(json.dumps({"seconds": seconds, "spectra": len(table), "rss_before_mb": before,
-                      "rss_peak_mb": watch.peak}))
+                      "rss_peak_mb": watch.peak, **counts}))
 
 
 def main(argv=None):
@@ -168,6 +210,11 @@ def main(argv=None):
                         help="real stars repeated to fill the tables (default 2000)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--rows-per-read", type=int, default=8192)
+    parser.add_argument("--dask-workers", type=int, default=0,
+                        help="also predict the largest table, split into files, on a local "
+                             "Dask cluster of this many workers (default: no Dask run)")
+    parser.add_argument("--dask-files", type=int, default=8,
+                        help="files the largest table is split into for the Dask run")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
     from astropy.table import Table
@@ -191,39 +238,59 @@ def main(argv=None):
                               str(tmp / f"whole_{n}.fits")]))
             if n == min(args.sizes):
                 runs.append(("Model.predict, in memory (reference)", "in-memory", []))
+            if args.dask_workers and n == max(args.sizes):
+                pattern = split_table(spectra, args.dask_files, tmp / f"parts_{n}")
+                runs.append((f"specfm predict, {args.dask_files} files, Dask "
+                             f"{args.dask_workers} workers", "dask",
+                             ["--rows-per-read", str(args.rows_per_read), "--workers",
+                              str(args.dask_workers), "--expected", str(n), "--output",
+                              str(tmp / f"dask_{n}.fits")]))
             for label, what, extra in runs:
-                got = run_fresh(script, [what, *common, *extra], args.threads, f"{what} {n}")
+                source = pattern if what == "dask" else str(spectra)
+                threads = 1 if what == "dask" else args.threads  # the workers: one each
+                got = run_fresh(script, [what, source, *common[1:], *extra], threads,
+                                f"{what} {n}")
                 rate = got["spectra"] / got["seconds"]
                 rows.append({"run": label, "spectra": got["spectra"],
                              "seconds": got["seconds"], "spectra_per_s": rate,
                              "rss_before_mb": got["rss_before_mb"],
                              "rss_peak_mb": got["rss_peak_mb"],
-                             "rss_growth_mb": got["rss_peak_mb"] - got["rss_before_mb"]})
+                             "rss_growth_mb": got["rss_peak_mb"] - got["rss_before_mb"],
+                             "rows_lost": got.get("rows_lost", -1),
+                             "rows_doubled": got.get("rows_doubled", -1)})
                 print(f"{label:38s} {n:7d} spectra: {rate:7.0f}/s, peak memory "
                       f"{got['rss_peak_mb']:.0f} MB ({rows[-1]['rss_growth_mb']:+.0f} MB "
                       "during the run)", flush=True)
             spectra.unlink()
     table = Table(rows=rows)
+    for col in ("rows_lost", "rows_doubled"):
+        table[col] = np.ma.masked_less(table[col], 0)  # checked by the Dask run only
     for col in ("seconds", "spectra_per_s", "rss_before_mb", "rss_peak_mb", "rss_growth_mb"):
         table[col].info.format = ".4g"
     reference = [r["spectra_per_s"] for r in rows if r["run"].startswith("Model.predict")]
     table.meta.update(writer.run_metadata(
         models={MODEL: where.MODELS / MODEL}, stars=args.stars, sizes=list(args.sizes),
-        batch_size=args.batch_size, rows_per_read=args.rows_per_read, threads=args.threads))
+        batch_size=args.batch_size, rows_per_read=args.rows_per_read, threads=args.threads,
+        dask_workers=args.dask_workers, dask_files=args.dask_files))
     cells = [(r["run"], f"{r['spectra']:,}", f"{r['seconds']:.1f}",
               f"{r['spectra_per_s']:.0f}",
               f"{r['spectra_per_s'] / reference[0]:.2f}" if reference else "",
-              f"{r['rss_before_mb']:.0f}", f"{r['rss_peak_mb']:.0f}") for r in rows]
+              f"{r['rss_before_mb']:.0f}", f"{r['rss_peak_mb']:.0f}",
+              "" if r["rows_lost"] < 0 else f"{r['rows_lost']} / {r['rows_doubled']}")
+             for r in rows]
     writer.write_results(
         table, "xp_table_throughput", args.output_dir,
         f"A Gaia XP sampled FITS table with colours through specfm.predict_files, {MODEL}, "
         f"batch {args.batch_size}, {args.threads} threads",
         ("Run", "Spectra", "Seconds", "Spectra/s", "Rate / reference",
-         "Memory after loading (MB)", "Peak memory in the run (MB)"), cells,
+         "Memory after loading (MB)", "Peak memory in the run (MB)",
+         "Rows lost / doubled"), cells,
         notes=(f"The tables repeat the first {args.stars} stars of the Gaia XP / APOGEE "
                "table, each copy with its own source_id; each run is a fresh process, "
                "timed from after loading the model; memory is the process's resident "
-               "size after loading the model and its peak during the run.",))
+               "size after loading the model and its peak during the run. The Dask run "
+               "is timed from before its cluster starts, and its memory is the client's "
+               "alone.",))
     return table
 
 
