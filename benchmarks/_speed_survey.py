@@ -9,7 +9,10 @@ what ``specfm predict`` runs:
    into *reading* (specutils' ``Spectrum.read``), *tokenising* (`specfm.tokens.Tokenizer`:
    unit conversion, continuum normalisation, chunking), the *network* forward pass
    (`specfm.model.SpecFMNetwork.forward`), *writing* the output table, and the rest.
-2. **Scaling**: the same files with a Dask ``LocalCluster`` of 1 and of 2 worker
+2. **Without a format**: the same files, not profiled, once with ``format="APOGEE
+   apStar"`` and once with no format, as ``specfm predict FILES`` without ``--format``
+   runs: specutils then identifies every file by trying each reader's test on it.
+3. **Scaling**: the same files with a Dask ``LocalCluster`` of 1 and of 2 worker
    processes (one thread each), wall time from submission to the written output,
    including starting the cluster and loading the model once per worker.
 
@@ -67,7 +70,7 @@ def stage_times(profile):
     return out
 
 
-def run(paths, output, **kwargs):
+def run(paths, output, format="APOGEE apStar", **kwargs):
     import warnings
 
     import specfm
@@ -75,7 +78,7 @@ def run(paths, output, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        table = specfm.predict_files([str(p) for p in paths], format="APOGEE apStar",
+        table = specfm.predict_files([str(p) for p in paths], format=format,
                                      output=str(output), progress=False, **kwargs)
         return time.perf_counter() - t0, table
 
@@ -113,6 +116,13 @@ def main(argv=None):
                      "spectra": len(table), "seconds": seconds,
                      "files_per_s": n / seconds,
                      **{f"{k}_share": v / seconds for k, v in stages.items()}})
+        for label, format in (("in process, format given", "APOGEE apStar"),
+                              ("in process, format identified per file", None)):
+            seconds, table = run(paths, tmp / f"plain_{format}.ecsv", format=format,
+                                 model=args.model)
+            rows.append({"run": label, "workers": 0, "files": n, "spectra": len(table),
+                         "seconds": seconds, "files_per_s": n / seconds})
+            print(f"{label}: {n / seconds:.2f} files/s ({seconds:.1f} s)", flush=True)
         for workers in args.workers:
             seconds, table = run(paths, tmp / f"dask{workers}.ecsv", model=args.model,
                                  n_workers=workers)
@@ -130,7 +140,7 @@ def main(argv=None):
     cells = []
     for r in table:
         shares = ""
-        if r["workers"] == 0:
+        if r["run"] == "in process (profiled)":
             shares = ", ".join(f"{k} {100 * r[f'{k}_share']:.0f}%"
                                for k in (*STAGES, "other"))
         cells.append((r["run"], str(r["files"]), f"{r['seconds']:.1f}",

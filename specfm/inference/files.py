@@ -34,9 +34,15 @@ from .api import resolve_model
 from .inputs_table import read_inputs_table
 from .one_file import FileOptions, predict_file
 from .output import output_format, read_table, write_table_atomic
-from .reading import check_format, expand_paths, read_spectra
+from .reading import check_format, expand_paths, identify_format, read_spectra
 
 __all__ = ["predict_files"]
+
+
+FORMAT_HINT_FILES = 20
+"""From this many files to do without a ``format``, `predict_files` logs the format of the
+first one, to pass instead (specutils otherwise tries every reader's test on every file:
+``benchmarks/speed.py survey`` shows what that costs)."""
 
 
 def _label_names(model, labels):
@@ -138,7 +144,10 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         readable file (logged), used for every file.
     format : str, optional
         The specutils format of the files (``"APOGEE apStar"``, ``"Gaia XP sampled"``,
-        ...); by default specutils identifies each file.
+        ...); by default specutils identifies each file, trying every reader's test on
+        it, which for an apStar file costs about as much as predicting it
+        (``benchmarks/speed.py survey``); from ``FORMAT_HINT_FILES`` files on, the format
+        of the first is logged, to pass here.
     output : str or path-like, optional
         Write the table here (``.ecsv``, ``.fits`` or ``.parquet``), atomically, every
         ``flush_every`` files and at the end (also after Ctrl-C). If it exists and holds
@@ -217,6 +226,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     else:
         done_before = set()
     todo = [(i, f) for i, f in enumerate(files) if f not in done_before]
+    if format is None and len(todo) >= FORMAT_HINT_FILES:
+        _hint_format(todo[0][1], len(todo))
     options = FileOptions.from_arguments(
         format=format, labels=labels, batch_size=batch_size, method=method,
         inputs=None if inputs is None else read_inputs_table(inputs, model.vocabulary),
@@ -290,6 +301,16 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
             f"model {model.name!r}; the pixels outside it were not used and those rows have "
             "flag & 1 set (PredictionFlag.COVERAGE).", CoverageWarning, stacklevel=2)
     return table
+
+
+def _hint_format(path, n_files):
+    found = identify_format(path)
+    if found is not None:
+        log.info(
+            f"specfm predict: no format was given, so specutils identifies each of the "
+            f"{n_files} files by trying every reader's test on it, which can take as long as "
+            f"predicting it. The first file is {found!r}; if they all are, pass "
+            f"format={found!r} (specfm predict --format {found!r}).")
 
 
 class _WriteClock:

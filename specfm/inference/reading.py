@@ -20,7 +20,7 @@ from ..io import iter_gaia_xp_sampled
 from ..io.gaia_xp_sampled import _FITS_SUFFIXES
 
 __all__ = ["check_format", "describe_read_error", "expand_paths", "fits_is_truncated",
-           "iter_spectra", "piece_position", "read_spectra"]
+           "identify_format", "iter_spectra", "piece_position", "read_spectra"]
 
 _GLOB_CHARS = "*?["
 
@@ -222,17 +222,23 @@ def read_spectra(path, format=None):
     return SpectrumClass.read(os.fspath(path), format=format)
 
 
-def _identified_format(path, format):
-    """Return ``format``, or the specutils format that identifies a FITS ``path`` (or None).
+def identify_format(path):
+    """Return the specutils format that ``Spectrum.read(path)`` would use, or None.
 
-    Asking the registry once, and then reading with the format it found, opens the file
-    as often as ``Spectrum.read(path)`` alone would (it asks the same identifiers). A Gaia
-    XP sampled table is also claimed by the generic ``tabular-fits`` format, below it in
-    priority; any other file that no format or several formats claim is left to
-    ``Spectrum.read`` to resolve or explain.
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    str or None
+        The one format whose test accepts the file, or ``"Gaia XP sampled"`` for a Gaia XP
+        sampled table (also accepted by the generic ``tabular-fits``, below it in
+        priority); None when no format or several claim it (``Spectrum.read`` then
+        resolves or explains that), or the file cannot be opened.
+
     """
-    if format is not None or not os.fspath(path).lower().endswith(_FITS_SUFFIXES):
-        return format
     from astropy.io import registry
 
     with warnings.catch_warnings():
@@ -242,9 +248,20 @@ def _identified_format(path, format):
                                              [], {})
         except Exception:  # an unreadable file: read_spectra says why
             return None
-    if _XP_FORMAT in found:  # its priority is above the generic tabular-fits that also claims it
+    if _XP_FORMAT in found:
         return _XP_FORMAT
     return found[0] if len(found) == 1 else None
+
+
+def _identified_format(path, format):
+    """Return ``format``, or for a FITS file the format `identify_format` finds.
+
+    Asking the registry once, and then reading with the format it found, opens the file
+    as often as ``Spectrum.read(path)`` alone would (it asks the same identifiers).
+    """
+    if format is not None or not os.fspath(path).lower().endswith(_FITS_SUFFIXES):
+        return format
+    return identify_format(path)
 
 
 def piece_position(spectra):

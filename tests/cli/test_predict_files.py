@@ -348,3 +348,19 @@ def test_a_read_only_folder_is_a_clear_error(tiny_model, fits_files, tmp_path, m
     assert main(["predict", *map(str, fits_files), "--model", str(tiny_model), "-o", str(out),
                  "--no-progress"]) == 1
     assert out.read_bytes() == before
+
+
+def test_many_files_without_a_format_log_the_format_to_pass(tiny_model, fits_files,
+                                                            monkeypatch):
+    from astropy import log
+
+    monkeypatch.setattr(files_module, "FORMAT_HINT_FILES", 5)
+    with log.log_to_list() as messages:
+        predict_files(fits_files, model=tiny_model)
+    hints = [m.getMessage() for m in messages if "no format was given" in m.getMessage()]
+    assert len(hints) == 1
+    assert "format='tabular-fits'" in hints[0] and "5 files" in hints[0]
+    with log.log_to_list() as messages:  # a format given, or fewer files: no hint
+        predict_files(fits_files, model=tiny_model, format="tabular-fits")
+        predict_files(fits_files[:4], model=tiny_model)
+    assert not [m for m in messages if "no format was given" in m.getMessage()]
