@@ -5,7 +5,8 @@ put back in W m^-2 nm^-1 by their ``medflux``) are repeated, each copy with its 
 ``source_id``, into Gaia XP sampled FITS tables of each ``--sizes`` rows, as GaiaXPy and
 the Gaia archive write them, with a table of the stars' 7 colours matched by
 ``source_id``. Each table is predicted by `specfm.predict_files` (what ``specfm predict
-TABLE --inputs COLOURS -o OUT.fits`` runs) in a fresh process; the table is read
+TABLE --inputs COLOURS -o OUT.ecsv`` runs: the output is appended to as the run goes,
+and rows on disk are not kept) in a fresh process; the table is read
 ``--rows-per-read`` spectra at a time. Per size: spectra per second end to end (reading,
 matching the colours, tokenising, the network, writing the output), and the process's
 resident memory once the model is loaded and its peak during the run (sampled every
@@ -160,7 +161,8 @@ def _worker(argv):
             t0 = time.perf_counter()
             table = specfm.predict_files(
                 [args.spectra], model=model, inputs=args.colours, output=args.output,
-                batch_size=args.batch_size, rows_per_read=args.rows_per_read, progress=False)
+                batch_size=args.batch_size, rows_per_read=args.rows_per_read, progress=False,
+                keep_rows=False)  # as specfm predict -o runs it
             seconds = time.perf_counter() - t0
             failed = table.meta["summary"]["failed"]
             if failed:
@@ -170,7 +172,7 @@ def _worker(argv):
             table = specfm.predict_files(
                 args.spectra, model=model, inputs=args.colours, output=args.output,
                 batch_size=args.batch_size, rows_per_read=args.rows_per_read,
-                n_workers=args.workers, progress=False)
+                n_workers=args.workers, progress=False, keep_rows=False)
             seconds = time.perf_counter() - t0
             failed = table.meta["summary"]["failed"]
             if failed:
@@ -188,14 +190,17 @@ def _worker(argv):
             table = model.predict(spectra, inputs=inputs, batch_size=args.batch_size,
                                   progress=False)
             seconds = time.perf_counter() - t0
+    n_rows = table.meta["summary"]["rows"] if "summary" in table.meta else len(table)
     counts = {}
     if args.expected:
-        ids = np.asarray(table["source_id"], dtype=np.int64)
+        from specfm.inference.output import read_table
+
+        ids = np.asarray(read_table(args.output)["source_id"], dtype=np.int64)
         distinct = np.unique(ids)
         counts = {"rows_lost": int(args.expected - np.isin(np.arange(1, args.expected + 1),
                                                            distinct).sum()),
                   "rows_doubled": int(len(ids) - len(distinct))}
-    print(json.dumps({"seconds": seconds, "spectra": len(table), "rss_before_mb": before,
+    print(json.dumps({"seconds": seconds, "spectra": n_rows, "rss_before_mb": before,
                       "rss_peak_mb": watch.peak, **counts}))
 
 
@@ -231,11 +236,11 @@ def main(argv=None):
             common = [str(spectra), str(colours), "--batch-size", str(args.batch_size)]
             runs = [("specfm predict (survey path)", "survey",
                      ["--rows-per-read", str(args.rows_per_read), "--output",
-                      str(tmp / f"labels_{n}.fits")])]
+                      str(tmp / f"labels_{n}.ecsv")])]
             if n < max(args.sizes):  # as before rows_per_read: the table in memory whole
                 runs.append(("specfm predict, table read whole", "survey",
                              ["--rows-per-read", str(n), "--output",
-                              str(tmp / f"whole_{n}.fits")]))
+                              str(tmp / f"whole_{n}.ecsv")]))
             if n == min(args.sizes):
                 runs.append(("Model.predict, in memory (reference)", "in-memory", []))
             if args.dask_workers and n == max(args.sizes):
@@ -244,7 +249,7 @@ def main(argv=None):
                              f"{args.dask_workers} workers", "dask",
                              ["--rows-per-read", str(args.rows_per_read), "--workers",
                               str(args.dask_workers), "--expected", str(n), "--output",
-                              str(tmp / f"dask_{n}.fits")]))
+                              str(tmp / f"dask_{n}.ecsv")]))
             for label, what, extra in runs:
                 source = pattern if what == "dask" else str(spectra)
                 threads = 1 if what == "dask" else args.threads  # the workers: one each

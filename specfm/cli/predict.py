@@ -137,7 +137,8 @@ def run(args):
             method=args.method, overwrite=args.overwrite,
             progress=False if args.no_progress else None, flush_every=args.flush_every,
             files_per_task=args.files_per_task, registry=args.registry, device=args.device,
-            inputs=args.inputs, rows_per_read=args.rows_per_read, **extra,
+            inputs=args.inputs, rows_per_read=args.rows_per_read,
+            keep_rows=args.output is None, **extra,
         )
     except KeyboardInterrupt:
         where = args.output or "nothing (no --output was given)"

@@ -33,7 +33,14 @@ from ..pretrained import available_models
 from .api import resolve_model
 from .inputs_table import read_inputs_table
 from .one_file import FileOptions, predict_file
-from .output import output_format, read_table, write_table_atomic
+from .output import (
+    append_table,
+    appendable,
+    output_format,
+    read_table,
+    repair_appended,
+    write_table_atomic,
+)
 from .reading import check_format, expand_paths, identify_format, read_spectra
 
 __all__ = ["predict_files"]
@@ -56,6 +63,11 @@ def _existing_output(output, overwrite):
     if output is None or overwrite or not os.path.exists(output):
         return None
     try:
+        removed = repair_appended(output)
+        if removed:
+            log.warning(f"specfm predict: {os.fspath(output)} ended with {removed} bytes of a "
+                        "write that was interrupted; they were removed, and the files whose "
+                        "rows they began are predicted again.")
         return read_table(output)
     except Exception as error:
         raise OutputConflictError(
@@ -131,7 +143,7 @@ def _stack(tables, meta):
 def predict_files(paths, model=None, format=None, output=None, client=None, n_workers=None,
                   batch_size=64, labels=None, method="one_pass", overwrite=False,
                   progress=None, flush_every=20, files_per_task=None, registry=None,
-                  device=None, inputs=None, **kwargs):
+                  device=None, inputs=None, keep_rows=True, **kwargs):
     """Predict labels for every spectrum in many files; resumable; optionally with Dask.
 
     Parameters
@@ -149,11 +161,15 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         (``benchmarks/speed.py survey``); from ``FORMAT_HINT_FILES`` files on, the format
         of the first is logged, to pass here.
     output : str or path-like, optional
-        Write the table here (``.ecsv``, ``.fits`` or ``.parquet``), atomically, every
-        ``flush_every`` files and at the end (also after Ctrl-C). If it exists and holds
-        predictions of the same model (sha256), labels and method, the files it holds are
-        skipped and the new rows appended; if it holds another model's, an
-        `~specfm.exceptions.OutputConflictError` is raised unless ``overwrite``.
+        Write the table here (``.ecsv``, ``.fits`` or ``.parquet``) as the run goes, every
+        ``flush_every`` files and at the end (also after Ctrl-C). An ECSV output grows by
+        appending the new rows (`~specfm.inference.output.append_table`), so a
+        survey-sized run never rewrites it; FITS and Parquet outputs are rewritten whole,
+        atomically. If it exists and holds predictions of the same model (sha256), labels
+        and method, the files it holds are skipped and the new rows appended (an append
+        that a crash cut short is removed first, and its files predicted again); if it
+        holds another model's, an `~specfm.exceptions.OutputConflictError` is raised
+        unless ``overwrite``.
     client : distributed.Client, optional
         Spread the files over this Dask cluster's workers (each loads the model once; the
         model folder and the files must be readable by the workers).
@@ -185,6 +201,11 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         (and ``index``) columns and columns named like the model's input tokens
         (``specfm.inference.inputs_table``). Without it, Gaia XP archive files give the
         colours their photometry allows.
+    keep_rows : bool
+        Also return every row (default). With an ECSV ``output``, False returns a table
+        without rows (``meta`` and its summary only) and lets go of each file's rows once
+        they are on disk, so that memory does not grow with the run (``specfm predict``
+        does this).
     **kwargs
         The other fields of `~specfm.inference.one_file.FileOptions`, passed to
         `~specfm.inference.Model.predict` for every file (``max_tokens``, ``seed``,
@@ -196,7 +217,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     `~astropy.table.QTable`
         One row per spectrum: ``file``, ``index``, (``source_id``), then the columns of
         `~specfm.inference.Model.predict` without ``spectrum_index``; with an ``output``,
-        every row it holds. ``meta`` is that of `~specfm.inference.Model.predict`, plus
+        every row it holds (none with ``keep_rows=False`` and an ECSV output). ``meta``
+        is that of `~specfm.inference.Model.predict`, plus
         ``meta["summary"]`` (not written):
         ``done``, ``skipped`` and ``rows`` (counts of this run) and ``failed``
         (``{path: reason}``).
@@ -240,17 +262,27 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     order = [i for i, _ in todo]
     done = {"upto": 0, "table": existing}  # the files order[:upto], stacked once
     writes = _WriteClock()
+    appending = output is not None and appendable(output)
+    if appending:
+        # ECSV: finished files are appended to the output and (unless keep_rows) let go
+        done["chunks"] = [existing] if keep_rows and existing is not None else []
+        done["on_disk"] = existing is not None
+        done["table"] = existing = None  # on disk; held only in done["chunks"] if kept
 
-    def flush():
-        # Stack the finished files that follow the stacked prefix in file order, once, and
-        # let go of their own tables, so that the run holds one copy of its rows.
+    def flush(final=False):
+        # Take the finished files that follow those already taken, in file order, once,
+        # and let go of their own tables, so that the run holds one copy of its rows.
         upto = done["upto"]
         while upto < len(order) and order[upto] in tables:
             upto += 1
-        if upto > done["upto"]:
-            prefix = [tables.pop(i) for i in order[done["upto"]:upto]]
-            done["table"] = _stack([done["table"], *prefix], meta)
-            done["upto"] = upto
+        new = [tables.pop(i) for i in order[done["upto"]:upto]]
+        done["upto"] = upto
+        if appending:
+            if final:
+                new += [tables.pop(i) for i in order[upto:] if i in tables]
+            return _append(new, final)
+        if new:
+            done["table"] = _stack([done["table"], *new], meta)
         rest = [tables[i] for i in order[upto:] if i in tables]
         table = _stack([done["table"], *rest], meta)
         if output is not None and counts["done"] > counts["written"]:
@@ -258,6 +290,22 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
                 write_table_atomic(table, output)
             counts["written"] = counts["done"]
         return table
+
+    def _append(new, final):
+        # Files finished out of order wait for those before them (a Dask run), so that the
+        # rows stay in file order; the last flush appends whatever is left.
+        chunk = _stack(new, meta)
+        if chunk is not None:
+            with writes:
+                if not (done["on_disk"] and append_table(chunk, output)):
+                    # a new file, or other columns than the file's: write it whole, once
+                    before = read_table(output) if done["on_disk"] else None
+                    write_table_atomic(_stack([before, chunk], meta), output, mark=True)
+                    del before
+            done["on_disk"] = True
+            if keep_rows:
+                done["chunks"].append(chunk)
+        return _stack(done["chunks"], meta) if final else None
 
     bar = tqdm(total=len(todo), unit="file", desc="specfm predict", disable=not show,
                file=sys.stderr, dynamic_ncols=True)
@@ -285,7 +333,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     finally:
         outcomes.close()  # at once, not when collected: cancels Dask tasks, stops a cluster
         bar.close()
-        table = flush()
+        table = flush(final=True)
     if table is None:
         table = _empty_like()
         table.meta = meta or {"model": model.name, "model_sha256": model.sha256}

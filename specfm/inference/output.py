@@ -5,6 +5,11 @@ units, the masks and the table's ``meta`` (the model's name and sha256, ...): EC
 Parquet natively, FITS as one JSON header keyword, ``SPECFM``. A table is always written
 to a temporary file in the same folder and then renamed over the target
 (`os.replace`), so a reader, a crash or Ctrl-C never sees a half-written file.
+
+An ECSV output can also grow by appending (`append_table`), so that a survey-sized run
+never rewrites or holds all its rows: each complete write ends with a comment line that
+ECSV readers skip (`WRITE_MARK`), and `repair_appended` cuts off whatever follows the last
+one (an append that a crash interrupted) before the file is read to resume.
 """
 
 import contextlib
@@ -21,12 +26,16 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import MissingDependencyError, OutputWriteError, SpecfmInputError
 
-__all__ = ["OUTPUT_FORMATS", "output_format", "read_table", "write_table_atomic"]
+__all__ = ["OUTPUT_FORMATS", "WRITE_MARK", "append_table", "appendable", "output_format",
+           "read_table", "repair_appended", "write_table_atomic"]
 
 OUTPUT_FORMATS = {".ecsv": "ascii.ecsv", ".fits": "fits", ".parquet": "parquet"}
 """Output file extension -> astropy table format."""
 
 _FITS_META_KEY = "SPECFM"
+
+WRITE_MARK = "# specfm: complete write of "
+"""Start of the comment line that ends each complete write of an appendable ECSV output."""
 
 
 def output_format(path):
@@ -89,7 +98,27 @@ def _umask():
     return mask
 
 
-def write_table_atomic(table, path):
+def appendable(path):
+    """Return True when the output ``path`` can grow by `append_table` (ECSV).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file.
+
+    Returns
+    -------
+    bool
+
+    """
+    return output_format(path) == "ascii.ecsv"
+
+
+def _mark(n_rows):
+    return f"{WRITE_MARK}{n_rows} rows\n"
+
+
+def write_table_atomic(table, path, mark=False):
     """Write ``table`` to ``path`` through a temporary file and an atomic rename.
 
     Parameters
@@ -99,6 +128,9 @@ def write_table_atomic(table, path):
     path : str or path-like
         The output; its extension chooses the format (see `output_format`). It is
         replaced only once the new file is complete.
+    mark : bool
+        For an ECSV output, end it with a `WRITE_MARK` line, so that rows can be
+        appended to it with `append_table`.
 
     Raises
     ------
@@ -128,6 +160,9 @@ def write_table_atomic(table, path):
                 _fits_ready(table).write(temporary, format=fmt, overwrite=True)
         else:
             table.write(temporary, format=fmt, overwrite=True)
+            if mark and fmt == "ascii.ecsv":
+                with open(temporary, "a", encoding="utf-8") as handle:
+                    handle.write(_mark(len(table)))
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.chmod(temporary, 0o666 & ~_umask())
@@ -138,6 +173,143 @@ def write_table_atomic(table, path):
         if isinstance(error, OSError) and not isinstance(error, OutputWriteError):
             raise _write_error(path, error) from error
         raise
+
+
+def _ecsv_parts(text):
+    """Split ECSV text into its header (comment lines and the column names) and its rows."""
+    end = 0
+    while text.startswith("#", end):
+        end = text.index("\n", end) + 1
+    end = text.index("\n", end) + 1  # the line of column names
+    return text[:end], text[end:]
+
+
+def _file_header(path, size):
+    """Return the header of the ECSV file ``path`` as `_ecsv_parts` splits it."""
+    lines = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            lines.append(line)
+            if not line.startswith("#"):
+                break
+            if sum(map(len, lines)) > size:
+                break
+    return "".join(lines)
+
+
+def append_table(table, path):
+    """Append the rows of ``table`` to an ECSV output with the same columns.
+
+    The rows and a closing `WRITE_MARK` line are written in one call and synced to disk.
+    If the write fails, the file is cut back to its previous length.
+
+    Parameters
+    ----------
+    table : `~astropy.table.QTable`
+        The new rows, with the ``meta`` of the file.
+    path : str or path-like
+        An ECSV output written by `write_table_atomic` (``mark=True``) or by earlier calls.
+
+    Returns
+    -------
+    bool
+        False, and nothing is written, when ``table`` would not be written with the same
+        header (other columns, units or meta): the caller then rewrites the whole file.
+
+    Raises
+    ------
+    OutputWriteError
+        When the file cannot be written (a full disk, a read-only folder); it is then as
+        it was before the call.
+
+    """
+    import io
+
+    path = pathlib.Path(path)
+    buffer = io.StringIO()
+    table.write(buffer, format="ascii.ecsv")
+    header, rows = _ecsv_parts(buffer.getvalue())
+    try:
+        size = path.stat().st_size
+        if _file_header(path, len(header)) != header:
+            return False
+        _append_bytes(path, (rows + _mark(len(table))).encode("utf-8"), size)
+    except OSError as error:
+        raise _write_error(path, error) from error
+    return True
+
+
+def _append_bytes(path, data, size):
+    """Append ``data`` to a file of ``size`` bytes and sync it.
+
+    On any failure (a full disk, Ctrl-C) the file is cut back to ``size`` and the error
+    raised again.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        raise
+    finally:
+        os.close(fd)
+
+
+def repair_appended(path):
+    """Cut off an interrupted append at the end of an ECSV output; return bytes removed.
+
+    Whatever follows the last `WRITE_MARK` line is the start of an append that did not
+    finish (the process was killed while writing): it is removed, so that the file reads
+    as it was after its last complete write. A file without any such line (another
+    format, or written whole) is left alone.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output.
+
+    Returns
+    -------
+    int
+        The number of bytes removed (0 when the file ends with a complete write).
+
+    """
+    path = pathlib.Path(path)
+    if not path.exists() or not appendable(path):
+        return 0
+    with open(path, "r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        kept = _end_of_last_mark(handle, size)
+        if kept is None or kept == size:
+            return 0  # no mark (a file written whole), or it ends with a complete write
+        handle.truncate(kept)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return size - kept
+
+
+def _end_of_last_mark(handle, size, block=1 << 20):
+    """Return the offset just after the last complete `WRITE_MARK` line, or None."""
+    mark = ("\n" + WRITE_MARK).encode()
+    carry, position = b"", size
+    while position > 0:  # backwards, a block at a time
+        start = max(0, position - block)
+        handle.seek(start)
+        chunk = handle.read(position - start) + carry  # the bytes from ``start`` on
+        limit = len(chunk)
+        while (found := chunk.rfind(mark, 0, limit)) >= 0:
+            line_end = chunk.find(b"\n", found + 1)
+            if line_end >= 0:
+                return start + line_end + 1
+            limit = found  # a mark line cut short: the one before it counts
+        carry = chunk[:len(mark) + 64]  # a mark line that straddles the block boundary
+        position = start
+    return None
 
 
 def _write_error(path, error):

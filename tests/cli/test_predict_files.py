@@ -169,16 +169,19 @@ def test_interrupt_leaves_a_valid_output_and_resumes(tiny_model, fits_files, tmp
     assert table.meta["summary"]["skipped"] == 3 and len(read_table(out)) == 5
 
 
+@pytest.mark.parametrize("suffix", [".fits", ".ecsv"])
 def test_interrupt_while_writing_keeps_the_previous_output(tiny_model, fits_files, tmp_path,
-                                                           monkeypatch):
-    out = tmp_path / "labels.ecsv"
+                                                           monkeypatch, suffix):
+    """FITS is rewritten (interrupted before the rename), ECSV appended (before the sync)."""
+    out = tmp_path / f"labels{suffix}"
     predict_files(fits_files[:2], model=tiny_model, output=out)
     before = out.read_bytes()
 
-    def replace(*args):
+    def interrupt(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("specfm.inference.output.os.replace", replace)
+    where = "os.replace" if suffix == ".fits" else "os.fsync"
+    monkeypatch.setattr(f"specfm.inference.output.{where}", interrupt)
     with pytest.raises(KeyboardInterrupt):
         predict_files(fits_files, model=tiny_model, output=out)
     assert out.read_bytes() == before
@@ -188,14 +191,58 @@ def test_interrupt_while_writing_keeps_the_previous_output(tiny_model, fits_file
 def test_output_is_flushed_every_few_files(tiny_model, fits_files, tmp_path, monkeypatch):
     writes = []
 
-    def counting(table, path):
+    def counting(table, path, **kwargs):
         writes.append(len(table))
-        write_table_atomic(table, path)
+        write_table_atomic(table, path, **kwargs)
 
     monkeypatch.setattr(files_module, "write_table_atomic", counting)
     monkeypatch.setattr(files_module._WriteClock, "WRITING_SHARE", 1.0)  # writes cost nothing
-    predict_files(fits_files, model=tiny_model, output=tmp_path / "labels.ecsv", flush_every=2)
+    predict_files(fits_files, model=tiny_model, output=tmp_path / "labels.fits", flush_every=2)
     assert writes == [2, 4, 5]
+
+
+def test_an_ecsv_output_grows_by_appends(tiny_model, fits_files, tmp_path, monkeypatch):
+    from specfm.inference.output import append_table
+
+    writes, appends = [], []
+
+    def whole(table, path, **kwargs):
+        writes.append(len(table))
+        write_table_atomic(table, path, **kwargs)
+
+    def appending(table, path):
+        appends.append(len(table))
+        return append_table(table, path)
+
+    monkeypatch.setattr(files_module, "write_table_atomic", whole)
+    monkeypatch.setattr(files_module, "append_table", appending)
+    monkeypatch.setattr(files_module._WriteClock, "WRITING_SHARE", 1.0)
+    out = tmp_path / "labels.ecsv"
+    table = predict_files(fits_files, model=tiny_model, output=out, flush_every=2)
+    assert writes == [2] and appends == [2, 1]  # never rewritten, nor written twice
+    reference = predict_files(fits_files, model=tiny_model)
+    back = read_table(out)
+    assert list(back["file"]) == list(reference["file"]) == list(table["file"])
+    assert np.allclose(back["teff"].unmasked.value, reference["teff"].unmasked.value)
+    assert back.meta["model_sha256"] == reference.meta["model_sha256"]
+    assert out.read_text().count("# specfm: complete write of") == 3
+    # resumed with more files: appended after the rows already there
+    more = [write_toy_fits(tmp_path / "spectra" / f"more{i}.fits", seed=10 + i)
+            for i in range(2)]
+    writes.clear()
+    appends.clear()
+    predict_files([*fits_files, *more], model=tiny_model, output=out)
+    assert writes == [] and appends == [2]
+    assert len(read_table(out)) == 7
+
+
+def test_keep_rows_false_lets_go_of_the_rows(tiny_model, fits_files, tmp_path):
+    out = tmp_path / "labels.ecsv"
+    table = predict_files(fits_files, model=tiny_model, output=out, keep_rows=False,
+                          flush_every=2)
+    assert len(table) == 0 and table.meta["summary"]["rows"] == 5
+    assert table.meta["model_sha256"]
+    assert len(read_table(out)) == 5
 
 
 def test_slow_writes_are_spaced_out_to_a_small_share_of_the_run(tiny_model, fits_files,
@@ -205,10 +252,10 @@ def test_slow_writes_are_spaced_out_to_a_small_share_of_the_run(tiny_model, fits
 
     clock, writes, real_predict_file = [0.0], [], files_module.predict_file
 
-    def slow(table, path):  # a write that takes one second of the run's clock
+    def slow(table, path, **kwargs):  # a write that takes one second of the run's clock
         clock[0] += 1.0
         writes.append(len(table))
-        write_table_atomic(table, path)
+        write_table_atomic(table, path, **kwargs)
 
     def predicting(*args, **kwargs):  # each file takes 10 seconds
         clock[0] += 10.0
@@ -217,7 +264,7 @@ def test_slow_writes_are_spaced_out_to_a_small_share_of_the_run(tiny_model, fits
     monkeypatch.setattr(files_module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     monkeypatch.setattr(files_module, "write_table_atomic", slow)
     monkeypatch.setattr(files_module, "predict_file", predicting)
-    out = tmp_path / "labels.ecsv"
+    out = tmp_path / "labels.fits"  # rewritten whole at each write (ECSV is appended to)
     predict_files(fits_files, model=tiny_model, output=out, flush_every=1)
     # Written at 10 s (until 11 s), then not before 30 s (19 s later), nor at 40 s; the
     # write at 50 s holds every file, so the end of the run writes nothing more.
@@ -309,14 +356,32 @@ def _fail_the_second_write(monkeypatch, error):
     monkeypatch.setattr(output_module.QTable, "write", write)
 
 
+def _fill_the_disk_while_appending(monkeypatch, error):
+    """Let an append write a few bytes, then raise ``error`` as a full disk would."""
+    import specfm.inference.output as output_module
+
+    real = output_module.os.write
+
+    def write(fd, data):
+        real(fd, bytes(data[:7]))
+        raise error
+
+    monkeypatch.setattr(output_module.os, "write", write)
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".ecsv"])
 def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_earlier_rows(
-        tiny_model, fits_files, tmp_path, monkeypatch):
+        tiny_model, fits_files, tmp_path, monkeypatch, suffix):
     import errno
 
     from specfm.exceptions import OutputWriteError
 
-    out = tmp_path / "labels.ecsv"
-    _fail_the_second_write(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+    out = tmp_path / f"labels{suffix}"
+    full = OSError(errno.ENOSPC, "No space left on device")
+    if suffix == ".fits":
+        _fail_the_second_write(monkeypatch, full)
+    else:
+        _fill_the_disk_while_appending(monkeypatch, full)
     with pytest.raises(OutputWriteError, match=r"No space left on device.*ENOSPC") as caught:
         predict_files(fits_files, model=tiny_model, output=out, flush_every=2)
     assert "rows it already holds are intact" in str(caught.value)
@@ -328,26 +393,49 @@ def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_earlier_rows(
     assert table.meta["summary"]["skipped"] == 2 and len(read_table(out)) == len(fits_files)
 
 
-def test_a_read_only_folder_is_a_clear_error(tiny_model, fits_files, tmp_path, monkeypatch):
+@pytest.mark.parametrize("suffix", [".fits", ".ecsv"])
+def test_a_read_only_folder_is_a_clear_error(tiny_model, fits_files, tmp_path, monkeypatch,
+                                             suffix):
     import errno
 
     from specfm.cli import main
     from specfm.exceptions import OutputWriteError
 
-    out = tmp_path / "labels.ecsv"
+    out = tmp_path / f"labels{suffix}"
     predict_files(fits_files[:1], model=tiny_model, output=out)
     before = out.read_bytes()
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr("specfm.inference.output.tempfile.mkstemp", read_only)
+    # FITS is rewritten through a temporary file; ECSV is opened to append to
+    where = "tempfile.mkstemp" if suffix == ".fits" else "os.open"
+    monkeypatch.setattr(f"specfm.inference.output.{where}", read_only)
     with pytest.raises(OutputWriteError, match=r"Read-only file system.*EROFS"):
         predict_files(fits_files, model=tiny_model, output=out)
     assert out.read_bytes() == before
     assert main(["predict", *map(str, fits_files), "--model", str(tiny_model), "-o", str(out),
                  "--no-progress"]) == 1
     assert out.read_bytes() == before
+
+
+def test_an_append_cut_short_by_a_crash_is_removed_on_resume(tiny_model, fits_files,
+                                                             tmp_path, monkeypatch):
+    from astropy import log
+
+    monkeypatch.setattr(files_module._WriteClock, "WRITING_SHARE", 1.0)  # a write a file
+    out = tmp_path / "labels.ecsv"
+    predict_files(fits_files[:3], model=tiny_model, output=out, flush_every=1)
+    whole = out.read_bytes()
+    marks = [i for i in range(len(whole)) if whole.startswith(b"\n# specfm: complete", i)]
+    cut = whole[:marks[-1] - 5]  # the third file's append, killed before its end
+    out.write_bytes(cut)
+    with log.log_to_list() as messages:
+        table = predict_files(fits_files, model=tiny_model, output=out)
+    assert any("were removed" in m.getMessage() for m in messages)
+    assert table.meta["summary"]["skipped"] == 2 and table.meta["summary"]["done"] == 3
+    back = read_table(out)
+    assert list(back["file"]) == [os.path.abspath(p) for p in fits_files]  # once each
 
 
 def test_many_files_without_a_format_log_the_format_to_pass(tiny_model, fits_files,
