@@ -84,6 +84,9 @@ def main(argv=None):
                         help="largest batch timed with bfloat16 autocast (slow on CPUs "
                              "without bfloat16 units)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--compile-batches", type=int, nargs="+", default=None,
+                        help="batch sizes timed compiled (default: all; each new shape "
+                             "compiles again, about a minute on two cores)")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
     where.light_torch(args.threads)
@@ -117,7 +120,9 @@ def main(argv=None):
                 queries = query.build(tokens.n_rows, model.vocabulary)
                 flops = None  # counted after the timings (the counter's hooks cost time)
                 extra = [("bfloat16", net)] if batch <= args.bf16_max_batch else []
-                for variant, fn_net in [*variants.items(), *extra]:
+                chosen = {k: v for k, v in variants.items() if k != "compiled"
+                          or args.compile_batches is None or batch in args.compile_batches}
+                for variant, fn_net in [*chosen.items(), *extra]:
                     def call(fn_net=fn_net, variant=variant, tokens=tokens, queries=queries):
                         with torch.inference_mode():
                             if variant == "bfloat16":

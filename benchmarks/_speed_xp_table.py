@@ -19,7 +19,8 @@ equal to their size, as every file was read before 0.1). The reference is
 with the same colours and batch size, in a fresh process of its own (issue 21's target 1
 is measured that way): the survey path should be within 20% of it.
 
-With ``--dask-workers N`` the largest table is also written as ``--dask-files`` files of
+With ``--dask-workers N`` the largest table (or ``--dask-size``) is also written as
+``--dask-files`` files of
 consecutive rows and predicted on a local Dask cluster of N one-thread workers
 (``specfm predict 'part_*.fits' --workers N``). That run checks its own rows: every
 ``source_id`` of the table once, none lost and none doubled (the counts are in the table).
@@ -219,7 +220,9 @@ def main(argv=None):
                         help="also predict the largest table, split into files, on a local "
                              "Dask cluster of this many workers (default: no Dask run)")
     parser.add_argument("--dask-files", type=int, default=8,
-                        help="files the largest table is split into for the Dask run")
+                        help="files the table is split into for the Dask run")
+    parser.add_argument("--dask-size", type=int, default=None,
+                        help="the table size of the Dask run (default: the largest)")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
     from astropy.table import Table
@@ -243,7 +246,7 @@ def main(argv=None):
                               str(tmp / f"whole_{n}.ecsv")]))
             if n == min(args.sizes):
                 runs.append(("Model.predict, in memory (reference)", "in-memory", []))
-            if args.dask_workers and n == max(args.sizes):
+            if args.dask_workers and n == (args.dask_size or max(args.sizes)):
                 pattern = split_table(spectra, args.dask_files, tmp / f"parts_{n}")
                 runs.append((f"specfm predict, {args.dask_files} files, Dask "
                              f"{args.dask_workers} workers", "dask",
