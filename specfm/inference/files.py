@@ -32,8 +32,9 @@ from ..exceptions import CoverageWarning, OutputConflictError
 from ..pretrained import available_models
 from .api import resolve_model
 from .inputs_table import read_inputs_table
-from .one_file import FileOptions, predict_file
+from .one_file import FileOptions, PieceSink, predict_file
 from .output import (
+    append_mark,
     append_table,
     appendable,
     output_format,
@@ -205,7 +206,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         Also return every row (default). With an ECSV ``output``, False returns a table
         without rows (``meta`` and its summary only) and lets go of each file's rows once
         they are on disk, so that memory does not grow with the run (``specfm predict``
-        does this).
+        does this). A file read in pieces (``rows_per_read``) is appended piece by piece
+        in this process, whatever ``keep_rows``; a Dask worker returns its rows whole.
     **kwargs
         The other fields of `~specfm.inference.one_file.FileOptions`, passed to
         `~specfm.inference.Model.predict` for every file (``max_tokens``, ``seed``,
@@ -307,9 +309,13 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
                 done["chunks"].append(chunk)
         return _stack(done["chunks"], meta) if final else None
 
+    # A file read in pieces (a survey-sized table) is appended piece by piece (in this
+    # process; a Dask worker sends each file's rows back whole).
+    sink = _AppendSink(output, done, meta, flush, keep_rows) if appending else None
     bar = tqdm(total=len(todo), unit="file", desc="specfm predict", disable=not show,
                file=sys.stderr, dynamic_ncols=True)
-    outcomes = _outcomes(model, todo, options, client, n_workers, files_per_task, device)
+    outcomes = _outcomes(model, todo, options, client, n_workers, files_per_task, device,
+                         sink)
     since_flush = 0
     try:
         for index, outcome in outcomes:
@@ -317,12 +323,12 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
             _report(outcome, failed, warned)
             counts["coverage"] += any(issubclass(c, CoverageWarning)
                                       for c, _ in outcome.warnings)
-            if outcome.table is not None:
-                tables[index] = outcome.table
+            if outcome.table is not None or outcome.streamed:
+                tables[index] = outcome.table  # None when its rows are on disk already
                 counts["done"] += 1
-                counts["rows"] += len(outcome.table)
+                counts["rows"] += outcome.rows
                 if not meta:
-                    meta = dict(outcome.table.meta)
+                    meta.update(outcome.table.meta)
             else:
                 tables[index] = None  # failed: nothing to stack, but the order goes on
             since_flush += 1
@@ -389,6 +395,54 @@ class _WriteClock:
         return time.monotonic() - self.ended >= wait
 
 
+class _AppendSink(PieceSink):
+    """Appends the pieces of a file read in pieces to an ECSV output as they are predicted.
+
+    The pieces are appended without a `~specfm.inference.output.WRITE_MARK`, and the mark
+    goes after the last one, so that the file counts as done in the output only once all
+    its rows are there: a crash in between leaves rows that the resume cuts off
+    (`~specfm.inference.output.repair_appended`), a failed file or Ctrl-C has them cut off
+    at once. Files finished before it are appended first, to keep the file order.
+    """
+
+    def __init__(self, output, done, meta, flush, keep_rows):
+        self.output, self.done, self.meta, self.flush = output, done, meta, flush
+        self.keep_rows = keep_rows
+
+    def begin(self, table):
+        self.flush()  # the files before this one, each closed by its mark
+        if not self.meta:
+            self.meta.update(table.meta)
+        if not self.done["on_disk"]:  # the header alone, as a complete write of 0 rows
+            write_table_atomic(_stack([table], self.meta)[:0], self.output, mark=True)
+            self.done["on_disk"] = True
+        self.kept = len(self.done["chunks"])
+
+    def write(self, table):
+        table = _stack([table], self.meta)
+        if table is None:
+            return True
+        if not append_table(table, self.output, mark=False):
+            return False  # other columns than the file's: the rest is rewritten at the end
+        if self.keep_rows:
+            self.done["chunks"].append(table)
+        return True
+
+    def end(self, rest, n_rows):
+        chunk = _stack(rest, self.meta)
+        if chunk is None:
+            append_mark(self.output, n_rows)
+        else:  # the output, this file's pieces so far included, and the rest, once
+            write_table_atomic(_stack([read_table(self.output), chunk], self.meta),
+                               self.output, mark=True)
+            if self.keep_rows:
+                self.done["chunks"].append(chunk)
+
+    def abandon(self):
+        repair_appended(self.output)
+        del self.done["chunks"][self.kept:]
+
+
 def _empty_like():
     from astropy.table import QTable
 
@@ -417,11 +471,14 @@ def _report(outcome, failed, warned):
                     f"{message}")
 
 
-def _outcomes(model, todo, options, client, n_workers, files_per_task, device):
-    """Yield ``(index, FileOutcome)`` for every ``(index, path)`` of ``todo``, any order."""
+def _outcomes(model, todo, options, client, n_workers, files_per_task, device, sink=None):
+    """Yield ``(index, FileOutcome)`` for every ``(index, path)`` of ``todo``, any order.
+
+    ``sink`` (a `PieceSink`) takes the rows of files read in pieces, in this process only.
+    """
     if client is None and n_workers is None:
         for index, path in todo:
-            yield index, predict_file(model, path, options)
+            yield index, predict_file(model, path, options, sink)
         return
     if not todo:
         return

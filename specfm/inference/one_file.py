@@ -4,21 +4,24 @@
 with one `FileOptions`: the format, the arguments of `~specfm.inference.Model.predict`, and
 the table of per-spectrum inputs. It returns a `FileOutcome` with the file's rows, or the
 reason it failed, and the warnings it raised. A Gaia XP sampled FITS table is read and
-predicted ``rows_per_read`` spectra at a time, so memory does not grow with its size.
+predicted ``rows_per_read`` spectra at a time; given a `PieceSink` (an ECSV output being
+appended to), the rows of each piece after the first go to it as they are predicted, so
+that memory does not grow with the size of the table either.
 """
 
+import contextlib
 import dataclasses
 import os
 import warnings
 
 import numpy as np
 
-from ..exceptions import SpecfmInputError
+from ..exceptions import OutputWriteError, SpecfmInputError
 from .batching import split_pieces
 from .inputs_table import file_inputs, photometry_from_file
 from .reading import describe_read_error, iter_spectra, piece_position
 
-__all__ = ["FileOptions", "FileOutcome", "predict_file"]
+__all__ = ["FileOptions", "FileOutcome", "PieceSink", "predict_file"]
 
 
 @dataclasses.dataclass
@@ -87,9 +90,13 @@ class FileOutcome:
     path : str
         The file's absolute path.
     table : `~astropy.table.QTable` or None
-        Its rows, or None when it failed.
+        Its rows, or None when it failed or its rows went to a `PieceSink`.
     error : str or None
         Why it failed.
+    rows : int
+        The number of its rows (0 when it failed).
+    streamed : bool
+        Its rows went to a `PieceSink` as they were predicted (``table`` is None).
     warnings : list of tuple
         ``(category, message)`` of the distinct warnings raised while reading and
         predicting it.
@@ -100,6 +107,32 @@ class FileOutcome:
     table: object = None
     error: str | None = None
     warnings: list = dataclasses.field(default_factory=list)
+    rows: int = 0
+    streamed: bool = False
+
+
+class PieceSink:
+    """Where `predict_file` sends the rows of a file read in more than one piece.
+
+    The base class writes nothing (every ``write`` is refused, so the rows stay with
+    `predict_file`); ``specfm.inference.files`` appends them to an ECSV output.
+    `predict_file` calls `begin` when a file's second piece is predicted, `write` with
+    each piece's table from the first on, then `end` when the file is done, or `abandon`
+    when it fails or the run is interrupted.
+    """
+
+    def begin(self, table):
+        """Get ready for a file's pieces; ``table`` is its first."""
+
+    def write(self, table):
+        """Take one piece's rows; return False to leave them (and the rest) with the caller."""
+        return False
+
+    def end(self, rest, n_rows):
+        """Close the file: ``n_rows`` rows in all, ``rest`` the tables `write` refused."""
+
+    def abandon(self):
+        """Remove what the file wrote: it failed (or the run stopped) after `begin`."""
 
 
 def _id_column(spectra, n_rows):
@@ -155,7 +188,14 @@ def _with_file_columns(table, path, spectra):
     return table
 
 
-def predict_file(model, path, options=None):
+def _abandon_quietly(sink):
+    """Tell a begun sink that its file is abandoned; an error doing so is not raised."""
+    if sink is not None:
+        with contextlib.suppress(Exception):
+            sink.abandon()
+
+
+def predict_file(model, path, options=None, sink=None):
     """Read and predict one file; never raise for a bad file.
 
     Parameters
@@ -167,13 +207,21 @@ def predict_file(model, path, options=None):
     options : `FileOptions`, optional
         The format, the arguments of `~specfm.inference.Model.predict` and the inputs
         table; default `FileOptions()`.
+    sink : `PieceSink`, optional
+        Where the rows of a file read in more than one piece go, piece by piece, instead
+        of being held until the file is done. A file of one piece is returned whole.
 
     Returns
     -------
     FileOutcome
-        With a table whose first columns are ``file``, ``index`` (and ``source_id``),
-        or the reason it failed (then no rows of it, even if some of its pieces were
-        predicted).
+        With a table whose first columns are ``file``, ``index`` (and ``source_id``)
+        (None if its rows went to ``sink``), or the reason it failed (then no rows of it,
+        even if some of its pieces were predicted).
+
+    Raises
+    ------
+    OutputWriteError
+        When ``sink`` cannot write (a full disk): that stops the run, not just the file.
 
     """
     from astropy.table import vstack
@@ -183,18 +231,46 @@ def predict_file(model, path, options=None):
     outcome = FileOutcome(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tables = []
+        tables, began, held = [], None, False  # began: the sink, once a file's pieces go to it
         try:
             for spectra in _read_pieces(path, options):
                 inputs = _file_inputs(model, path, spectra, options.inputs)
                 table = model.predict(spectra, progress=False, inputs=inputs,
                                       **options.predict_arguments())
                 tables.append(_with_file_columns(table, path, spectra))
+                outcome.rows += len(table)
+                if sink is None or held or (len(tables) < 2 and began is None):
+                    continue
+                if began is None:
+                    sink.begin(tables[0])
+                    began = sink
+                while tables and sink.write(tables[0]):
+                    tables.pop(0)  # on disk: let go of it
+                held = bool(tables)  # refused: the rest of the file is held, as without a sink
         except _ReadError as error:  # a bad file is reported, not fatal
             outcome.error = str(error)
+        except OutputWriteError:
+            _abandon_quietly(began)
+            raise
         except Exception as error:
             outcome.error = f"{type(error).__name__}: {error}".strip()
-        if outcome.error is None and tables:
+        except BaseException:  # Ctrl-C: no part of the file is left in the output
+            _abandon_quietly(began)
+            raise
+        if began is not None:
+            try:
+                if outcome.error is None:
+                    began.end(tables, outcome.rows)
+                    outcome.streamed = True
+                else:
+                    began.abandon()
+            except BaseException:
+                _abandon_quietly(began)
+                raise
+            tables = []
+        if outcome.error is not None:
+            outcome.rows = 0
+        elif tables:
             outcome.table = (tables[0] if len(tables) == 1
                              else vstack(tables, metadata_conflicts="silent"))
     seen = set()

@@ -26,8 +26,8 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import MissingDependencyError, OutputWriteError, SpecfmInputError
 
-__all__ = ["OUTPUT_FORMATS", "WRITE_MARK", "append_table", "appendable", "output_format",
-           "read_table", "repair_appended", "write_table_atomic"]
+__all__ = ["OUTPUT_FORMATS", "WRITE_MARK", "append_mark", "append_table", "appendable",
+           "output_format", "read_table", "repair_appended", "write_table_atomic"]
 
 OUTPUT_FORMATS = {".ecsv": "ascii.ecsv", ".fits": "fits", ".parquet": "parquet"}
 """Output file extension -> astropy table format."""
@@ -197,7 +197,7 @@ def _file_header(path, size):
     return "".join(lines)
 
 
-def append_table(table, path):
+def append_table(table, path, mark=True):
     """Append the rows of ``table`` to an ECSV output with the same columns.
 
     The rows and a closing `WRITE_MARK` line are written in one call and synced to disk.
@@ -209,6 +209,10 @@ def append_table(table, path):
         The new rows, with the ``meta`` of the file.
     path : str or path-like
         An ECSV output written by `write_table_atomic` (``mark=True``) or by earlier calls.
+    mark : bool
+        End the rows with a `WRITE_MARK` line (default). Without it, the rows are the
+        first part of a write that `append_mark` completes; until then, `repair_appended`
+        would cut them off (rows of one file appended as it is read in pieces).
 
     Returns
     -------
@@ -233,10 +237,34 @@ def append_table(table, path):
         size = path.stat().st_size
         if _file_header(path, len(header)) != header:
             return False
-        _append_bytes(path, (rows + _mark(len(table))).encode("utf-8"), size)
+        _append_bytes(path, (rows + (_mark(len(table)) if mark else "")).encode("utf-8"),
+                      size)
     except OSError as error:
         raise _write_error(path, error) from error
     return True
+
+
+def append_mark(path, n_rows):
+    """Close a write of ``n_rows`` rows appended with ``append_table(..., mark=False)``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ECSV output.
+    n_rows : int
+        The rows of the write that the `WRITE_MARK` line closes (for a person reading it).
+
+    Raises
+    ------
+    OutputWriteError
+        When the file cannot be written; it is then as it was before the call.
+
+    """
+    path = pathlib.Path(path)
+    try:
+        _append_bytes(path, _mark(int(n_rows)).encode("utf-8"), path.stat().st_size)
+    except OSError as error:
+        raise _write_error(path, error) from error
 
 
 def _append_bytes(path, data, size):
