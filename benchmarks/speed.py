@@ -17,6 +17,9 @@ mode              what it times                                       results (`
                   colours through ``specfm.predict_files``: rate and
                   peak memory by table size, against
                   ``Model.predict`` in memory
+``flops``         the network's FLOPs per spectrum by stage           ``flop_breakdown``
+                  (embedding, cross-attention, latent layers,
+                  decoder, head) and the ceilings they set
 ``render``        synthetic spectra rendered per second per           ``synth_render_speed``
                   instrument and emulator (``specfm.synth``)
 ``peak``          the matrix-multiply peak alone, float32 and         (printed)
@@ -47,6 +50,7 @@ MODES = {
     "survey": "_speed_survey",
     "xp-table": "_speed_xp_table",
     "render": "_speed_render",
+    "flops": "_speed_flops",
 }
 
 
