@@ -96,7 +96,7 @@ def main(argv=None):
                          "gflop_per_spectrum": gflop,
                          "latent_fraction": per["latent layers"] / gflop,
                          "ceiling_spectra_per_s": peak / 1e9 / gflop,
-                         "ceiling_without_latents": peak / 1e9 / rest if rest > 0 else None})
+                         "ceiling_without_latents": peak / 1e9 / rest})
             print(f"{name:12s} {size:13s} {gflop:.3f} GFLOP/spectrum, latent layers "
                   f"{rows[-1]['latent_fraction']:.0%}", flush=True)
     table = Table(rows=rows)

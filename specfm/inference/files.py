@@ -206,8 +206,9 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
         Also return every row (default). With an ECSV ``output``, False returns a table
         without rows (``meta`` and its summary only) and lets go of each file's rows once
         they are on disk, so that memory does not grow with the run (``specfm predict``
-        does this). A file read in pieces (``rows_per_read``) is appended piece by piece
-        in this process, whatever ``keep_rows``; a Dask worker returns its rows whole.
+        does this). With an ECSV ``output``, a file read in pieces (``rows_per_read``)
+        is appended piece by piece in this process, whatever ``keep_rows``; a Dask worker
+        returns its rows whole.
     **kwargs
         The other fields of `~specfm.inference.one_file.FileOptions`, passed to
         `~specfm.inference.Model.predict` for every file (``max_tokens``, ``seed``,
@@ -327,7 +328,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
                 tables[index] = outcome.table  # None when its rows are on disk already
                 counts["done"] += 1
                 counts["rows"] += outcome.rows
-                if not meta:
+                if not meta and outcome.table is not None:  # (a streamed file set it)
                     meta.update(outcome.table.meta)
             else:
                 tables[index] = None  # failed: nothing to stack, but the order goes on

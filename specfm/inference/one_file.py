@@ -258,15 +258,15 @@ def predict_file(model, path, options=None, sink=None):
             _abandon_quietly(began)
             raise
         if began is not None:
-            try:
-                if outcome.error is None:
+            if outcome.error is not None:
+                began.abandon()
+            else:
+                try:
                     began.end(tables, outcome.rows)
-                    outcome.streamed = True
-                else:
-                    began.abandon()
-            except BaseException:
-                _abandon_quietly(began)
-                raise
+                except BaseException:  # the mark not written: no part of the file stays
+                    _abandon_quietly(began)
+                    raise
+                outcome.streamed = True
             tables = []
         if outcome.error is not None:
             outcome.rows = 0
