@@ -25,7 +25,7 @@ import _paths as where
 import _through_api as api
 import _writing as writer
 from _speed_hardware import SIZES, token_rows
-from _timing import matmul_peak
+from _timing import count_flops, matmul_peak
 
 __all__ = ["STAGES", "main", "stage_flops"]
 
@@ -46,11 +46,7 @@ def _column(stage):
 
 def stage_flops(network, tokens, queries):
     """Return ``{stage: FLOPs}`` and the total of one forward pass (see `STAGES`)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with counter:
-        network(tokens, queries)
+    counter = count_flops(network, tokens, queries)
     counts = counter.get_flop_counts()
     prefix = type(network).__name__
     by_stage = {}

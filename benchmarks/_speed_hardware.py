@@ -33,7 +33,7 @@ import time
 import _paths as where
 import _through_api as api
 import _writing as writer
-from _timing import best_time, matmul_peak
+from _timing import best_time, count_flops, matmul_peak
 
 __all__ = ["main"]
 
@@ -59,14 +59,7 @@ def token_rows(model, size, n_spectra):
 
 
 def flops_of(network, tokens, queries):
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with counter:  # (not under inference_mode: the counter's module hooks need autograd)
-        network(tokens, queries)
-    del torch
-    return float(counter.get_total_flops())
+    return float(count_flops(network, tokens, queries).get_total_flops())
 
 
 def main(argv=None):

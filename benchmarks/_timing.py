@@ -12,7 +12,7 @@ import time
 import numpy as np
 from _paths import ROOT
 
-__all__ = ["best_time", "matmul_peak", "peak_rss_mb", "run_fresh", "timed_runs"]
+__all__ = ["best_time", "count_flops", "matmul_peak", "peak_rss_mb", "run_fresh", "timed_runs"]
 
 
 def best_time(fn, repeats=3, min_time=0.3):
@@ -39,6 +39,19 @@ def matmul_peak(size, dtype):
     b = torch.randn(size, size, dtype=dtype)
     seconds = best_time(lambda: torch.matmul(a, b), repeats=5)
     return 2.0 * size**3 / seconds
+
+
+def count_flops(network, tokens, queries):
+    """Run one forward pass under a FLOP counter and return the counter.
+
+    Not under ``inference_mode``: the counter's module hooks need autograd.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        network(tokens, queries)
+    return counter
 
 
 def timed_runs(run, repeats):

@@ -123,6 +123,16 @@ def _choose_model(model, files, format, registry, existing, device):
     return chosen
 
 
+def _rewrite_whole(output, chunk, meta, on_disk=True):
+    """Write ``output`` once, whole and marked: the rows it has (if ``on_disk``), then ``chunk``.
+
+    The fallback of an append that cannot be made (a new file, or other columns than the
+    file's): slower, as it reads the output back, but never leaves the file half-written.
+    """
+    before = read_table(output) if on_disk else None
+    write_table_atomic(_stack([before, chunk], meta), output, mark=True)
+
+
 def _stack(tables, meta):
     tables = [t for t in tables if t is not None and len(t)]
     if not tables:
@@ -302,9 +312,7 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
             with writes:
                 if not (done["on_disk"] and append_table(chunk, output)):
                     # a new file, or other columns than the file's: write it whole, once
-                    before = read_table(output) if done["on_disk"] else None
-                    write_table_atomic(_stack([before, chunk], meta), output, mark=True)
-                    del before
+                    _rewrite_whole(output, chunk, meta, done["on_disk"])
             done["on_disk"] = True
             if keep_rows:
                 done["chunks"].append(chunk)
@@ -434,8 +442,7 @@ class _AppendSink(PieceSink):
         if chunk is None:
             append_mark(self.output, n_rows)
         else:  # the output, this file's pieces so far included, and the rest, once
-            write_table_atomic(_stack([read_table(self.output), chunk], self.meta),
-                               self.output, mark=True)
+            _rewrite_whole(self.output, chunk, self.meta)
             if self.keep_rows:
                 self.done["chunks"].append(chunk)
 
