@@ -20,6 +20,8 @@ mode              what it times                                       results (`
 ``flops``         the network's FLOPs per spectrum by stage           ``flop_breakdown``
                   (embedding, cross-attention, latent layers,
                   decoder, head) and the ceilings they set
+``precision``     labels with bfloat16 autocast against float32       ``precision_agreement``
+                  (real Gaia XP, synthetic APOGEE; no timing)
 ``render``        synthetic spectra rendered per second per           ``synth_render_speed``
                   instrument and emulator (``specfm.synth``)
 ``peak``          the matrix-multiply peak alone, float32 and         (printed)
@@ -51,6 +53,7 @@ MODES = {
     "xp-table": "_speed_xp_table",
     "render": "_speed_render",
     "flops": "_speed_flops",
+    "precision": "_speed_precision",
 }
 
 

@@ -77,7 +77,7 @@ def _existing_output(output, overwrite):
         ) from error
 
 
-def _check_resumable(existing, output, model, labels, method):
+def _check_resumable(existing, output, model, labels, method, precision):
     meta = existing.meta
     theirs = meta.get("model_sha256")
     if theirs != model.sha256:
@@ -94,6 +94,13 @@ def _check_resumable(existing, output, model, labels, method):
             f"{os.fspath(output)} holds labels {meta.get('labels')} predicted with method "
             f"{meta.get('method')!r}; this run asks for {labels} with {method!r}. Use the same "
             "options to resume, or pass overwrite=True (--overwrite) to start again."
+        )
+    theirs = meta.get("precision", "float32")
+    if theirs != precision:
+        raise OutputConflictError(
+            f"{os.fspath(output)} holds predictions made in {theirs}; this run asks for "
+            f"{precision}. Use precision={theirs!r} (--precision {theirs}) to resume, or "
+            "pass overwrite=True (--overwrite) to start again."
         )
 
 
@@ -256,7 +263,8 @@ def predict_files(paths, model=None, format=None, output=None, client=None, n_wo
     model = _choose_model(model, files, format, registry, existing, device)
     names = _label_names(model, labels)
     if existing is not None:
-        _check_resumable(existing, output, model, names, method)
+        _check_resumable(existing, output, model, names, method,
+                         kwargs.get("precision", "float32"))
         done_before = set(existing["file"])
     else:
         done_before = set()

@@ -30,10 +30,14 @@ from .batching import derived_seed, make_batches, split_pieces, tokenize_batch
 from .frame import add_frame, resolve_velocity
 from .table import FLAG_DESCRIPTIONS, input_label_values, make_table, prediction_flags
 
-__all__ = ["METHODS", "Model", "load"]
+__all__ = ["METHODS", "PRECISIONS", "Model", "load"]
 
 METHODS = ("one_pass", "chunked")
 """Inference methods of `Model.predict`: the whole spectrum at once, or random chunks."""
+
+PRECISIONS = ("float32", "bfloat16")
+"""Arithmetic of the network in `Model.predict`: float32, or bfloat16 autocast (matrix
+products in bfloat16, faster on CPUs and GPUs with bfloat16 units; see the speed page)."""
 
 _PROGRESS_BATCHES = 4  # with progress=None, show a bar above this many batches
 ROWS_PER_CALL = 64
@@ -306,7 +310,8 @@ class Model:
 
     def predict(self, spectra, labels=None, inputs=None, batch_size=64, progress=None,
                 medium="vacuum", radial_velocity=None, redshift=None, method="one_pass",
-                chunk_size=512, seed=0, on_error="mask", max_tokens="model"):
+                chunk_size=512, seed=0, on_error="mask", max_tokens="model",
+                precision="float32"):
         """Predict stellar labels, with uncertainties, for each spectrum.
 
         Parameters
@@ -350,6 +355,10 @@ class Model:
             with, if any. A spectrum with more valid pixels is split at random into
             several rows (never sub-sampled: every pixel is used), whose predictions are
             combined as an equal-weight mixture. None: read every pixel in one row.
+        precision : {"float32", "bfloat16"}
+            The network's arithmetic: float32 (default), or bfloat16 autocast, faster
+            where the CPU (or GPU) has bfloat16 matrix units and slower where it has not.
+            ``benchmarks/speed.py precision`` measures how far its labels move.
 
         Returns
         -------
@@ -369,6 +378,7 @@ class Model:
         """
         if method not in METHODS:
             raise SpecfmInputError(f"method must be one of {METHODS}, not {method!r}.")
+        _check_precision(precision)
         if isinstance(spectra, str | os.PathLike):
             spectra = _read_path(spectra)
         if int(batch_size) < 1 or int(chunk_size) < 1:
@@ -388,10 +398,12 @@ class Model:
                                     medium, on_error, seed)
             outside += [r.n_outside_coverage for r in tokens.reports]
             per_batch.append(self._predict_tokens(tokens, query, method, chunk_size, seed,
-                                                  batch[0].start))
+                                                  batch[0].start, precision))
         self._warn_coverage(outside)
         parts = [np.concatenate(x) for x in zip(*per_batch, strict=True)]
         table = self._table(names, *parts, outside, method, chunk_size, seed, config)
+        if precision != "float32":
+            table.meta["precision"] = precision
         return add_frame(table, radial_velocity, redshift, source)
 
     def inference_config(self, max_tokens="model"):
@@ -431,7 +443,8 @@ class Model:
                 stacklevel=3,
             )
 
-    def run_tokens(self, tokens, query, method="one_pass", chunk_size=512, seed=0, offset=0):
+    def run_tokens(self, tokens, query, method="one_pass", chunk_size=512, seed=0, offset=0,
+                   precision="float32"):
         """Return per-row ``(mean, logvar)`` in scaled units (float64, CPU) for ``query``.
 
         The one place the network is called (prediction, generation, in-painting,
@@ -448,6 +461,8 @@ class Model:
         chunk_size, seed, offset : int
             For ``method="chunked"``: pixels per chunk, and the seed of the chunks of
             spectrum ``offset + i``.
+        precision : {"float32", "bfloat16"}
+            As for `predict`.
 
         Returns
         -------
@@ -458,7 +473,9 @@ class Model:
         device = next(self.network.parameters()).device
         tokens = tokens.to(device)
         queries = query.build(tokens.n_rows, self.vocabulary, device=device)
-        with torch.inference_mode():
+        _check_precision(precision)
+        with torch.inference_mode(), torch.autocast(
+                device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
             if method == "one_pass":
                 per_call = rows_per_call(tokens.n_tokens)
                 if tokens.n_rows <= per_call:
@@ -480,7 +497,7 @@ class Model:
                 mean[rows], logvar[rows] = out.mean.double().cpu(), out.logvar.double().cpu()
             return mean, logvar
 
-    def _predict_tokens(self, tokens, query, method, chunk_size, seed, offset):
+    def _predict_tokens(self, tokens, query, method, chunk_size, seed, offset, precision):
         """Per-spectrum scaled mean, variance, usable, n_tokens, input label values."""
         n_spec = tokens.n_spectra
         usable = np.array([r.n_tokens > 0 for r in tokens.reports], bool)
@@ -490,7 +507,8 @@ class Model:
         variance = mean.clone()
         if rows.size:
             part = tokens.select(rows).trim()
-            row_mean, row_logvar = self.run_tokens(part, query, method, chunk_size, seed, offset)
+            row_mean, row_logvar = self.run_tokens(part, query, method, chunk_size, seed, offset,
+                                                   precision)
             mean, variance = combine_rows(row_mean, row_logvar, part.spectrum_index.cpu(),
                                           n_spec)
         n_tokens = np.array([r.n_tokens for r in tokens.reports], np.int64)
@@ -522,6 +540,11 @@ class Model:
         if self.choice:
             meta["model_choice"] = self.choice
         return make_table(names, self.vocabulary, value, std, usable, n_tokens, flags, meta)
+
+
+def _check_precision(precision):
+    if precision not in PRECISIONS:
+        raise SpecfmInputError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
 
 
 def load(path, name=None, map_location="cpu"):

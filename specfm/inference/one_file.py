@@ -34,7 +34,7 @@ class FileOptions:
         The specutils format of the files (None: specutils identifies each).
     labels : list of str or None
         Labels to predict (None: all of the model's).
-    batch_size, method, chunk_size, seed, max_tokens, medium : object
+    batch_size, method, chunk_size, seed, max_tokens, medium, precision : object
         As for `~specfm.inference.Model.predict`.
     radial_velocity, redshift : object
         As for `~specfm.inference.Model.predict` (a velocity, a header keyword, ...).
@@ -58,6 +58,7 @@ class FileOptions:
     seed: int = 0
     max_tokens: object = "model"
     medium: str = "vacuum"
+    precision: str = "float32"
     radial_velocity: object = None
     redshift: object = None
     inputs: object = None
@@ -78,7 +79,7 @@ class FileOptions:
         """Return the keyword arguments of `~specfm.inference.Model.predict` (not ``inputs``)."""
         return {name: getattr(self, name) for name in (
             "labels", "batch_size", "method", "chunk_size", "seed", "max_tokens", "medium",
-            "radial_velocity", "redshift")}
+            "radial_velocity", "redshift", "precision")}
 
 
 @dataclasses.dataclass

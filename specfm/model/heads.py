@@ -41,8 +41,13 @@ class GaussianHead(nn.Module):
         self.raw_offset = math.log(p / (1 - p))
 
     def forward(self, x):
-        """Return ``(mean, logvar)``, each of shape ``x.shape[:-1]``."""
-        mean, raw = self.net(x).unbind(-1)
+        """Return ``(mean, logvar)``, each of shape ``x.shape[:-1]``.
+
+        Always in float32, also under a bfloat16 autocast: a bfloat16 mean would be
+        rounded to 3 significant digits (about 10 K in Teff), and the head costs little.
+        """
+        with torch.autocast(x.device.type, enabled=False):
+            mean, raw = self.net(x.float()).unbind(-1)
         span = self.logvar_max - self.logvar_min
         logvar = self.logvar_min + span * torch.sigmoid(raw + self.raw_offset)
         return mean, logvar

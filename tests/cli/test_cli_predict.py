@@ -30,6 +30,14 @@ def test_predict_writes_output_and_summary(tiny_model, fits_files, tmp_path, cap
     assert len(read_table(out)) == 5
 
 
+def test_precision_option_reaches_the_output(tiny_model, fits_files, tmp_path):
+    out = tmp_path / "labels.ecsv"
+    assert main(["predict", *map(str, fits_files[:2]), "--model", str(tiny_model), "-o",
+                 str(out), "--precision", "bfloat16", "--no-progress"]) == 0
+    table = read_table(out)
+    assert len(table) == 2 and table.meta["precision"] == "bfloat16"
+
+
 def test_bad_file_is_skipped_and_strict_fails(tiny_model, fits_files, tmp_path, capsys):
     bad = tmp_path / "broken.fits"
     bad.write_text("not a FITS file")

@@ -128,6 +128,9 @@ def test_output_of_another_model_is_never_mixed(tiny_model, other_model, fits_fi
     assert len(read_table(out)) == 2
     with pytest.raises(OutputConflictError, match="labels"):
         predict_files(fits_files, model=tiny_model, output=out, labels=["teff"])
+    with pytest.raises(OutputConflictError, match=r"made in float32.*--precision float32"):
+        predict_files(fits_files, model=tiny_model, output=out, precision="bfloat16")
+    assert len(read_table(out)) == 2
     table = predict_files(fits_files, model=other_model, output=out, overwrite=True)
     assert len(read_table(out)) == 5
     assert read_table(out).meta["model_sha256"] == table.meta["model_sha256"]

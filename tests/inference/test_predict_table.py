@@ -184,3 +184,21 @@ def test_a_training_cap_splits_but_never_drops_pixels(tmp_path):
     assert not np.allclose(whole["teff"].unmasked.value, table["teff"].unmasked.value)
     with pytest.raises(SpecfmInputError, match="max_tokens must be"):
         model.predict(spectra, max_tokens="all")
+
+
+def test_bfloat16_precision_stays_near_float32_and_is_recorded(trained_dir):
+    model = load(trained_dir)
+    spec, *_ = toy_spectrum(8, n_pix=48)
+    fp32 = model.predict(spec)
+    bf16 = model.predict(spec, precision="bfloat16")
+    assert "precision" not in fp32.meta and bf16.meta["precision"] == "bfloat16"
+    for name in ("teff", "logg"):
+        # the head runs in float32, so only the trunk's rounding shows: a small fraction
+        # of the predicted uncertainty, and not identical (bfloat16 did run)
+        diff = np.abs((bf16[name] - fp32[name]).value)
+        assert np.all(diff < 0.2 * fp32[f"{name}_err"].value)
+    assert not np.array_equal(bf16["teff"].value, fp32["teff"].value)
+    chunked = model.predict(spec, method="chunked", chunk_size=16, precision="bfloat16")
+    assert np.all(np.isfinite(chunked["teff"].value))
+    with pytest.raises(SpecfmInputError, match="precision must be one of"):
+        model.predict(spec, precision="float16")
