@@ -110,7 +110,7 @@ def flux_correction(path, rows, data_dir):
     (``xp_domain_gap.twins``); the factor is `specfm.synth.fit_flux_correction` of the
     real spectra against them. Only the 100 stars (their spectra and labels) are used.
     """
-    from xp_domain_gap import twins
+    from _xp_domain_gap import twins
 
     from specfm.synth import fit_flux_correction
 
