@@ -9,8 +9,8 @@ must stay where float32 puts them. This mode predicts the same spectra both ways
   their colours, as ``xp_accuracy.py`` reads them;
 * ``apogee``: a base model (``--base``, default the shipped ``specfm-base``) on
   ``--apogee-stars`` held-out synthetic APOGEE spectra at S/N 100 (the stars and corpus seed
-  of ``synthetic_recovery.py``), once with the model's token cap (chunks) and once in one
-  pass (every pixel in one row).
+  of ``synthetic_recovery.py``), once in 512-pixel chunks and once in one pass (every pixel
+  in one row).
 
 Per label it reports the median and 95th percentile of ``|bf16 - fp32|``, the same in
 units of the predicted float32 uncertainty, and the largest difference. The rule of thumb
@@ -123,7 +123,7 @@ def main(argv=None):
     if args.apogee_stars:
         model = api.load_model(args.base, name="specfm-base")
         spectra, truth = _synthetic_apogee(args)
-        for label, cap in (("chunks", "model"), ("one pass", None)):
+        for label, cap in (("512-pixel chunks", 512), ("one pass", None)):
             rows += agreement_rows(model, spectra, None, cap, args.batch, truth=truth,
                                    name="specfm-base", input="APOGEE (synthetic, S/N 100)",
                                    pass_=label)

@@ -202,17 +202,24 @@ def hundred_stars_method(meta):
     return f"rehearsal {n} ({kind}, real x{meta.get('repeat')}), {inputs}"
 
 
-def add_hundred_stars_run(results, output_dir=where.RESULTS):
-    """Add (or replace) the row of one ``hundred_stars.py`` run; return the history table."""
+def add_hundred_stars_run(results, output_dir=where.RESULTS, base=None):
+    """Add (or replace) the row of one ``hundred_stars.py`` run; return the history table.
+
+    ``base`` names the base model (default: its folder's name, or that of the folder
+    above a ``model`` folder); give it where one folder held several versions, e.g.
+    ``specfm-base-v2`` for the shipped ``specfm-base`` since v2 (its rows must not
+    replace those of v1). The row's configuration is ``configs/<base>.toml`` where that
+    exists, else ``configs/experiments/<base>.toml``.
+    """
     table = Table.read(results)
     rmse = dict(zip(table["method"], table["rmse_fe_h_poor"], strict=True))
     model = Path(table.meta["models"]["specfm-base"]["path"])
-    name = model.parent.name if model.name == "model" else model.name
+    name = base or (model.parent.name if model.name == "model" else model.name)
     row = {"model": name, "method": hundred_stars_method(table.meta),
            "seed": int(table.meta.get("seed", 0))}
     row.update({k: float(rmse.get(k, np.nan)) for k in HUNDRED_COLUMNS})
     row["ratio"] = row["pretrained"] / row["scratch"]
-    row["config"] = ("configs/specfm-base.toml" if name == "specfm-base"
+    row["config"] = (f"configs/{name}.toml" if (where.ROOT / "configs" / f"{name}.toml").exists()
                      else f"configs/experiments/{name}.toml")
     row["added_by"] = _command()
     history_table = _replace_rows(_read_history(HUNDRED_RUNS, output_dir),
@@ -343,6 +350,9 @@ def main(argv=None):
     xp.add_argument("--verdict", default="", help="adopted or not, and why, in a sentence")
     hundred = sub.add_parser("hundred", help="add 100-star runs (hundred_stars.ecsv files)")
     hundred.add_argument("results", nargs="+")
+    hundred.add_argument("--base", default=None,
+                         help="name of the base model (default: from its folder), e.g. "
+                              "specfm-base-v2")
     sub.add_parser("render", help="rewrite the .rst tables from the .ecsv")
     args = parser.parse_args(argv)
     if args.kind == "xp":
@@ -352,7 +362,7 @@ def main(argv=None):
     if args.kind == "hundred":
         table = None
         for path in args.results:
-            table = add_hundred_stars_run(path, output_dir=args.output_dir)
+            table = add_hundred_stars_run(path, output_dir=args.output_dir, base=args.base)
         return table
     render(args.output_dir)
     return None

@@ -99,7 +99,7 @@ def main(argv=None):
                              "own (for Gaia XP, the shape of real XP noise)")
     parser.add_argument("--against", metavar="ECSV", default=None,
                         help="a results file of another model on the same stars (e.g. "
-                             "benchmarks/results/synthetic_recovery.ecsv, specfm-base v1): "
+                             "benchmarks/results/specfm-base-v1/synthetic_recovery.ecsv): "
                              "count the cells where this model's sigma is smaller, per label")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
