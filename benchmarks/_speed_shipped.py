@@ -28,6 +28,7 @@ cuda``: ``shipped_throughput_cuda``).
 """
 
 import argparse
+import itertools
 import json
 import os
 import pathlib
@@ -116,12 +117,15 @@ def worker(args):
     load_s = time.perf_counter() - t0
     spectra, inputs, desc = make_inputs(model, args.size, args.n_spectra)
     names = list(model.labels)
+    precision = args.precision[0]  # one per worker process
 
     def run():
-        api.predict(model, spectra, names, inputs=inputs, batch_size=args.batch_size)
+        api.predict(model, spectra, names, inputs=inputs, batch_size=args.batch_size,
+                    precision=precision)
 
     warm = make_inputs(model, args.size, args.batch_size)
-    api.predict(model, warm[0], names, inputs=warm[1], batch_size=args.batch_size)  # warm-up
+    api.predict(model, warm[0], names, inputs=warm[1], batch_size=args.batch_size,
+                precision=precision)  # warm-up
     elapsed, cpu = timed_runs(run, args.repeats)
     n = args.n_spectra
     print(json.dumps({
@@ -132,7 +136,7 @@ def worker(args):
         "peak_rss_mb": peak_rss_mb(),
         "load_s": load_s, "n_parameters": model.network.n_parameters(),
         "max_tokens": model.tokenizer_config.max_tokens, "sha256": model.sha256,
-        "device": _device_name(args.device),
+        "device": _device_name(args.device), "precision": precision,
     }))
 
 
@@ -159,6 +163,10 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu",
                         help="torch device of the network (default cpu; e.g. cuda, whose "
                              "results go to shipped_throughput_cuda)")
+    parser.add_argument("--precision", nargs="+", default=["float32"],
+                        choices=("float32", "bfloat16"),
+                        help="Model.predict precision(s) to time (bfloat16: faster only on "
+                             "CPUs or GPUs with bfloat16 units)")
     where.common_arguments(parser)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model-path", help=argparse.SUPPRESS)
@@ -171,23 +179,20 @@ def main(argv=None):
     from astropy.table import Table
 
     rows = []
-    for model in args.models:
-        for size in args.sizes:
-            for batch in args.batch:
-                row = run_fresh(__file__, [f"--model-path={model}", f"--size={size}",
-                                           f"--batch-size={batch}",
-                                           f"--n-spectra={args.n_spectra}",
-                                           f"--repeats={args.repeats}",
-                                           f"--threads={args.threads}",
-                                           f"--device={args.device}"],
-                                args.threads, f"{model} {size} batch {batch}")
-                row["model"] = pathlib.Path(model).name
-                rows.append(row)
-                print(f"{row['model']:14s} {size:6s} ({row['n_pixels']:5d} px) batch "
-                      f"{batch:3d}: {row['spectra_per_s']:8.1f} spectra/s "
-                      f"{row['ms_per_spectrum']:7.2f} ms/spectrum "
-                      f"({row['cpu_ms_per_spectrum']:7.2f} CPU ms)  peak "
-                      f"{row['peak_rss_mb']:6.0f} MB", flush=True)
+    for model, size, batch, precision in itertools.product(args.models, args.sizes,
+                                                           args.batch, args.precision):
+        row = run_fresh(__file__, [f"--model-path={model}", f"--size={size}",
+                                   f"--batch-size={batch}", f"--n-spectra={args.n_spectra}",
+                                   f"--repeats={args.repeats}", f"--threads={args.threads}",
+                                   f"--device={args.device}", f"--precision={precision}"],
+                        args.threads, f"{model} {size} batch {batch} {precision}")
+        row["model"] = pathlib.Path(model).name
+        rows.append(row)
+        print(f"{row['model']:14s} {size:6s} ({row['n_pixels']:5d} px) batch "
+              f"{batch:3d} {precision:8s}: {row['spectra_per_s']:8.1f} spectra/s "
+              f"{row['ms_per_spectrum']:7.2f} ms/spectrum "
+              f"({row['cpu_ms_per_spectrum']:7.2f} CPU ms)  peak "
+              f"{row['peak_rss_mb']:6.0f} MB", flush=True)
     sha = {r["model"]: r.pop("sha256") for r in rows}
     table = Table(rows=rows, names=list(rows[0]))
     for name in ("spectra_per_s", "ms_per_spectrum", "cpu_ms_per_spectrum", "peak_rss_mb",
@@ -199,7 +204,7 @@ def main(argv=None):
         threads=args.threads, n_spectra=args.n_spectra, repeats=args.repeats,
         sha256_loaded=sha))
     table.pprint(max_lines=-1, max_width=200)
-    cells = [(r["model"], r["size"], str(r["n_pixels"]), str(r["batch_size"]),
+    cells = [(r["model"], r["size"], str(r["n_pixels"]), str(r["batch_size"]), r["precision"],
               f"{r['spectra_per_s']:.1f}", f"{r['ms_per_spectrum']:.2f}",
               f"{r['cpu_ms_per_spectrum']:.2f}", f"{r['peak_rss_mb']:.0f}") for r in table]
     on = (f"{os.cpu_count()} CPU cores ({args.threads} torch threads" if args.device == "cpu"
@@ -210,8 +215,8 @@ def main(argv=None):
         table, name, args.output_dir,
         f"Shipped models through Model.predict on {on}; {args.n_spectra} spectra per run, "
         f"fastest of {args.repeats})",
-        ("Model", "Input", "Pixels", "Batch", "Spectra/s", "ms/spectrum", "CPU ms/spectrum",
-         "Peak RSS [MB]"), cells,
+        ("Model", "Input", "Pixels", "Batch", "Precision", "Spectra/s", "ms/spectrum",
+         "CPU ms/spectrum", "Peak RSS [MB]"), cells,
         notes=("Peak RSS: whole process (Python, torch, model, inputs), one fresh process "
                "per row. Inputs: real example spectra shipped with specfm, repeated; tokens "
                "capped at the model's max_tokens as in any prediction.",))

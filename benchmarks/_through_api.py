@@ -17,18 +17,21 @@ def load_model(path_or_network, name=None):
     return Model(path_or_network, name=name)
 
 
-def predict(model, spectra, names, inputs=None, batch_size=64, max_tokens="model"):
+def predict(model, spectra, names, inputs=None, batch_size=64, max_tokens="model",
+            precision="float32"):
     """``({name: values}, {name: errors})`` in K / dex, NaN where the row is masked.
 
     Through the user API, `specfm.inference.Model.predict` (one pass, seed 0; ``max_tokens``
-    as there: the model's chunk size, or None for every pixel in one row).
+    as there: the model's chunk size, or None for every pixel in one row; ``precision`` as
+    there).
     """
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # coverage / range warnings: flags are in the table
         table = model.predict(spectra, labels=list(names), inputs=inputs,
-                              batch_size=batch_size, progress=False, max_tokens=max_tokens)
+                              batch_size=batch_size, progress=False, max_tokens=max_tokens,
+                              precision=precision)
     values = label_arrays(table, names)
     errors = label_arrays(table, [f"{n}_err" for n in names])
     return values, {n: errors[f"{n}_err"] for n in names}
