@@ -112,22 +112,32 @@ def _rss_mb():
 
 
 class _PeakWatch:
-    """The largest resident memory seen while the block runs (sampled every 20 ms)."""
+    """The largest resident memory seen while the block runs (sampled every 20 ms), over
+    the whole block and over each half of its time.
+
+    Memory that grows with the spectra read shows as a second-half peak above the first
+    half's; a working set that is reached early and then reused shows as equal halves.
+    """
 
     def __enter__(self):
-        self.peak, self._stop = _rss_mb(), threading.Event()
+        self._start, self._stop = time.perf_counter(), threading.Event()
+        self._samples = [(0.0, _rss_mb())]
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
         return self
 
     def _watch(self):
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss_mb())
+            self._samples.append((time.perf_counter() - self._start, _rss_mb()))
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, _rss_mb())
+        end = time.perf_counter() - self._start
+        self._samples.append((end, _rss_mb()))
+        self.peak = max(rss for _, rss in self._samples)
+        self.peak_first_half = max(rss for t, rss in self._samples if t <= end / 2)
+        self.peak_second_half = max(rss for t, rss in self._samples if t >= end / 2)
         return False
 
 
@@ -202,7 +212,8 @@ def _worker(argv):
                                                            distinct).sum()),
                   "rows_doubled": int(len(ids) - len(distinct))}
     print(json.dumps({"seconds": seconds, "spectra": n_rows, "rss_before_mb": before,
-                      "rss_peak_mb": watch.peak, **counts}))
+                      "rss_peak_mb": watch.peak, "rss_peak_first_half_mb": watch.peak_first_half,
+                      "rss_peak_second_half_mb": watch.peak_second_half, **counts}))
 
 
 def main(argv=None):
@@ -264,6 +275,8 @@ def main(argv=None):
                              "rss_before_mb": got["rss_before_mb"],
                              "rss_peak_mb": got["rss_peak_mb"],
                              "rss_growth_mb": got["rss_peak_mb"] - got["rss_before_mb"],
+                             "rss_peak_first_half_mb": got["rss_peak_first_half_mb"],
+                             "rss_peak_second_half_mb": got["rss_peak_second_half_mb"],
                              "rows_lost": got.get("rows_lost", -1),
                              "rows_doubled": got.get("rows_doubled", -1)})
                 print(f"{label:38s} {n:7d} spectra: {rate:7.0f}/s, peak memory "
@@ -273,7 +286,8 @@ def main(argv=None):
     table = Table(rows=rows)
     for col in ("rows_lost", "rows_doubled"):
         table[col] = np.ma.masked_less(table[col], 0)  # checked by the Dask run only
-    for col in ("seconds", "spectra_per_s", "rss_before_mb", "rss_peak_mb", "rss_growth_mb"):
+    for col in ("seconds", "spectra_per_s", "rss_before_mb", "rss_peak_mb", "rss_growth_mb",
+                "rss_peak_first_half_mb", "rss_peak_second_half_mb"):
         table[col].info.format = ".4g"
     reference = [r["spectra_per_s"] for r in rows if r["run"].startswith("Model.predict")]
     table.meta.update(writer.run_metadata(
@@ -284,6 +298,7 @@ def main(argv=None):
               f"{r['spectra_per_s']:.0f}",
               f"{r['spectra_per_s'] / reference[0]:.2f}" if reference else "",
               f"{r['rss_before_mb']:.0f}", f"{r['rss_peak_mb']:.0f}",
+              f"{r['rss_peak_first_half_mb']:.0f} / {r['rss_peak_second_half_mb']:.0f}",
               "" if r["rows_lost"] < 0 else f"{r['rows_lost']} / {r['rows_doubled']}")
              for r in rows]
     writer.write_results(
@@ -292,11 +307,13 @@ def main(argv=None):
         f"batch {args.batch_size}, {args.threads} threads",
         ("Run", "Spectra", "Seconds", "Spectra/s", "Rate / reference",
          "Memory after loading (MB)", "Peak memory in the run (MB)",
-         "Rows lost / doubled"), cells,
+         "Peak, first / second half of the run (MB)", "Rows lost / doubled"), cells,
         notes=(f"The tables repeat the first {args.stars} stars of the Gaia XP / APOGEE "
                "table, each copy with its own source_id; each run is a fresh process, "
                "timed from after loading the model; memory is the process's resident "
-               "size after loading the model and its peak during the run. The Dask run "
+               "size after loading the model and its peak during the run, also over the first and "
+               "the second half of the run's time (memory that grows with the spectra "
+               "read would make the second larger). The Dask run "
                "is timed from before its cluster starts, and its memory is the client's "
                "alone.",))
     return table

@@ -213,8 +213,13 @@ class TokenEmbedding(nn.Module):
     def forward(self, wavelength, value, error, kind, ident, valid):
         """Return token vectors; padding tokens give zeros before the final norm."""
         is_flux = kind == TokenKind.FLUX
-        out = (self.flux_value(_value_features(value, error, 1.0)) + self.wavelength(wavelength)
-               + self.kind.weight[int(TokenKind.FLUX)])
+        # in place where autograd allows it (a Linear's backward does not need its output):
+        # for a whole APOGEE batch each temporary of width d_model is hundreds of MB
+        out = self.flux_value(_value_features(value, error, 1.0))
+        # under bfloat16 autocast the Linear gives bfloat16: sum in the tables' float32
+        out = out.to(torch.promote_types(out.dtype, self.kind.weight.dtype))
+        out += self.wavelength(wavelength)
+        out += self.kind.weight[int(TokenKind.FLUX)]
         # the few non-flux tokens get their own branch; it runs (on zero rows, if need be)
         # even without any, so every weight is always part of the graph
         other = ~is_flux
@@ -228,8 +233,8 @@ class TokenEmbedding(nn.Module):
             sel_value, sel_error, sel_ident = value[other], error[other], ident[other]
             emb = (self.other_value(_value_features(sel_value, sel_error))
                    + self.ident(sel_ident) + self.kind(kind[other]))
-            out = out.index_put((other,), emb)
-        return self.norm(out) * valid.unsqueeze(-1).to(out.dtype)
+            out.index_put_((other,), emb.to(out.dtype))
+        return self.norm(out).mul_(valid.unsqueeze(-1).to(out.dtype))
 
 
 class QueryEmbedding(nn.Module):

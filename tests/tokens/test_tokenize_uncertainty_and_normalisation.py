@@ -198,3 +198,22 @@ def test_auto_normalisation_picks_by_sampling():
     assert float(batch.value[0][batch.valid[0]].median()) == pytest.approx(1.0, abs=1e-3)
     got = batch.value[1][batch.valid[1]].numpy()
     assert abs(np.median(got / truth) - 1) < 0.01
+
+
+@pytest.mark.parametrize("width", [7, 8, 343, 2860])
+def test_row_median_of_a_batch_is_numpys_nanmedian(width):
+    # the continuum and median recipes take one sort of the batch for numpy's per-row loop;
+    # the numbers must be numpy's own, for odd and even counts of good pixels, infinities
+    # and a row with no good pixel
+    from specfm.tokens.normalisation import _row_nanmedian
+
+    rng = np.random.default_rng(width)
+    values = rng.normal(1.0, 0.1, size=(9, width))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[1, :] = np.nan
+    values[2, : width // 2] = np.inf
+    values[3, -1:] = -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on the all-NaN row
+        expected = np.nanmedian(values, axis=1, keepdims=True)
+    np.testing.assert_array_equal(_row_nanmedian(values), expected)
