@@ -4,10 +4,11 @@ Stars are drawn from the label prior of the Cannon "coolstars" emulator (Teff 35
 logg 0-5, [Fe/H] -2.5...+0.5) and rendered by `specfm.synth.iter_corpus` through each
 instrument preset, with the realism of the training corpora (radial-velocity residuals,
 extinction for fluxed instruments, continuum errors, bad pixels) at a fixed S/N, and by
-default photon noise alone, as the shipped ``specfm-base`` was trained (``--noise preset``:
-each preset's own noise, for Gaia XP the shape of real XP noise). The corpus
-seed (999000001) differs from every training shard (``SyntheticSource`` seeds 1-3 ->
-shard seeds ``seed * 100003 + k``), so these stars were never seen. The same stars are
+default each preset's own noise (for Gaia XP the shape of real XP noise), as the shipped
+``specfm-base`` (v2) was trained (``--noise photon``: photon noise alone, as v1 was
+trained). The corpus seed (999000001) differs from every training shard
+(``SyntheticSource`` seeds 1-4, 11-14 and 31-34 -> shard seeds ``seed * 100003 + k``), so
+these stars were never seen. The same stars are
 used for every instrument and S/N (only the noise level changes).
 
 ``specfm-base`` predicts Teff, logg and [Fe/H] (through `specfm.inference.Model.predict`, one
@@ -93,10 +94,11 @@ def main(argv=None):
                              "default), 'all' (the whole spectrum in one pass) or a number")
     parser.add_argument("--cannon-train", type=int, default=2000,
                         help="training spectra per instrument of the Cannon (0: no Cannon)")
-    parser.add_argument("--noise", choices=("preset", "photon"), default="photon",
-                        help="noise of the synthetic spectra: photon noise alone (default; "
-                             "what the shipped specfm-base was trained on) or each preset's "
-                             "own (for Gaia XP, the shape of real XP noise)")
+    parser.add_argument("--noise", choices=("preset", "photon"), default="preset",
+                        help="noise of the synthetic spectra: each preset's own (default; "
+                             "for Gaia XP the shape of real XP noise; what the shipped "
+                             "specfm-base v2 was trained on) or photon noise alone (what v1 "
+                             "was trained on)")
     parser.add_argument("--against", metavar="ECSV", default=None,
                         help="a results file of another model on the same stars (e.g. "
                              "benchmarks/results/specfm-base-v1/synthetic_recovery.ecsv): "
