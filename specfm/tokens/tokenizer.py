@@ -338,30 +338,36 @@ class Tokenizer:
         final = norm_valid & ~too_noisy & inside
         scaled = np.clip(scaled, cfg.min_error, None)
 
-        for i in range(n_rows):
+        # what happened to the pixels, counted for all rows at once
+        bad = group.bad
+        counts = np.stack([
+            bad.sum(axis=1),
+            (~bad & ~finite).sum(axis=1),
+            (~bad & finite & ~error_ok).sum(axis=1) + too_noisy.sum(axis=1),
+            (valid & ~norm_valid).sum(axis=1),
+            (norm_valid & ~too_noisy & ~inside).sum(axis=1),
+            (floored & inside).sum(axis=1),
+            final.sum(axis=1),
+        ], axis=1).tolist()
+        value = np.where(final, value, 0.0)
+        scaled = np.where(final, scaled, 0.0)
+        for i, (masked, nonfinite, bad_unc, bad_cont, outside, floor, n_valid) in enumerate(
+                counts):
             report = SpectrumReport(
                 index=-1,
                 n_pixels=n_pix,
-                n_masked=int(group.bad[i].sum()),
-                n_nonfinite=int((~group.bad[i] & ~finite[i]).sum()),
-                n_bad_uncertainty=int(
-                    (~group.bad[i] & finite[i] & ~error_ok[i]).sum() + too_noisy[i].sum()
-                ),
-                n_bad_continuum=int((valid[i] & ~norm_valid[i]).sum()),
-                n_outside_coverage=int((norm_valid[i] & ~too_noisy[i] & ~inside[i]).sum()),
-                n_floored_uncertainty=int((floored[i] & inside[i]).sum()),
-                n_valid=int(final[i].sum()),
+                n_masked=masked,
+                n_nonfinite=nonfinite,
+                n_bad_uncertainty=bad_unc,
+                n_bad_continuum=bad_cont,
+                n_outside_coverage=outside,
+                n_floored_uncertainty=floor,
+                n_valid=n_valid,
                 uncertainty_source=source,
                 normalisation=recipe.name,
                 scale=float(scale[i]),
             )
-            yield (
-                rest[i],
-                np.where(final[i], value[i], 0.0),
-                np.where(final[i], scaled[i], 0.0),
-                final[i],
-                report,
-            )
+            yield rest[i], value[i], scaled[i], final[i], report
 
     def _check_usable(self, report, valid, on_error):
         if valid.any():
