@@ -1,0 +1,101 @@
+"""Validation loss of models on one training run's validation data, as its trainer scores it.
+
+A pre-training run reports its validation loss at the end of every epoch, on its own
+validation rows. Two runs on different data (specfm-base v2 and v3 drew other stars)
+cannot be compared by those numbers; this script scores any models on the validation
+rows of one configuration's data cache with that configuration's ``[objective]``, the
+same contexts and requests the trainer draws (`specfm.training.Trainer.validate`: a
+generator seeded from ``[trainer] seed``, the same for every model), so the numbers sit
+beside the run's own history. Lower is better (a Gaussian negative log-likelihood per
+request, weighted as in training).
+
+The configuration's data cache must exist (``specfm train CONFIG`` builds it first).
+
+Usage::
+
+    python benchmarks/validation_loss.py configs/specfm-base-v3.toml \\
+        specfm/pretrained/models/specfm-base runs/specfm-base-v3/now --names v2 v3-now
+
+Writes ``benchmarks/results/validation_loss.ecsv`` and ``.rst`` (``--output-dir``).
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+
+import _paths as where
+import _writing as writer
+
+__all__ = ["main", "score"]
+
+
+def score(model_path, validation, objective, trainer_config):
+    """Return the validation loss of the model folder ``model_path``."""
+    from specfm.model import load_model
+    from specfm.training import Trainer
+
+    network = load_model(model_path)
+    trainer = Trainer(network, validation, validation, objective, trainer_config)
+    return trainer.validate()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", help="training configuration whose validation data to use")
+    parser.add_argument("models", nargs="+", help="model folders")
+    parser.add_argument("--names", nargs="+", default=None,
+                        help="a name per model for the table (default: folder names)")
+    parser.add_argument("--name", default="validation_loss", help="results file name")
+    where.common_arguments(parser)
+    args = parser.parse_args(argv)
+    names = args.names or [pathlib.Path(m).name for m in args.models]
+    if len(names) != len(args.models):
+        parser.error("give one --names entry per model")
+
+    import torch
+    from astropy.table import Table
+
+    from specfm.training import TokenDataset, TrainerConfig
+    from specfm.training.from_config import read_config
+    from specfm.training.objectives import MaskedTokenObjective, ObjectiveConfig
+
+    torch.set_num_threads(args.threads)
+    config, base = read_config(args.config)
+    cache = config.get("data", {}).get("cache")
+    path = base / cache / "validation.safetensors" if cache else None
+    if path is None or not path.exists():
+        sys.exit(f"No validation data at {path}: run `specfm train {args.config}` first "
+                 "(it builds the data cache).")
+    validation = TokenDataset.load(path)
+    objective = MaskedTokenObjective(ObjectiveConfig(**config.get("objective", {})))
+    trainer = config.get("trainer", {})
+    trainer_config = TrainerConfig(seed=trainer.get("seed", 0),
+                                   batch_size=trainer.get("batch_size", 32), progress=False,
+                                   max_steps=1)
+    rows = []
+    for name, model in zip(names, args.models, strict=True):
+        t0 = time.perf_counter()
+        loss = score(model, validation, objective, trainer_config)
+        rows.append({"model": name, "path": str(model), "val_loss": loss,
+                     "sha256": writer.model_sha256(model) or ""})
+        print(f"{name:20s} validation loss {loss:8.4f} ({len(validation)} rows, "
+              f"{time.perf_counter() - t0:.0f} s)", flush=True)
+    table = Table(rows=rows)
+    table["val_loss"].info.format = ".4f"
+    table.meta.update(writer.run_metadata(config=str(args.config), n_rows=len(validation),
+                                          validation_file=str(path)))
+    writer.write_results(
+        table, args.name, args.output_dir,
+        f"Validation loss on the validation rows of {pathlib.Path(args.config).name} "
+        f"({len(validation):,} rows), with its objective and contexts",
+        ("Model", "Validation loss", "sha256"),
+        [(r["model"], f"{r['val_loss']:.4f}", r["sha256"][:12]) for r in rows],
+        notes=("Gaussian negative log-likelihood per request (labels and flux pixels, "
+               "weighted as in training); lower is better. The same contexts and requests "
+               "for every model (specfm.training.Trainer.validate).",))
+    return table
+
+
+if __name__ == "__main__":
+    main()
