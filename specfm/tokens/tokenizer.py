@@ -311,7 +311,7 @@ class Tokenizer:
     def _normalise(self, group):
         """Yield per-row (wavelength, value, error, valid, report) of one group."""
         cfg = self.config
-        n_rows, n_pix = group.flux.shape
+        n_pix = group.flux.shape[1]
         finite = np.isfinite(group.flux)
         valid = ~group.bad & finite
         error = group.error
