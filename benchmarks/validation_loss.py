@@ -20,6 +20,7 @@ Writes ``benchmarks/results/validation_loss.ecsv`` and ``.rst`` (``--output-dir`
 """
 
 import argparse
+import dataclasses
 import pathlib
 import sys
 import time
@@ -56,27 +57,27 @@ def main(argv=None):
     import torch
     from astropy.table import Table
 
-    from specfm.training import TokenDataset, TrainerConfig
-    from specfm.training.from_config import read_config
-    from specfm.training.objectives import MaskedTokenObjective, ObjectiveConfig
+    from specfm.training import TokenDataset
+    from specfm.training.config_data import cached_data_paths
+    from specfm.training.from_config import read_config, trainer_config, training_objective
 
     torch.set_num_threads(args.threads)
     config, base = read_config(args.config)
-    cache = config.get("data", {}).get("cache")
-    path = base / cache / "validation.safetensors" if cache else None
+    paths = cached_data_paths(config, base)
+    path = paths["validation"] if paths else None
     if path is None or not path.exists():
         sys.exit(f"No validation data at {path}: run `specfm train {args.config}` first "
                  "(it builds the data cache).")
     validation = TokenDataset.load(path)
-    objective = MaskedTokenObjective(ObjectiveConfig(**config.get("objective", {})))
-    trainer = config.get("trainer", {})
-    trainer_config = TrainerConfig(seed=trainer.get("seed", 0),
-                                   batch_size=trainer.get("batch_size", 32), progress=False,
-                                   max_steps=1)
+    objective = training_objective(config)
+    # the run's own seed and batch size (they fix the contexts and requests drawn); no
+    # checkpoints, no progress bar
+    trainer_settings = dataclasses.replace(trainer_config(config), progress=False, max_steps=1,
+                                           checkpoint_dir=None, resume_point=None)
     rows = []
     for name, model in zip(names, args.models, strict=True):
         t0 = time.perf_counter()
-        loss = score(model, validation, objective, trainer_config)
+        loss = score(model, validation, objective, trainer_settings)
         rows.append({"model": name, "path": str(model), "val_loss": loss,
                      "sha256": writer.model_sha256(model) or ""})
         print(f"{name:20s} validation loss {loss:8.4f} ({len(validation)} rows, "

@@ -23,10 +23,36 @@ from .sources import (
     training_vocabulary,
 )
 
-__all__ = ["CACHE_SETTINGS", "load_training_data", "tokenizer_config"]
+__all__ = ["CACHE_SETTINGS", "cached_data_paths", "load_training_data", "tokenizer_config"]
 
 CACHE_SETTINGS = "settings.json"
 """File in a data cache that records the settings the cached data were made with."""
+
+
+def cached_data_paths(config, base):
+    """Return the files of a configuration's data cache, or None when it has no cache.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed TOML configuration.
+    base : pathlib.Path
+        Folder that relative paths in the configuration start from.
+
+    Returns
+    -------
+    dict or None
+        ``{"train": path, "validation": path, "settings": path}`` (`pathlib.Path`; the files
+        exist once ``specfm train`` has built the cache), or None without ``[data] cache``.
+
+    """
+    cache = config.get("data", {}).get("cache")
+    if not cache:
+        return None
+    folder = base / cache
+    return {"train": folder / "train.safetensors",
+            "validation": folder / "validation.safetensors",
+            "settings": folder / CACHE_SETTINGS}
 
 
 def tokenizer_config(config):
@@ -100,17 +126,17 @@ def load_training_data(config, base, seed, progress=True):
             val = None
         return train, val, None, {"kind": "files", "train": data["train"]}
     tokenizer = tokenizer_config(config)
-    cache = base / data["cache"] if data.get("cache") else None
+    paths = cached_data_paths(config, base)
     settings = {"data": {key: value for key, value in data.items()
                          if key not in ("cache", "workers", "split_seed")},
                 "tokenizer": config.get("tokenizer", {}), "seed": seed}
     if kind == "synthetic":  # a preset's noise model can change between specfm versions
         settings["noise"] = _noise_fingerprints(data.get("sources", []))
-    if cache is not None and (cache / "train.safetensors").exists():
-        _check_cache(cache, settings)
-        train = TokenDataset.load(cache / "train.safetensors")
-        val_path = cache / "validation.safetensors"
-        val = TokenDataset.load(val_path) if val_path.exists() else None
+    cached = paths is not None and paths["train"].exists()
+    if cached:
+        _check_cache(paths["train"].parent, settings)
+        train = TokenDataset.load(paths["train"])
+        val = TokenDataset.load(paths["validation"]) if paths["validation"].exists() else None
     elif kind == "synthetic":
         full = synthetic_dataset(data["sources"], tokenizer, data_directory(data.get("data_dir")),
                                  data.get("workers", 2), progress)
@@ -124,12 +150,12 @@ def load_training_data(config, base, seed, progress=True):
         val = gaia_xp_dataset(path, tokenizer, rows=val_rows, colours=colours)
     else:
         raise SpecfmInputError(f"Unknown [data] kind {kind!r}: use files, synthetic or gaia_xp.")
-    if cache is not None and not (cache / "train.safetensors").exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        train.save(cache / "train.safetensors")
+    if paths is not None and not cached:
+        paths["train"].parent.mkdir(parents=True, exist_ok=True)
+        train.save(paths["train"])
         if val is not None:
-            val.save(cache / "validation.safetensors")
-        (cache / CACHE_SETTINGS).write_text(json.dumps(settings, indent=1, sort_keys=True))
+            val.save(paths["validation"])
+        paths["settings"].write_text(json.dumps(settings, indent=1, sort_keys=True))
     record = {key: value for key, value in data.items() if key not in ("cache", "data_dir")}
     record["n_train_rows"] = len(train)
     record["n_validation_rows"] = 0 if val is None else len(val)

@@ -73,7 +73,8 @@ from .optim import seed_everything
 from .settings import TrainerConfig
 from .sources import label_ranges, training_coverage
 
-__all__ = ["ConfigRun", "export_checkpoint", "read_config", "train_from_config"]
+__all__ = ["ConfigRun", "export_checkpoint", "read_config", "train_from_config",
+           "trainer_config", "training_objective"]
 
 
 @dataclasses.dataclass
@@ -110,6 +111,30 @@ def _section(config, name, cls):
         return cls(**values)
     except TypeError as err:
         raise SpecfmInputError(f"Bad key in [{name}] of the configuration: {err}") from None
+
+
+def trainer_config(config):
+    """Return the `~specfm.training.TrainerConfig` of a configuration's ``[trainer]``.
+
+    Raises
+    ------
+    SpecfmInputError
+        For a key that `~specfm.training.TrainerConfig` does not have.
+
+    """
+    return _section(config, "trainer", TrainerConfig)
+
+
+def training_objective(config):
+    """Return the `~specfm.training.MaskedTokenObjective` of a configuration's ``[objective]``.
+
+    Raises
+    ------
+    SpecfmInputError
+        For a key that `~specfm.training.ObjectiveConfig` does not have.
+
+    """
+    return MaskedTokenObjective(_section(config, "objective", ObjectiveConfig))
 
 
 def _checkpoint_folders(config, base):
@@ -193,7 +218,7 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
     resumed_from = out = None
     info = init_distributed()
     try:
-        trainer_cfg = _section(config, "trainer", TrainerConfig)
+        trainer_cfg = trainer_config(config)
         if device:
             trainer_cfg.device = device
         seed_everything(trainer_cfg.seed)
@@ -217,7 +242,7 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
             if stored.get("coverage") is None and data.get("kind") == "synthetic":
                 stored["coverage"] = training_coverage(data.get("sources", []))
             network.config.tokenizer = type(tokenizer)(**stored).to_dict()
-        objective = MaskedTokenObjective(_section(config, "objective", ObjectiveConfig))
+        objective = training_objective(config)
         if trainer_cfg.checkpoint_dir:
             trainer_cfg.checkpoint_dir = str(base / trainer_cfg.checkpoint_dir)
         if trainer_cfg.resume_point:

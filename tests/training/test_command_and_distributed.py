@@ -95,9 +95,9 @@ def test_the_repository_training_configs_are_valid():
 
     import pytest
 
-    from specfm.training import ObjectiveConfig, SyntheticSource, TrainerConfig
+    from specfm.training import SyntheticSource
     from specfm.training.config_data import tokenizer_config as _tokenizer_config
-    from specfm.training.from_config import _section
+    from specfm.training.from_config import trainer_config, training_objective
 
     configs = sorted((pathlib.Path(__file__).parents[2] / "configs").rglob("*.toml"))
     if not configs:
@@ -105,14 +105,37 @@ def test_the_repository_training_configs_are_valid():
     for path in configs:
         with open(path, "rb") as f:
             config = tomllib.load(f)
-        _section(config, "trainer", TrainerConfig)
-        _section(config, "objective", ObjectiveConfig)
+        trainer_config(config)
+        training_objective(config)
         _tokenizer_config(config)
         for source in config["data"].get("sources", []):
             SyntheticSource(**source)
         base = path.parent
         if "finetune" in config:
             assert (base / config["finetune"]["from"] / "config.json").exists(), path
+
+
+def test_configuration_sections_are_read_with_a_clear_error_for_a_bad_key(tmp_path):
+    import pytest
+
+    from specfm.exceptions import SpecfmInputError
+    from specfm.training import MaskedTokenObjective
+    from specfm.training.config_data import cached_data_paths
+    from specfm.training.from_config import trainer_config, training_objective
+
+    config = {"trainer": {"batch_size": 7, "seed": 3}, "objective": {},
+              "data": {"kind": "synthetic", "cache": "runs/x/data"}}
+    settings = trainer_config(config)
+    assert (settings.batch_size, settings.seed) == (7, 3)
+    assert isinstance(training_objective(config), MaskedTokenObjective)
+    with pytest.raises(SpecfmInputError, match=r"Bad key in \[trainer\]"):
+        trainer_config({"trainer": {"batch_sise": 7}})
+    with pytest.raises(SpecfmInputError, match=r"Bad key in \[objective\]"):
+        training_objective({"objective": {"no_such_key": 1}})
+    paths = cached_data_paths(config, tmp_path)
+    assert paths["train"] == tmp_path / "runs/x/data/train.safetensors"
+    assert paths["validation"].parent == paths["settings"].parent == paths["train"].parent
+    assert cached_data_paths({"data": {"kind": "synthetic"}}, tmp_path) is None
 
 
 def test_a_synthetic_data_cache_remembers_the_noise_it_was_made_with(tmp_path):
