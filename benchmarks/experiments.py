@@ -12,7 +12,12 @@ written from the results file of its benchmark run (which may then be thrown awa
   all stars and Teff < 7000 K), the best validation loss of its training and, when
   ``generation_inpainting.py`` was run on it, its XP generation and in-painting errors;
 * ``hundred_stars_runs``: runs of the 100-star test (``hundred_stars.py``), one row per
-  base model, method and seed, rendered with the mean and spread over the seeds.
+  base model, method and seed, rendered with the mean and spread over the seeds;
+* ``pretraining_runs``: a pre-training run of ``specfm-base`` measured along the way, one
+  row per run and step: its validation loss beside the shipped model's on the run's own
+  validation rows (``validation_loss.py``) and, from ``synthetic_recovery.py --against``,
+  in how many instrument x S/N cells its sigma is smaller than the shipped model's and its
+  sigma on APOGEE and Gaia XP at S/N 100.
 
 Usage::
 
@@ -22,10 +27,17 @@ Usage::
         --model runs/experiments/xp-seed3/model --verdict "not adopted: ..."
 
     python benchmarks/experiments.py hundred /tmp/h/hundred_stars.ecsv
-    python benchmarks/experiments.py render              # rewrite both .rst from the .ecsv
 
-Adding a run whose name (XP) or base model, method and seed (100 stars) is already in the
-table replaces that row. Each row keeps the command line that added it.
+    # after: validation_loss.py and synthetic_recovery.py --against on an exported checkpoint
+    python benchmarks/experiments.py pretraining specfm-base-v3 95000 \\
+        benchmarks/results/specfm-base-v3/validation_loss.ecsv \\
+        benchmarks/results/specfm-base-v3/synthetic_recovery.ecsv
+
+    python benchmarks/experiments.py render              # rewrite the .rst from the .ecsv
+
+Adding a run whose name (XP), base model, method and seed (100 stars) or name and step
+(pre-training) is already in the table replaces that row. Each row keeps the command line
+that added it.
 """
 
 import argparse
@@ -41,13 +53,16 @@ from astropy.table import Table
 from hundred_stars import FROZEN, LEARNING_RATE, SUBSET_SEED
 from xp_accuracy import TEFF_CUT
 
-__all__ = ["add_hundred_stars_run", "add_xp_run", "cells_lost", "main", "render"]
+__all__ = ["add_hundred_stars_run", "add_pretraining_step", "add_xp_run", "cells_lost",
+           "main", "render"]
 
 ISSUE_LABELS = ("teff", "logg", "fe_h")
 ISSUE_SUBSETS = ("all", f"Teff < {TEFF_CUT:.0f} K")
 ISSUE_METRICS = ("bias", "sigma", "rmse")
 SPECFM, XGBOOST = "specfm-xp", "xgboost"
-XP_RUNS, HUNDRED_RUNS = "xp_runs", "hundred_stars_runs"
+XP_RUNS, HUNDRED_RUNS, PRETRAINING_RUNS = "xp_runs", "hundred_stars_runs", "pretraining_runs"
+PRETRAINING_CELLS = (("apogee", 100.0), ("gaia_xp", 100.0))
+"""The ``synthetic_recovery.py`` cells whose sigma a pre-training row shows."""
 HUNDRED_COLUMNS = ("pretrained", "scratch", "zero-shot", "scratch + rehearsal")
 """Rows of ``hundred_stars.ecsv`` kept (the last one only in runs with rehearsal)."""
 
@@ -230,6 +245,68 @@ def add_hundred_stars_run(results, output_dir=where.RESULTS, base=None):
     return history_table
 
 
+def _recovery_sigmas(table, prefix=""):
+    """The sigma of each label in the `PRETRAINING_CELLS` of a ``synthetic_recovery`` table."""
+    out = {}
+    for instrument, snr in PRETRAINING_CELLS:
+        rows = table[(table["instrument"] == instrument) & (table["snr"] == snr)]
+        for label in ISSUE_LABELS:
+            out[f"{prefix}{instrument}_{label}"] = (float(rows[f"{label}_sigma"][0])
+                                                    if len(rows) else np.nan)
+    return out
+
+
+def _sha(table):
+    return (table.meta.get("models", {}).get("specfm-base", {}) or {}).get("sha256") or ""
+
+
+def add_pretraining_step(run, step, validation, recovery, output_dir=where.RESULTS):
+    """Add (or replace) the row of one step of a pre-training run; return the history table.
+
+    Parameters
+    ----------
+    run : str
+        The run's name (that of its ``configs/<run>.toml``).
+    step : int
+        The training step of the measured checkpoint.
+    validation : path-like
+        A ``validation_loss.py`` results file holding the checkpoint's row and the shipped
+        model's (matched by sha256 to the two models of ``recovery``).
+    recovery : path-like
+        The checkpoint's ``synthetic_recovery.py`` results, run with ``--against`` the
+        shipped model's results on the same stars.
+
+    """
+    recovery_table = Table.read(recovery)
+    against = recovery_table.meta.get("against")
+    if not against:
+        raise SystemExit(f"{recovery} was not run with --against (the shipped model's results).")
+    reference = Table.read(against["file"])
+    sha, reference_sha = _sha(recovery_table), _sha(reference)
+    losses = Table.read(validation)
+    by_sha = {str(r["sha256"]): r for r in losses}
+    missing = [s for s in (sha, reference_sha) if s not in by_sha]
+    if missing:
+        raise SystemExit(f"{validation} has no row for the model(s) {missing} of {recovery} "
+                         "and its --against file: score both with validation_loss.py.")
+    wins = against["smaller_sigma_cells"]
+    row = {"run": run, "step": int(step), "sha256": sha[:12],
+           "val_loss": float(by_sha[sha]["val_loss"]),
+           "reference": str(by_sha[reference_sha]["model"]), "reference_sha256": reference_sha[:12],
+           "reference_val_loss": float(by_sha[reference_sha]["val_loss"]),
+           "n_cells": len(recovery_table),
+           **{f"cells_{label}": int(wins[label]) for label in ISSUE_LABELS},
+           **_recovery_sigmas(recovery_table), **_recovery_sigmas(reference, "reference_"),
+           "config": f"configs/{run}.toml", "added_by": _command()}
+    history_table = _replace_rows(_read_history(PRETRAINING_RUNS, output_dir),
+                                  Table(rows=[row]), ("run", "step"))
+    history_table.meta.update(description="Pre-training runs of specfm-base measured along "
+                              "the way against the shipped model, one row per run and step "
+                              "(benchmarks/experiments.py)")
+    _write(history_table, PRETRAINING_RUNS, output_dir)
+    return history_table
+
+
 def _write(table, name, output_dir):
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -320,9 +397,41 @@ def _render_hundred(table, output_dir):
                "deviation (numpy.std).",))
 
 
+def _render_pretraining(table, output_dir):
+    f = writer.fmt
+    rows = sorted(table, key=lambda r: (r["run"], r["step"]))
+    cells = [(r["run"], f"{r['step']:,}", _text(r["sha256"]), f(r["val_loss"], ".3f"),
+              f(r["reference_val_loss"], ".3f"),
+              " / ".join(str(r[f"cells_{label}"]) for label in ISSUE_LABELS)
+              + f" of {r['n_cells']}",
+              *(" / ".join(f(r[f"{prefix}{i}_{label}"], spec)
+                           for label, spec in zip(ISSUE_LABELS, (".0f", ".3f", ".3f"),
+                                                  strict=True))
+                for i, _ in PRETRAINING_CELLS for prefix in ("", "reference_")))
+             for r in rows]
+    references = sorted({(_text(r["reference"]), _text(r["reference_sha256"])) for r in rows})
+    names = {"apogee": "APOGEE", "gaia_xp": "Gaia XP"}
+    writer.write_rst(
+        Path(output_dir) / f"{PRETRAINING_RUNS}.rst",
+        "specfm-base pre-training runs measured along the way against the shipped model",
+        ("Run", "Step", "sha256", "Val. loss", "Shipped's val. loss",
+         "Cells with smaller sigma (Teff / log g / [Fe/H])",
+         *(f"{names.get(i, i)} S/N {snr:.0f} sigma{suffix}" for i, snr in PRETRAINING_CELLS
+           for suffix in ("", ", shipped"))),
+        cells,
+        notes=("Val. loss: benchmarks/validation_loss.py on the run's own validation rows, "
+               "the checkpoint and the shipped model side by side (lower is better). Cells: "
+               "of the instrument x S/N cells of benchmarks/synthetic_recovery.py (held-out "
+               "stars, each preset's own noise), those where the checkpoint's sigma is "
+               "smaller than the shipped model's on the same stars. Sigma: Teff [K] / log g / "
+               "[Fe/H] [dex]. The shipped model: "
+               + ", ".join(f"{name} (sha256 {sha})" for name, sha in references) + ".",))
+
+
 def render(output_dir=where.RESULTS):
-    """Rewrite ``xp_runs.rst`` and ``hundred_stars_runs.rst`` from their ``.ecsv``."""
-    for name, fn in ((XP_RUNS, _render_xp), (HUNDRED_RUNS, _render_hundred)):
+    """Rewrite the ``.rst`` of every history table from its ``.ecsv``."""
+    for name, fn in ((XP_RUNS, _render_xp), (HUNDRED_RUNS, _render_hundred),
+                     (PRETRAINING_RUNS, _render_pretraining)):
         table = _read_history(name, output_dir)
         if table is not None:
             fn(table, output_dir)
@@ -353,6 +462,13 @@ def main(argv=None):
     hundred.add_argument("--base", default=None,
                          help="name of the base model (default: from its folder), e.g. "
                               "specfm-base-v2")
+    pre = sub.add_parser("pretraining", help="add a step of a pre-training run "
+                         "(validation_loss.ecsv and synthetic_recovery.ecsv with --against)")
+    pre.add_argument("run", help="name of the run (that of its configs/ file)")
+    pre.add_argument("step", type=int, help="training step of the measured checkpoint")
+    pre.add_argument("validation", help="validation_loss.ecsv with the checkpoint and the "
+                                        "shipped model")
+    pre.add_argument("recovery", help="the checkpoint's synthetic_recovery.ecsv (--against)")
     sub.add_parser("render", help="rewrite the .rst tables from the .ecsv")
     args = parser.parse_args(argv)
     if args.kind == "xp":
@@ -364,6 +480,9 @@ def main(argv=None):
         for path in args.results:
             table = add_hundred_stars_run(path, output_dir=args.output_dir, base=args.base)
         return table
+    if args.kind == "pretraining":
+        return add_pretraining_step(args.run, args.step, args.validation, args.recovery,
+                                    output_dir=args.output_dir)
     render(args.output_dir)
     return None
 

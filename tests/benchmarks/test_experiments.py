@@ -58,3 +58,47 @@ def test_a_lost_comparison_is_named(experiments, tmp_path):
     assert experiments.cells_lost(table) == [("teff", "rmse", "Teff < 7000 K")]
     assert experiments.describe_lost(experiments.cells_lost(table)) == \
         "teff rmse (Teff < 7000 K)"
+
+
+def _recovery_table(path, sigma_factor, sha, against=None):
+    """A small ``synthetic_recovery.ecsv``: APOGEE and Gaia XP at S/N 50 and 100."""
+    rows = [(instrument, snr, 100.0 * sigma_factor, 0.1 * sigma_factor, 0.05 * sigma_factor)
+            for instrument in ("apogee", "gaia_xp") for snr in (50.0, 100.0)]
+    table = Table(rows=rows, names=("instrument", "snr", "teff_sigma", "logg_sigma",
+                                    "fe_h_sigma"))
+    table.meta["models"] = {"specfm-base": {"path": "m", "sha256": sha}}
+    if against is not None:
+        table.meta["against"] = {"file": str(against),
+                                 "smaller_sigma_cells": {"teff": 4, "logg": 3, "fe_h": 0}}
+    table.write(path)
+    return path
+
+
+def test_a_pretraining_step_is_one_row_beside_the_shipped_model(experiments, tmp_path):
+    shipped = _recovery_table(tmp_path / "shipped.ecsv", 1.0, "a" * 64)
+    step = _recovery_table(tmp_path / "step.ecsv", 0.5, "b" * 64, against=shipped)
+    losses = Table({"model": ["v2", "v3 now"], "val_loss": [-0.48, -0.52],
+                    "sha256": ["a" * 64, "b" * 64]})
+    losses.write(tmp_path / "loss.ecsv")
+    out = tmp_path / "results"
+    experiments.add_pretraining_step("base-test", 1000, tmp_path / "loss.ecsv", step,
+                                     output_dir=out)
+    table = experiments.add_pretraining_step("base-test", 1000, tmp_path / "loss.ecsv", step,
+                                             output_dir=out)
+    assert len(table) == 1  # the same run and step again: replaced
+    row = table[0]
+    assert (row["val_loss"], row["reference_val_loss"], row["reference"]) == (-0.52, -0.48, "v2")
+    assert (row["cells_teff"], row["cells_logg"], row["cells_fe_h"], row["n_cells"]) == (4, 3, 0, 4)
+    assert row["apogee_teff"] == 50.0 and row["reference_apogee_teff"] == 100.0
+    assert row["gaia_xp_fe_h"] == pytest.approx(0.025)
+    rst = (out / "pretraining_runs.rst").read_text()
+    assert "base-test" in rst and "4 / 3 / 0 of 4" in rst and "v2 (sha256 aaaaaaaaaaaa)" in rst
+    # results of a model that validation_loss.py did not score are refused
+    Table({"model": ["v2"], "val_loss": [-0.48], "sha256": ["a" * 64]}).write(
+        tmp_path / "only_v2.ecsv")
+    with pytest.raises(SystemExit, match="no row for the model"):
+        experiments.add_pretraining_step("base-test", 2000, tmp_path / "only_v2.ecsv", step,
+                                         output_dir=out)
+    with pytest.raises(SystemExit, match="--against"):
+        experiments.add_pretraining_step("base-test", 2000, tmp_path / "loss.ecsv", shipped,
+                                         output_dir=out)
