@@ -256,11 +256,25 @@ def _recovery_sigmas(table, prefix=""):
     return out
 
 
+def synthetic_generation_errors(path):
+    """Median absolute errors of synthetic APOGEE generation and in-painting from a
+    ``generation_inpainting.ecsv`` (NaN where absent or no file)."""
+    out = {"apogee_generation": np.nan, "apogee_inpainting": np.nan}
+    if path is None or not Path(path).exists():
+        return out
+    for row in Table.read(path):
+        if "synthetic APOGEE" in str(row["part"]):
+            key = "apogee_generation" if row["task"] == "generation" else "apogee_inpainting"
+            out[key] = float(row["model_mae"])
+    return out
+
+
 def _sha(table):
     return (table.meta.get("models", {}).get("specfm-base", {}) or {}).get("sha256") or ""
 
 
-def add_pretraining_step(run, step, validation, recovery, output_dir=where.RESULTS):
+def add_pretraining_step(run, step, validation, recovery, generation=None,
+                         output_dir=where.RESULTS):
     """Add (or replace) the row of one step of a pre-training run; return the history table.
 
     Parameters
@@ -275,6 +289,9 @@ def add_pretraining_step(run, step, validation, recovery, output_dir=where.RESUL
     recovery : path-like
         The checkpoint's ``synthetic_recovery.py`` results, run with ``--against`` the
         shipped model's results on the same stars.
+    generation : path-like, optional
+        The checkpoint's ``generation_inpainting.py --parts synthetic`` results; the shipped
+        model's are read from ``benchmarks/results/generation_inpainting.ecsv``.
 
     """
     recovery_table = Table.read(recovery)
@@ -297,6 +314,9 @@ def add_pretraining_step(run, step, validation, recovery, output_dir=where.RESUL
            "n_cells": len(recovery_table),
            **{f"cells_{label}": int(wins[label]) for label in ISSUE_LABELS},
            **_recovery_sigmas(recovery_table), **_recovery_sigmas(reference, "reference_"),
+           **synthetic_generation_errors(generation),
+           **{f"reference_{k}": v for k, v in synthetic_generation_errors(
+               where.RESULTS / "generation_inpainting.ecsv").items()},
            "config": f"configs/{run}.toml", "added_by": _command()}
     history_table = _replace_rows(_read_history(PRETRAINING_RUNS, output_dir),
                                   Table(rows=[row]), ("run", "step"))
@@ -407,7 +427,9 @@ def _render_pretraining(table, output_dir):
               *(" / ".join(f(r[f"{prefix}{i}_{label}"], spec)
                            for label, spec in zip(ISSUE_LABELS, (".0f", ".3f", ".3f"),
                                                   strict=True))
-                for i, _ in PRETRAINING_CELLS for prefix in ("", "reference_")))
+                for i, _ in PRETRAINING_CELLS for prefix in ("", "reference_")),
+              *(f"{f(r[k], '.4f')} ({f(r['reference_' + k], '.4f')})"
+                if np.isfinite(r[k]) else "" for k in ("apogee_generation", "apogee_inpainting")))
              for r in rows]
     references = sorted({(_text(r["reference"]), _text(r["reference_sha256"])) for r in rows})
     names = {"apogee": "APOGEE", "gaia_xp": "Gaia XP"}
@@ -417,14 +439,17 @@ def _render_pretraining(table, output_dir):
         ("Run", "Step", "sha256", "Val. loss", "Shipped's val. loss",
          "Cells with smaller sigma (Teff / log g / [Fe/H])",
          *(f"{names.get(i, i)} S/N {snr:.0f} sigma{suffix}" for i, snr in PRETRAINING_CELLS
-           for suffix in ("", ", shipped"))),
+           for suffix in ("", ", shipped")),
+         "APOGEE generation (shipped)", "APOGEE in-painting (shipped)"),
         cells,
         notes=("Val. loss: benchmarks/validation_loss.py on the run's own validation rows, "
                "the checkpoint and the shipped model side by side (lower is better). Cells: "
                "of the instrument x S/N cells of benchmarks/synthetic_recovery.py (held-out "
                "stars, each preset's own noise), those where the checkpoint's sigma is "
                "smaller than the shipped model's on the same stars. Sigma: Teff [K] / log g / "
-               "[Fe/H] [dex]. The shipped model: "
+               "[Fe/H] [dex]. Generation and in-painting: median absolute flux error on "
+               "synthetic APOGEE spectra (benchmarks/generation_inpainting.py --parts "
+               "synthetic), where it was run. The shipped model: "
                + ", ".join(f"{name} (sha256 {sha})" for name, sha in references) + ".",))
 
 
@@ -469,6 +494,8 @@ def main(argv=None):
     pre.add_argument("validation", help="validation_loss.ecsv with the checkpoint and the "
                                         "shipped model")
     pre.add_argument("recovery", help="the checkpoint's synthetic_recovery.ecsv (--against)")
+    pre.add_argument("--generation", default=None,
+                     help="the checkpoint's generation_inpainting.ecsv (--parts synthetic)")
     sub.add_parser("render", help="rewrite the .rst tables from the .ecsv")
     args = parser.parse_args(argv)
     if args.kind == "xp":
@@ -482,7 +509,7 @@ def main(argv=None):
         return table
     if args.kind == "pretraining":
         return add_pretraining_step(args.run, args.step, args.validation, args.recovery,
-                                    output_dir=args.output_dir)
+                                    generation=args.generation, output_dir=args.output_dir)
     render(args.output_dir)
     return None
 

@@ -83,7 +83,13 @@ def test_a_pretraining_step_is_one_row_beside_the_shipped_model(experiments, tmp
     out = tmp_path / "results"
     experiments.add_pretraining_step("base-test", 1000, tmp_path / "loss.ecsv", step,
                                      output_dir=out)
+    generation = Table(rows=[("synthetic APOGEE (specfm-base)", "generation", 0.008),
+                             ("synthetic APOGEE (specfm-base)", "in-painting 30 A", 0.007),
+                             ("real Gaia XP (specfm-xp)", "generation", 0.02)],
+                       names=("part", "task", "model_mae"))
+    generation.write(tmp_path / "generation.ecsv")
     table = experiments.add_pretraining_step("base-test", 1000, tmp_path / "loss.ecsv", step,
+                                             generation=tmp_path / "generation.ecsv",
                                              output_dir=out)
     assert len(table) == 1  # the same run and step again: replaced
     row = table[0]
@@ -91,6 +97,7 @@ def test_a_pretraining_step_is_one_row_beside_the_shipped_model(experiments, tmp
     assert (row["cells_teff"], row["cells_logg"], row["cells_fe_h"], row["n_cells"]) == (4, 3, 0, 4)
     assert row["apogee_teff"] == 50.0 and row["reference_apogee_teff"] == 100.0
     assert row["gaia_xp_fe_h"] == pytest.approx(0.025)
+    assert (row["apogee_generation"], row["apogee_inpainting"]) == (0.008, 0.007)
     rst = (out / "pretraining_runs.rst").read_text()
     assert "base-test" in rst and "4 / 3 / 0 of 4" in rst and "v2 (sha256 aaaaaaaaaaaa)" in rst
     # results of a model that validation_loss.py did not score are refused
