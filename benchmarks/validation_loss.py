@@ -73,7 +73,8 @@ def main(argv=None):
     # the run's own seed and batch size (they fix the contexts and requests drawn); no
     # checkpoints, no progress bar
     trainer_settings = dataclasses.replace(trainer_config(config), progress=False, max_steps=1,
-                                           checkpoint_dir=None, resume_point=None)
+                                           checkpoint_every=0, checkpoint_dir=None,
+                                           resume_point=None)
     rows = []
     for name, model in zip(names, args.models, strict=True):
         t0 = time.perf_counter()

@@ -23,7 +23,8 @@ def test_models_are_scored_as_the_trainer_scores_them(validation_loss, tmp_path)
     val.save(cache / "validation.safetensors")
     config = tmp_path / "run.toml"
     config.write_text('[data]\ncache = "cache"\n[objective]\nn_flux_queries = 3\n'
-                      '[trainer]\nseed = 11\nbatch_size = 4\n')
+                      '[trainer]\nseed = 11\nbatch_size = 4\ncheckpoint_every = 10\n'
+                      'checkpoint_dir = "ckpt"\nresume_point = "resume"\n')
     paths = []
     for seed in (1, 2):
         paths.append(tmp_path / f"model{seed}")
@@ -42,6 +43,8 @@ def test_models_are_scored_as_the_trainer_scores_them(validation_loss, tmp_path)
     written = Table.read(tmp_path / "out" / "validation_loss.ecsv")
     assert list(written["model"]) == ["a", "b"]
     assert (tmp_path / "out" / "validation_loss.rst").read_text().count("\n   a ") == 1
+    # scoring writes no checkpoint and no resume point of the run
+    assert not (tmp_path / "ckpt").exists() and not (tmp_path / "resume").exists()
 
 
 def test_a_missing_data_cache_says_how_to_build_it(validation_loss, tmp_path):
