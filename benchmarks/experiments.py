@@ -131,18 +131,20 @@ def training_record(model=None, history=None):
             int(record.get("epochs_completed", -1)))
 
 
-def generation_errors(path):
-    """Median absolute errors of XP generation and in-painting (specfm, baseline) from a
-    ``generation_inpainting.ecsv`` (NaN where absent)."""
-    out = dict.fromkeys(("xp_generation", "xp_generation_baseline", "xp_inpainting",
-                         "xp_inpainting_baseline"), np.nan)
+def generation_errors(path, part="Gaia XP", prefix="xp"):
+    """Median absolute errors of generation and in-painting (specfm, baseline) of one part
+    (``"Gaia XP"`` or ``"synthetic APOGEE"``) of a ``generation_inpainting.ecsv``, as
+    ``{prefix}_generation``, ``{prefix}_generation_baseline``, ``{prefix}_inpainting`` and
+    ``{prefix}_inpainting_baseline`` (NaN where absent)."""
+    out = dict.fromkeys((f"{prefix}_generation", f"{prefix}_generation_baseline",
+                         f"{prefix}_inpainting", f"{prefix}_inpainting_baseline"), np.nan)
     if path is None:
         return out
     table = Table.read(path)
     for row in table:
-        if "Gaia XP" not in str(row["part"]):
+        if part not in str(row["part"]):
             continue
-        key = "xp_generation" if row["task"] == "generation" else "xp_inpainting"
+        key = f"{prefix}_generation" if row["task"] == "generation" else f"{prefix}_inpainting"
         out[key], out[f"{key}_baseline"] = float(row["model_mae"]), float(row["baseline_mae"])
     return out
 
@@ -257,16 +259,11 @@ def _recovery_sigmas(table, prefix=""):
 
 
 def synthetic_generation_errors(path):
-    """Median absolute errors of synthetic APOGEE generation and in-painting from a
-    ``generation_inpainting.ecsv`` (NaN where absent or no file)."""
-    out = {"apogee_generation": np.nan, "apogee_inpainting": np.nan}
-    if path is None or not Path(path).exists():
-        return out
-    for row in Table.read(path):
-        if "synthetic APOGEE" in str(row["part"]):
-            key = "apogee_generation" if row["task"] == "generation" else "apogee_inpainting"
-            out[key] = float(row["model_mae"])
-    return out
+    """The model's synthetic APOGEE generation and in-painting errors of a
+    ``generation_inpainting.ecsv`` (`generation_errors`; NaN where absent or no file)."""
+    errors = generation_errors(path if path is not None and Path(path).exists() else None,
+                               "synthetic APOGEE", "apogee")
+    return {key: errors[key] for key in ("apogee_generation", "apogee_inpainting")}
 
 
 def _sha(table):
