@@ -135,7 +135,8 @@ def generation_errors(path, part="Gaia XP", prefix="xp"):
     """Median absolute errors of generation and in-painting (specfm, baseline) of one part
     (``"Gaia XP"`` or ``"synthetic APOGEE"``) of a ``generation_inpainting.ecsv``, as
     ``{prefix}_generation``, ``{prefix}_generation_baseline``, ``{prefix}_inpainting`` and
-    ``{prefix}_inpainting_baseline`` (NaN where absent)."""
+    ``{prefix}_inpainting_baseline`` (NaN where absent). In-painting is the row without
+    anchor pixels (files from before the ``anchor_pixels`` column have only that one)."""
     out = dict.fromkeys((f"{prefix}_generation", f"{prefix}_generation_baseline",
                          f"{prefix}_inpainting", f"{prefix}_inpainting_baseline"), np.nan)
     if path is None:
@@ -143,6 +144,8 @@ def generation_errors(path, part="Gaia XP", prefix="xp"):
     table = Table.read(path)
     for row in table:
         if part not in str(row["part"]):
+            continue
+        if "anchor_pixels" in table.colnames and row["anchor_pixels"] != 0:
             continue
         key = f"{prefix}_generation" if row["task"] == "generation" else f"{prefix}_inpainting"
         out[key], out[f"{key}_baseline"] = float(row["model_mae"]), float(row["baseline_mae"])

@@ -63,10 +63,14 @@ def _row_nanmedian(values):
 class Normalisation:
     """Base class of the normalisation recipes.
 
-    Subclasses set `name` and implement `normalise`.
+    Subclasses set `name` and `single_scale` and implement `normalise`.
     """
 
     name = "base"
+    single_scale = True
+    """Whether the recipe divides each spectrum by one number (so that two
+    normalisations of a spectrum, from different pixels, differ by one factor) rather
+    than by a function of wavelength."""
 
     def __init__(self):
         self._options = {}
@@ -247,6 +251,7 @@ class ContinuumNormalisation(Normalisation):
     """
 
     name = "continuum"
+    single_scale = False
 
     def __init__(
         self,

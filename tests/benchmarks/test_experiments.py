@@ -83,11 +83,13 @@ def test_a_pretraining_step_is_one_row_beside_the_shipped_model(experiments, tmp
     out = tmp_path / "results"
     experiments.add_pretraining_step("base-test", 1000, tmp_path / "loss.ecsv", step,
                                      output_dir=out)
-    generation = Table(rows=[("synthetic APOGEE (specfm-base)", "generation", 0.008, 0.013),
-                             ("synthetic APOGEE (specfm-base)", "in-painting 30 A", 0.007,
+    generation = Table(rows=[("synthetic APOGEE (specfm-base)", "generation", 0, 0.008, 0.013),
+                             ("synthetic APOGEE (specfm-base)", "in-painting 30 A", 0, 0.007,
                               0.014),
-                             ("real Gaia XP (specfm-xp)", "generation", 0.02, 0.26)],
-                       names=("part", "task", "model_mae", "baseline_mae"))
+                             ("synthetic APOGEE (specfm-base)",
+                              "in-painting 30 A, 3 anchor pixels", 3, 0.009, 0.014),
+                             ("real Gaia XP (specfm-xp)", "generation", 0, 0.02, 0.26)],
+                       names=("part", "task", "anchor_pixels", "model_mae", "baseline_mae"))
     generation.write(tmp_path / "generation.ecsv")
     table = experiments.add_pretraining_step("base-test", 1000, tmp_path / "loss.ecsv", step,
                                              generation=tmp_path / "generation.ecsv",

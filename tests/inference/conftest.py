@@ -7,6 +7,7 @@ from astropy import units as u
 from astropy.nddata import StdDevUncertainty
 
 from specfm._compat import make_spectrum
+from specfm.inference import load
 from specfm.model import save_model
 from specfm.tokens import TokenizerConfig
 from specfm.training import MaskedTokenObjective, ObjectiveConfig, Trainer, TrainerConfig
@@ -56,3 +57,19 @@ def trained_dir(tmp_path_factory):
                            progress=False)
     Trainer(net, toy_dataset(256, seed=0), None, objective, config).fit()
     return save_tiny(tmp_path_factory.mktemp("trained") / "toy-trained", network=net.cpu())
+
+
+@pytest.fixture(scope="module")
+def writer(tmp_path_factory):
+    """A tiny model trained to read, write and fill toy spectra (~10 s)."""
+    torch.set_num_threads(1)
+    net = tiny_network(seed=1, d_model=32, n_latents=16)
+    objective = MaskedTokenObjective(ObjectiveConfig(
+        context_fraction=(0.5, 1.0), label_context_probability=0.2, n_flux_queries=24,
+        generation_probability=0.3, block_mask_probability=0.5, block_fraction=(0.1, 0.3)))
+    config = TrainerConfig(max_steps=600, batch_size=32, learning_rate=5e-3, warmup_steps=20,
+                           progress=False, seed=0)
+    Trainer(net, toy_dataset(512, seed=3, missing_logg=0.0), None, objective, config).fit()
+    path = save_tiny(tmp_path_factory.mktemp("writer") / "toy-writer", network=net.cpu(),
+                     coverage=[(15150.0, 15250.0)])
+    return load(path)

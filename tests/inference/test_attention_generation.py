@@ -10,32 +10,14 @@ larger teff) far better than a flat guess would.
 import astropy.units as u
 import numpy as np
 import pytest
-import torch
 from astropy.table import QTable
 from specutils import SpectralRegion
 
 from specfm.exceptions import SpecfmInputError
 from specfm.inference import load
-from specfm.training import MaskedTokenObjective, ObjectiveConfig, Trainer, TrainerConfig
 
-from ..model.toy import LINES, tiny_network, toy_dataset, toy_spectra
-from .conftest import save_tiny, toy_spectrum
-
-
-@pytest.fixture(scope="module")
-def writer(tmp_path_factory):
-    """A tiny model trained to read, write and fill toy spectra (~10 s)."""
-    torch.set_num_threads(1)
-    net = tiny_network(seed=1, d_model=32, n_latents=16)
-    objective = MaskedTokenObjective(ObjectiveConfig(
-        context_fraction=(0.5, 1.0), label_context_probability=0.2, n_flux_queries=24,
-        generation_probability=0.3, block_mask_probability=0.5, block_fraction=(0.1, 0.3)))
-    config = TrainerConfig(max_steps=600, batch_size=32, learning_rate=5e-3, warmup_steps=20,
-                           progress=False, seed=0)
-    Trainer(net, toy_dataset(512, seed=3, missing_logg=0.0), None, objective, config).fit()
-    path = save_tiny(tmp_path_factory.mktemp("writer") / "toy-writer", network=net.cpu(),
-                     coverage=[(15150.0, 15250.0)])
-    return load(path)
+from ..model.toy import LINES, toy_spectra
+from .conftest import toy_spectrum
 
 
 def _teff(model, z):
