@@ -230,7 +230,8 @@ def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="
         falls from 0.021 to 0.012 with 3; on synthetic APOGEE, specfm-base's rises
         from 0.0072 to 0.0101). ``"auto"`` (the default) takes 3 for spectra sampled
         more coarsely than lambda / delta-lambda = 1000 per pixel (low resolution, as
-        Gaia XP), 0 for finer ones.
+        Gaia XP), 0 for finer ones, and 0 where anchors would hide half of the readable
+        pixels (many small gaps, such as scattered bad pixels).
 
     Returns
     -------
@@ -270,11 +271,11 @@ def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="
         if not valid.any():
             raise SpecfmInputError(
                 f"Spectrum {s} has no usable pixel left to in-paint from.")
-        n_anchor = _auto_anchor_pixels(wave) if anchor_pixels == "auto" else int(anchor_pixels)
-        gaps = _gap_margins(fill, valid, n_anchor)
-        margin = np.zeros_like(fill)
-        for left, right in gaps.values():
-            margin[left] = margin[right] = True
+        auto = anchor_pixels == "auto"
+        n_anchor = _auto_anchor_pixels(wave) if auto else int(anchor_pixels)
+        gaps, margin = _anchors(fill, valid, n_anchor)
+        if auto and (valid & ~margin).sum() < 0.5 * valid.sum():
+            gaps, margin = _anchors(fill, valid, 0)  # many small gaps: read, don't anchor
         context = valid & ~margin
         if not context.any():
             raise SpecfmInputError(
@@ -310,6 +311,15 @@ def _auto_anchor_pixels(wave):
         return 0
     sampling = np.median(wave[1:] / np.diff(wave))
     return _AUTO_ANCHOR[1] if sampling < _AUTO_ANCHOR[0] else 0
+
+
+def _anchors(fill, readable, n):
+    """``(_gap_margins(fill, readable, n), mask of all their margin pixels)``."""
+    gaps = _gap_margins(fill, readable, n)
+    margin = np.zeros_like(fill)
+    for left, right in gaps.values():
+        margin[left] = margin[right] = True
+    return gaps, margin
 
 
 def _gap_margins(fill, readable, n):

@@ -113,3 +113,17 @@ def test_anchor_pixels_must_be_a_count_that_leaves_something_to_read(writer):
             writer.inpaint(spec, regions=region, anchor_pixels=bad)
     with pytest.raises(SpecfmInputError, match="hides every readable pixel"):
         writer.inpaint(spec, regions=region, anchor_pixels=5)
+
+
+def test_auto_anchors_step_aside_for_scattered_bad_pixels(tmp_path):
+    model = load(save_tiny(tmp_path / "tiny", normalisation="median"))
+    wave = np.linspace(15110.0, 15290.0, 11)  # lambda / delta-lambda ~ 840: coarse
+    flux = 1.0 + 0.1 * np.sin(wave / 30.0)
+    flux[1::3] = np.nan  # four one-pixel gaps; anchors would hide all the rest
+    spec = make_spectrum(flux=flux * u.one, spectral_axis=wave * u.AA,
+                         uncertainty=StdDevUncertainty(np.full(11, 0.01)))
+    out = model.inpaint(spec)
+    assert out.meta["inpainted"].sum() == 4
+    assert np.all(np.isfinite(out.flux.value))
+    with pytest.raises(SpecfmInputError, match="hides every readable pixel"):
+        model.inpaint(spec, anchor_pixels=1)
