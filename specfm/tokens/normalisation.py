@@ -385,6 +385,7 @@ class AutoNormalisation(Normalisation):
     """
 
     name = "auto"
+    single_scale = None  # depends on the grid: ask the recipe `choose` returns
 
     def __init__(self, sampling_threshold=1000.0, **continuum_options):
         super().__init__()
