@@ -85,6 +85,11 @@ shows the observed spectrum on the same, normalised scale."""),
 code("""observed = xp_model.normalise(xp[0])
 generated = xp_model.generate(pred[0], observed.spectral_axis, inputs=colours[0:1])
 ax = specfm.plot_spectrum(observed, generated, labels=("Gaia XP", "generated"))"""),
+md("""`Model.inpaint` hides a region (or fills masked pixels) and predicts it from the rest
+of the spectrum. On spectra as coarse as Gaia XP it also ties the prediction to the flux
+on both sides of the gap (`anchor_pixels="auto"` takes three known pixels per side; pass
+`anchor_pixels=0` for the network's prediction alone). The result is on the scale of
+`Model.normalise`, so it overlays the observed spectrum directly."""),
 code("""filled = xp_model.inpaint(xp[0], regions=SpectralRegion(6000 * u.AA, 6800 * u.AA),
                           inputs=colours[0:1])
 ax = specfm.plot_spectrum(observed, filled, labels=("Gaia XP", "in-painted"))"""),
@@ -106,6 +111,8 @@ import tempfile
 path = tuned.save(pathlib.Path(tempfile.mkdtemp()) / "my-finetuned-model")
 specfm.load(path)"""),
 ]
+for number, cell in enumerate(cells):
+    cell.id = f"cell-{number:02d}"  # stable ids: rewriting the notebook changes only what changed
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nb.metadata["language_info"] = {"name": "python"}
