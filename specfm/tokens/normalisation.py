@@ -63,7 +63,7 @@ def _row_nanmedian(values):
 class Normalisation:
     """Base class of the normalisation recipes.
 
-    Subclasses set `name` and `single_scale` and implement `normalise`.
+    Subclasses set `name` and ``single_scale`` and implement `normalise`.
     """
 
     name = "base"
