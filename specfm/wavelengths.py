@@ -16,6 +16,7 @@ __all__ = [
     "SPEED_OF_LIGHT_KMS",
     "air_to_vacuum",
     "doppler_factor",
+    "pixel_sampling",
     "to_rest_frame",
     "vacuum_to_air",
 ]
@@ -137,3 +138,25 @@ def to_rest_frame(wavelength, radial_velocity=None, redshift=None):
 
     """
     return np.asarray(wavelength, dtype=float) / doppler_factor(radial_velocity, redshift)
+
+
+def pixel_sampling(wavelength):
+    """Return the median ``lambda / delta-lambda`` per pixel of a wavelength grid.
+
+    Parameters
+    ----------
+    wavelength : array-like
+        Wavelengths in any order (sorted here); repeated values are ignored.
+
+    Returns
+    -------
+    float
+        The median over neighbouring pixels; inf for fewer than two distinct values.
+
+    """
+    wave = np.sort(np.asarray(wavelength, dtype=float).ravel())
+    step = np.diff(wave)
+    good = step > 0
+    if not good.any():
+        return np.inf
+    return float(np.median(wave[1:][good] / step[good]))

@@ -26,7 +26,7 @@ from ..tokens import (
     extra_tokens,
     in_coverage,
 )
-from ..wavelengths import air_to_vacuum
+from ..wavelengths import air_to_vacuum, pixel_sampling
 from .batching import slice_inputs
 
 __all__ = ["generate", "inpaint", "label_inputs", "normalise"]  # the first three:
@@ -307,10 +307,7 @@ _AUTO_ANCHOR = (1000.0, 3)  # below this lambda / delta-lambda per pixel, anchor
 
 def _auto_anchor_pixels(wave):
     """Anchor pixels for ``anchor_pixels="auto"``: 3 for coarsely sampled spectra, else 0."""
-    if wave.size < 2:
-        return 0
-    sampling = np.median(wave[1:] / np.diff(wave))
-    return _AUTO_ANCHOR[1] if sampling < _AUTO_ANCHOR[0] else 0
+    return _AUTO_ANCHOR[1] if pixel_sampling(wave) < _AUTO_ANCHOR[0] else 0
 
 
 def _anchors(fill, readable, n):

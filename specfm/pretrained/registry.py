@@ -17,7 +17,7 @@ from .._compat import is_spectrum
 from ..exceptions import SpecfmInputError
 from ..model.coverage import config_coverage, config_sampling
 from ..model.storage import CONFIG_NAME, ModelFileError, read_model_config
-from ..wavelengths import air_to_vacuum
+from ..wavelengths import air_to_vacuum, pixel_sampling
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -108,16 +108,6 @@ def model_path(name, registry=None):
     return path
 
 
-def _sampling(wave):
-    """Median ``lambda / delta-lambda`` of a wavelength grid (inf for a single pixel)."""
-    wave = np.sort(np.asarray(wave, dtype=float).ravel())
-    step = np.diff(wave)
-    good = step > 0
-    if not good.any():
-        return np.inf
-    return float(np.median(wave[1:][good] / step[good]))
-
-
 def _wavelengths(spectra, medium):
     """Yield ``(vacuum Angstrom array, number of spectra sharing it)`` for each input part."""
     if type(spectra).__name__ == "SpectrumCollection":
@@ -181,7 +171,7 @@ def choose_model(spectra, registry=None, medium="vacuum"):
             f"No models found in {registry_dir(registry)}, so none can be chosen. Load a model "
             "folder with specfm.load(path) or set $SPECFM_MODEL_DIR."
         )
-    parts = [(wave, n, _sampling(wave)) for wave, n in _wavelengths(spectra, medium)]
+    parts = [(wave, n, pixel_sampling(wave)) for wave, n in _wavelengths(spectra, medium)]
     total = sum(w.size * n for w, n, _ in parts)
     scores = []
     for name in names:
@@ -191,8 +181,8 @@ def choose_model(spectra, registry=None, medium="vacuum"):
             continue  # a broken folder is reported when someone loads it by name
         ranges, sampling = config_coverage(config), config_sampling(config)
         inside = 0
-        for wave, n, pixel_sampling in parts:
-            if sampling is not None and not sampling[0] <= pixel_sampling <= sampling[1]:
+        for wave, n, grid_sampling in parts:
+            if sampling is not None and not sampling[0] <= grid_sampling <= sampling[1]:
                 continue
             if ranges is None:
                 inside += wave.size * n

@@ -28,7 +28,7 @@ import itertools
 import numpy as np
 from scipy.signal import fftconvolve
 
-from ..wavelengths import SPEED_OF_LIGHT_KMS
+from ..wavelengths import SPEED_OF_LIGHT_KMS, pixel_sampling
 
 __all__ = [
     "NORMALISATIONS",
@@ -408,8 +408,7 @@ class AutoNormalisation(Normalisation):
         """
         if wavelength.size < 2:
             return self._median
-        sampling = np.median(wavelength[1:] / np.diff(wavelength))
-        if sampling >= self._options["sampling_threshold"]:
+        if pixel_sampling(wavelength) >= self._options["sampling_threshold"]:
             return self._continuum
         return self._median
 

@@ -192,3 +192,13 @@ def test_nan_and_inf_flux_are_masked_and_reported():
     assert report.n_nonfinite + report.n_masked == 3
     assert report.n_valid == 1997
     assert torch.isfinite(batch.value).all() and torch.isfinite(batch.error).all()
+
+
+def test_pixel_sampling_is_the_median_resolving_power_of_a_grid():
+    from specfm.wavelengths import pixel_sampling
+
+    xp = np.arange(3360.0, 10201.0, 20.0)
+    assert pixel_sampling(xp) == pytest.approx(np.median(xp[1:] / 20.0))
+    assert pixel_sampling(xp[::-1]) == pixel_sampling(xp)  # any order
+    assert pixel_sampling(np.geomspace(15100, 17000, 8575)) > 20_000  # APOGEE
+    assert pixel_sampling([5000.0]) == np.inf and pixel_sampling([5000.0, 5000.0]) == np.inf
