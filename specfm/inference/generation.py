@@ -249,7 +249,7 @@ def inpaint(self, spectra, regions=None, fill_masked=True, inputs=None, medium="
         is negative or hides every readable pixel.
 
     """
-    if anchor_pixels != "auto" and (isinstance(anchor_pixels, str)
+    if anchor_pixels != "auto" and (not isinstance(anchor_pixels, (int, float, np.number))
                                     or int(anchor_pixels) != anchor_pixels
                                     or anchor_pixels < 0):
         raise SpecfmInputError(

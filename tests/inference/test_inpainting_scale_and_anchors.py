@@ -108,7 +108,7 @@ def test_anchor_pixels_must_be_a_count_that_leaves_something_to_read(writer):
     spec = make_spectrum(flux=flux[0] * u.one, spectral_axis=wave * u.AA,
                          uncertainty=StdDevUncertainty(np.full(48, 0.01)))
     region = SpectralRegion(wave[3] * u.AA, wave[-1] * u.AA)  # three pixels left to read
-    for bad in (-1, 1.5, "many"):
+    for bad in (-1, 1.5, "many", None):
         with pytest.raises(SpecfmInputError, match=r"must be .auto. or a whole"):
             writer.inpaint(spec, regions=region, anchor_pixels=bad)
     with pytest.raises(SpecfmInputError, match="hides every readable pixel"):
