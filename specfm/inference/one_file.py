@@ -19,6 +19,7 @@ import numpy as np
 from ..exceptions import OutputWriteError, SpecfmInputError
 from .batching import split_pieces
 from .inputs_table import file_inputs, photometry_from_file
+from .memory import release_now_and_then
 from .reading import describe_read_error, iter_spectra, piece_position
 
 __all__ = ["FileOptions", "FileOutcome", "PieceSink", "predict_file"]
@@ -240,14 +241,15 @@ def predict_file(model, path, options=None, sink=None):
                                       **options.predict_arguments())
                 tables.append(_with_file_columns(table, path, spectra))
                 outcome.rows += len(table)
-                if sink is None or held or (len(tables) < 2 and began is None):
-                    continue
-                if began is None:
-                    sink.begin(tables[0])
-                    began = sink
-                while tables and sink.write(tables[0]):
-                    tables.pop(0)  # on disk: let go of it
-                held = bool(tables)  # refused: the rest of the file is held, as without a sink
+                del spectra, inputs, table
+                if sink is not None and not held and (len(tables) > 1 or began is not None):
+                    if began is None:
+                        sink.begin(tables[0])
+                        began = sink
+                    while tables and sink.write(tables[0]):
+                        tables.pop(0)  # on disk: let go of it
+                    held = bool(tables)  # refused: the rest is held, as without a sink
+                release_now_and_then()  # else freed memory grows with the spectra read
         except _ReadError as error:  # a bad file is reported, not fatal
             outcome.error = str(error)
         except OutputWriteError:

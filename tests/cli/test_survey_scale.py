@@ -264,3 +264,16 @@ def test_a_kill_inside_a_table_is_cut_off_on_resume(tiny_model, tmp_path, monkey
     back = read_table(out)
     assert list(back["file"]) == [str(before)] + [str(path)] * 25
     assert list(back["index"]) == [0, *range(25)]
+
+
+def test_freed_memory_is_released_after_every_piece(tiny_model, tmp_path, monkeypatch):
+    """Each piece of a table read in pieces is followed by a chance to give freed memory
+    back (glibc otherwise keeps it, and a survey run's memory grows with the spectra read)."""
+    from specfm.inference import one_file, predict_files
+
+    calls = []
+    monkeypatch.setattr(one_file, "release_now_and_then", lambda: calls.append(1))
+    table = predict_files([_sliced_table(tmp_path)], model=tiny_model, rows_per_read=7,
+                          output=tmp_path / "labels.ecsv", keep_rows=False)
+    assert table.meta["summary"]["rows"] == 25
+    assert len(calls) == 4  # pieces of 7, 7, 7 and 4 spectra
