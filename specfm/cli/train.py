@@ -4,9 +4,14 @@
 ``--export-checkpoint PATH`` writes the model of a run still going
 (`specfm.training.from_config.export_checkpoint`). On several processes:
 ``torchrun --nproc_per_node 4 -m specfm.cli.train CONFIG.toml``.
+
+SIGTERM (what a batch scheduler sends before it ends a job) or Ctrl-C stops the run after
+the step in progress, with a checkpoint and the resume point written there, as
+``--max-minutes`` does; a second Ctrl-C interrupts at once.
 """
 
 import argparse
+import signal
 import sys
 
 from ..training.from_config import export_checkpoint, train_from_config
@@ -71,11 +76,14 @@ def run(args):
         return 0
     limit = None if args.max_minutes is None else 60.0 * args.max_minutes
     done = train_from_config(args.config, resume=args.resume, output=args.output,
-                             device=args.device, time_limit=limit)
+                             device=args.device, time_limit=limit,
+                             stop_signals=(signal.SIGTERM, signal.SIGINT))
     result = done.result
     if result.interrupted:
-        print(f"specfm train: stopped after {args.max_minutes:g} minutes at step "
-              f"{result.steps}; continue with --resume")
+        why = (f"after {args.max_minutes:g} minutes" if result.stop_reason == "time_limit"
+               else f"by {result.stop_reason}")
+        print(f"specfm train: stopped {why} at step {result.steps}; continue with "
+              "--resume")
     elif done.model is not None:  # only the first process writes the model
         print(f"specfm train: {result.steps} steps, {result.epochs_completed} epochs, "
               f"best validation loss {result.best_val_loss}; model written to {done.model}")

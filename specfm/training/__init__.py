@@ -30,6 +30,7 @@ from .sources import (
     training_coverage,
     training_vocabulary,
 )
+from .stopping import StopRequest
 
 __all__ = [
     "EMULATORS",
@@ -43,6 +44,7 @@ __all__ = [
     "ObjectiveConfig",
     "ObjectiveOutput",
     "SpectraFineTune",
+    "StopRequest",
     "SyntheticSource",
     "TokenDataset",
     "Trainer",

@@ -185,7 +185,8 @@ def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
     return save_model(network, output, provenance=record, overwrite=overwrite)
 
 
-def train_from_config(config_path, resume=None, output=None, device=None, time_limit=None):
+def train_from_config(config_path, resume=None, output=None, device=None, time_limit=None,
+                      stop_signals=()):
     """Train or fine-tune as a TOML configuration says (``specfm train``).
 
     Parameters
@@ -203,6 +204,9 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
         Stop after this many seconds of training, with a checkpoint (and the resume
         point) at the step where it stopped; no model is written then
         (`~specfm.training.Trainer.fit`).
+    stop_signals : sequence of int
+        Signals that stop the run in the same way (``specfm train`` passes SIGTERM and
+        SIGINT).
 
     Returns
     -------
@@ -266,7 +270,7 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
                 print(f"specfm train: resuming from {folder}", file=sys.stderr)
             trainer.load_checkpoint(folder)
             resumed_from = folder
-        result = trainer.fit(time_limit=time_limit)
+        result = trainer.fit(time_limit=time_limit, stop_signals=stop_signals)
         target = output if output else (base / config["output"] if config.get("output")
                                         else None)
         if target is not None and not result.interrupted:

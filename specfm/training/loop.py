@@ -7,6 +7,7 @@ process reads its own shard of a `TokenDataset`, and only rank 0 writes files).
 
 import copy
 import datetime
+import signal
 import time
 import warnings
 
@@ -22,6 +23,7 @@ from .distributed import all_reduce_sum, barrier, choose_device, distributed_inf
 from .objectives import MaskedTokenObjective
 from .optim import parameter_groups, warmup_cosine
 from .settings import TrainerConfig, TrainingResult
+from .stopping import StopRequest
 
 __all__ = ["Trainer"]
 
@@ -172,7 +174,7 @@ class Trainer:
         self.batch_in_epoch = 0
         self._epoch_loss = [0.0, 0]
 
-    def fit(self, stop_after=None, time_limit=None):
+    def fit(self, stop_after=None, time_limit=None, stop_signals=()):
         """Train until the last step, the last epoch, or early stopping.
 
         Parameters
@@ -185,6 +187,11 @@ class Trainer:
             after the call, writing a checkpoint there (and the resume point, if the
             configuration names one) when checkpoints are on: a run that must end before
             its machine does (all processes of a distributed run stop at the same step).
+        stop_signals : sequence of int
+            Signals (e.g. ``(signal.SIGTERM, signal.SIGINT)``) that stop the run the same
+            way, after the step in which the first of them arrives (`StopRequest`; a
+            second signal acts as it would without this). Empty by default: a library call
+            keeps Python's own handling of Ctrl-C.
 
         Returns
         -------
@@ -195,51 +202,74 @@ class Trainer:
         deadline = None if time_limit is None else time.monotonic() + float(time_limit)
         bar = tqdm(total=self.total_steps, initial=self.step, desc="training",
                    disable=not (cfg.progress and self.info.is_main), leave=False)
-        interrupted = False
-        try:
-            while self.step < self.total_steps and not self.stopped_early:
-                if cfg.max_steps is None and self.epoch >= cfg.epochs:
-                    break
-                ran = False
-                for batch in self._batches(self.train_data, self.epoch, self.batch_in_epoch):
-                    ran = True
-                    loss = self._train_step(batch)
-                    self.step += 1
-                    self.batch_in_epoch += 1
-                    self._epoch_loss[0] += loss
-                    self._epoch_loss[1] += 1
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.3f}", epoch=self.epoch)
-                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
-                        self.save_checkpoint()
-                    if self.step >= self.total_steps:
-                        break
-                    if stop_after is not None and self.step >= stop_after:
-                        interrupted = True
-                        break
-                    if deadline is not None and self._past(deadline):
-                        if cfg.checkpoint_every and self.step % cfg.checkpoint_every:
-                            self.save_checkpoint()
-                        interrupted = True
-                        break
-                if interrupted:
-                    break
-                if not ran and self.batch_in_epoch == 0:
-                    raise SpecfmInputError("The training data gave no batches.")
-                self._end_epoch()
-        finally:
-            bar.close()
+        with StopRequest(stop_signals) as request:
+            try:
+                interrupted, reason = self._run_steps(bar, stop_after, deadline, request)
+            finally:
+                bar.close()
         if not interrupted and cfg.restore_best and self._best_state is not None:
             self.network.load_state_dict(self._best_state)
         return TrainingResult(self.step, self.epoch, list(self.history), self.best_val_loss,
-                              self.stopped_early, interrupted)
+                              self.stopped_early, interrupted, reason)
 
-    def _past(self, deadline):
-        """Whether any process is past ``deadline`` (all processes agree)."""
-        late = torch.tensor([float(time.monotonic() > deadline)], device=self.device)
+    def _run_steps(self, bar, stop_after, deadline, request):
+        """Run the steps of `fit`; return ``(interrupted, stop_reason)``."""
+        cfg = self.config
+        interrupted, reason = False, None
+        while self.step < self.total_steps and not self.stopped_early:
+            if cfg.max_steps is None and self.epoch >= cfg.epochs:
+                break
+            ran = False
+            for batch in self._batches(self.train_data, self.epoch, self.batch_in_epoch):
+                ran = True
+                loss = self._train_step(batch)
+                self.step += 1
+                self.batch_in_epoch += 1
+                self._epoch_loss[0] += loss
+                self._epoch_loss[1] += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", epoch=self.epoch)
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if self.step >= self.total_steps:
+                    break
+                if stop_after is not None and self.step >= stop_after:
+                    interrupted, reason = True, "stop_after"
+                    break
+                reason = self._stop_reason(deadline, request)
+                if reason is not None:
+                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every:
+                        self.save_checkpoint()
+                    interrupted = True
+                    break
+            if interrupted:
+                break
+            if not ran and self.batch_in_epoch == 0:
+                raise SpecfmInputError("The training data gave no batches.")
+            self._end_epoch()
+        return interrupted, reason
+
+    def _stop_reason(self, deadline, request):
+        """``"time_limit"``, a signal's name, or None: whether any process must stop now.
+
+        All processes of a distributed run agree (one all-reduce per step while a deadline
+        or signals are watched), so that they stop at the same step even when a signal
+        reaches them at different times.
+        """
+        watching_signals = bool(request.signals)
+        if deadline is None and not watching_signals:
+            return None
+        flags = torch.tensor([float(deadline is not None and time.monotonic() > deadline),
+                              float(request.requested or 0)], device=self.device)
         if self.info.world_size > 1:
-            all_reduce_sum(late)
-        return bool(late.item() > 0)
+            all_reduce_sum(flags)
+        if flags[0].item() > 0:
+            return "time_limit"
+        if flags[1].item() > 0:
+            # the signal of this process, or (another process's) the first one watched
+            signum = request.requested or request.signals[0]
+            return signal.Signals(signum).name
+        return None
 
     # --- checkpoints -------------------------------------------------------------------
     def _rng_states(self):

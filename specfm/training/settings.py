@@ -104,7 +104,11 @@ class TrainingResult:
     stopped_early : bool
         True if early stopping ended the run.
     interrupted : bool
-        True if ``fit(stop_after=...)`` ended it before the end.
+        True if the run was stopped before its end: by ``fit(stop_after=...)``, its
+        ``time_limit`` or one of its ``stop_signals``.
+    stop_reason : str or None
+        What stopped it: ``"stop_after"``, ``"time_limit"``, or the signal's name
+        (``"SIGTERM"``, ``"SIGINT"``); None when it was not interrupted.
 
     """
 
@@ -114,3 +118,4 @@ class TrainingResult:
     best_val_loss: float | None
     stopped_early: bool
     interrupted: bool = False
+    stop_reason: str | None = None
