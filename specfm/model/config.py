@@ -27,6 +27,11 @@ class ModelConfig:
         Self-attention layers over the latents.
     n_decoder_layers : int
         Cross-attention layers from the query tokens to the latents.
+    flux_decoder : bool
+        Give flux requests a decoder and output head of their own (``flux_decoder`` and
+        ``flux_head`` of `SpecFMNetwork`), so that training them to write spectra
+        (generation, in-painting) cannot move the labels, which keep ``decoder`` and
+        ``head``. False (one decoder for every request) in models made before it existed.
     ff_mult : int
         Hidden width of the feed-forward blocks, in units of `d_model`.
     dropout : float
@@ -65,6 +70,7 @@ class ModelConfig:
     n_latents: int = 64
     n_latent_layers: int = 4
     n_decoder_layers: int = 1
+    flux_decoder: bool = False
     ff_mult: int = 2
     dropout: float = 0.0
     n_frequencies: int = 48

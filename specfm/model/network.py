@@ -16,6 +16,7 @@ from ..exceptions import SpecfmInputError
 from .attention import CrossAttentionBlock, SelfAttentionBlock
 from .config import ModelConfig
 from .embeddings import QueryEmbedding, TokenEmbedding
+from ..tokens.vocabulary import TokenKind
 from .heads import GaussianHead
 
 __all__ = ["Decoder", "Encoder", "NetworkOutput", "SpecFMNetwork"]
@@ -140,6 +141,10 @@ class SpecFMNetwork(nn.Module):
         self.decoder = Decoder(self.config, self.embed)
         self.head = GaussianHead(self.config.d_model, self.config.logvar_min,
                                  self.config.logvar_max)
+        if self.config.flux_decoder:
+            self.flux_decoder = Decoder(self.config, self.embed)
+            self.flux_head = GaussianHead(self.config.d_model, self.config.logvar_min,
+                                          self.config.logvar_max)
         self.metadata = {}
 
     @property
@@ -199,8 +204,40 @@ class SpecFMNetwork(nn.Module):
         x = self.embed(tokens.wavelength, tokens.value, tokens.error, tokens.kind,
                        tokens.ident, tokens.valid)
         latents, rollout = self.encoder(x, tokens.valid, return_attention)
-        q, on_latents = self.decoder(latents, queries.kind, queries.ident,
-                                     queries.wavelength, return_attention)
-        mean, logvar = self.head(q)
+        mean, logvar, on_latents = self._decode(latents, queries, return_attention)
         attention = torch.matmul(on_latents, rollout) if return_attention else None
         return NetworkOutput(mean=mean, logvar=logvar, attention=attention)
+
+    def _decode(self, latents, queries, return_attention):
+        """Means, log-variances and weights on the latents of the requests.
+
+        With ``config.flux_decoder``, flux requests go through ``flux_decoder`` and
+        ``flux_head``, the others through ``decoder`` and ``head``; a batch of one kind of
+        request runs only its own decoder (``Model.predict`` asks labels alone,
+        ``Model.generate`` flux alone).
+        """
+        paths = [(self.decoder, self.head)]
+        is_flux = None
+        if self.config.flux_decoder:
+            is_flux = queries.kind == TokenKind.FLUX
+            if torch.compiler.is_compiling():
+                paths.append((self.flux_decoder, self.flux_head))
+            elif bool(is_flux.all()):
+                paths, is_flux = [(self.flux_decoder, self.flux_head)], None
+            elif bool(is_flux.any()):
+                paths.append((self.flux_decoder, self.flux_head))
+            else:
+                is_flux = None
+        outputs = []
+        for decoder, head in paths:
+            q, on_latents = decoder(latents, queries.kind, queries.ident, queries.wavelength,
+                                    return_attention)
+            outputs.append((*head(q), on_latents))
+        if len(outputs) == 1:
+            return outputs[0]
+        (mean, logvar, w), (f_mean, f_logvar, f_w) = outputs
+        mean = torch.where(is_flux, f_mean, mean)
+        logvar = torch.where(is_flux, f_logvar, logvar)
+        if return_attention:
+            w = torch.where(is_flux.unsqueeze(-1), f_w, w)
+        return mean, logvar, w

@@ -17,6 +17,7 @@ import copy
 import dataclasses
 
 import torch
+from torch import nn
 
 from ..exceptions import SpecfmInputError
 from ..model.network import SpecFMNetwork
@@ -27,13 +28,21 @@ from .settings import TrainerConfig
 
 __all__ = ["PARTS", "FineTuneConfig", "extend_network", "finetune", "freeze", "unfreeze"]
 
-PARTS = ("embeddings", "encoder", "decoder", "head")
-"""The parts of a network that `freeze` knows."""
+PARTS = ("embeddings", "encoder", "decoder", "head", "flux_decoder")
+"""The parts of a network that `freeze` knows (``"flux_decoder"``: the decoder and head of
+flux requests, in networks that have them; ``"decoder"`` and ``"head"`` then serve labels
+and colours alone)."""
 
 
 def _part(network, name):
     if name not in PARTS:
         raise SpecfmInputError(f"Unknown part {name!r}; choose from {', '.join(PARTS)}.")
+    if name == "flux_decoder":
+        if not network.config.flux_decoder:
+            raise SpecfmInputError(
+                "This network has no flux decoder (its flux requests use 'decoder' and "
+                "'head'); add one with extend_network(..., flux_decoder=True).")
+        return nn.ModuleList([network.flux_decoder, network.flux_head])
     return {"embeddings": network.embed, "encoder": network.encoder,
             "decoder": network.decoder, "head": network.head}[name]
 
@@ -46,7 +55,8 @@ def freeze(network, parts):
     network : `~specfm.model.SpecFMNetwork`
         The network.
     parts : iterable of str
-        Any of ``"embeddings"``, ``"encoder"``, ``"decoder"``, ``"head"``.
+        Any of ``"embeddings"``, ``"encoder"``, ``"decoder"``, ``"head"`` and, for a
+        network with a flux decoder, ``"flux_decoder"``.
 
     Returns
     -------
@@ -85,7 +95,7 @@ def unfreeze(network):
     return network
 
 
-def extend_network(network, new_tokens=(), n_new_kinds=0):
+def extend_network(network, new_tokens=(), n_new_kinds=0, flux_decoder=False):
     """Return a copy of ``network`` that also knows ``new_tokens`` and more token kinds.
 
     Parameters
@@ -97,6 +107,12 @@ def extend_network(network, new_tokens=(), n_new_kinds=0):
         existing rows of the same kind.
     n_new_kinds : int
         Extra token kinds (ids ``n_kinds``, ``n_kinds + 1``, ...).
+    flux_decoder : bool
+        Also give flux requests a decoder and head of their own, starting as copies of
+        the shared ones (so every answer is unchanged until they are trained). Freeze
+        every other part and train them (``freeze(net, ["embeddings", "encoder",
+        "decoder", "head"])``) to improve generation and in-painting while every label
+        stays exactly as it was. Nothing changes if the network already has one.
 
     Returns
     -------
@@ -125,6 +141,12 @@ def extend_network(network, new_tokens=(), n_new_kinds=0):
     if n_new_kinds:
         new.embed.kind.grown_from = new.embed.kind.n_rows
         new.embed.kind.grow(int(n_new_kinds))
+    if flux_decoder and not new.config.flux_decoder:
+        new.config = dataclasses.replace(new.config, flux_decoder=True)
+        # the copy shares the token embedding (its wavelength and label tables), as the
+        # shared decoder does: it must not get an embedding of its own
+        new.flux_decoder = copy.deepcopy(new.decoder, memo={id(new.embed): new.embed})
+        new.flux_head = copy.deepcopy(new.head)
     return new
 
 
@@ -140,6 +162,8 @@ class FineTuneConfig:
         Vocabulary entries to add.
     n_new_kinds : int
         Token kinds to add.
+    flux_decoder : bool
+        Give flux requests a decoder of their own first (`extend_network`).
     validation_fraction : float
         Fraction of spectra held out for validation (0: none, no early stopping).
     split_seed : int
@@ -158,6 +182,7 @@ class FineTuneConfig:
     freeze: tuple = ("encoder",)
     new_tokens: tuple = ()
     n_new_kinds: int = 0
+    flux_decoder: bool = False
     validation_fraction: float = 0.2
     split_seed: int = 0
     repeat: int = 1
@@ -207,7 +232,7 @@ def finetune(network, dataset, config=None, trainer_config=None, objective=None,
     config = config if config is not None else FineTuneConfig()
     if trainer_config is None:
         trainer_config = TrainerConfig(epochs=50, patience=5, warmup_steps=10, progress=False)
-    new = extend_network(network, config.new_tokens, config.n_new_kinds)
+    new = extend_network(network, config.new_tokens, config.n_new_kinds, config.flux_decoder)
     freeze(new, config.freeze)
     if config.validation_fraction:
         train, val = dataset.split(config.validation_fraction, config.split_seed)

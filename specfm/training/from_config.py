@@ -231,7 +231,8 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
         fine = config.get("finetune")
         if fine:
             network = extend_network(load_model(base / fine["from"]),
-                                     fine.get("new_tokens", ()), fine.get("n_new_kinds", 0))
+                                     fine.get("new_tokens", ()), fine.get("n_new_kinds", 0),
+                                     fine.get("flux_decoder", False))
             freeze(network, fine.get("freeze", ()))
         else:
             model_cfg = dict(config.get("model", {}))
