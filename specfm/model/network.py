@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from ..exceptions import SpecfmInputError
+from ..tokens.vocabulary import TokenKind
 from .attention import CrossAttentionBlock, SelfAttentionBlock
 from .config import ModelConfig
 from .embeddings import QueryEmbedding, TokenEmbedding
-from ..tokens.vocabulary import TokenKind
 from .heads import GaussianHead
 
 __all__ = ["Decoder", "Encoder", "NetworkOutput", "SpecFMNetwork"]
