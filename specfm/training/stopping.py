@@ -22,7 +22,7 @@ class StopRequest:
     ----------
     signals : sequence of int
         Signal numbers to catch, e.g. ``(signal.SIGTERM, signal.SIGINT)``. Empty: catch
-        nothing (`requested` stays None). Handlers can only be installed from the main
+        nothing (``requested`` stays None). Handlers can only be installed from the main
         thread; elsewhere nothing is caught either.
 
     Attributes
