@@ -216,26 +216,21 @@ class SpecFMNetwork(nn.Module):
         request runs only its own decoder (``Model.predict`` asks labels alone,
         ``Model.generate`` flux alone).
         """
-        paths = [(self.decoder, self.head)]
-        is_flux = None
-        if self.config.flux_decoder:
-            is_flux = queries.kind == TokenKind.FLUX
-            if torch.compiler.is_compiling():
-                paths.append((self.flux_decoder, self.flux_head))
-            elif bool(is_flux.all()):
-                paths, is_flux = [(self.flux_decoder, self.flux_head)], None
-            elif bool(is_flux.any()):
-                paths.append((self.flux_decoder, self.flux_head))
-            else:
-                is_flux = None
-        outputs = []
-        for decoder, head in paths:
+        def answer(decoder, head):
             q, on_latents = decoder(latents, queries.kind, queries.ident, queries.wavelength,
                                     return_attention)
-            outputs.append((*head(q), on_latents))
-        if len(outputs) == 1:
-            return outputs[0]
-        (mean, logvar, w), (f_mean, f_logvar, f_w) = outputs
+            return (*head(q), on_latents)
+
+        if not self.config.flux_decoder:
+            return answer(self.decoder, self.head)
+        is_flux = queries.kind == TokenKind.FLUX
+        if not torch.compiler.is_compiling():  # (data-dependent: eager calls only)
+            if bool(is_flux.all()):
+                return answer(self.flux_decoder, self.flux_head)
+            if not bool(is_flux.any()):
+                return answer(self.decoder, self.head)
+        mean, logvar, w = answer(self.decoder, self.head)
+        f_mean, f_logvar, f_w = answer(self.flux_decoder, self.flux_head)
         mean = torch.where(is_flux, f_mean, mean)
         logvar = torch.where(is_flux, f_logvar, logvar)
         if return_attention:

@@ -254,21 +254,22 @@ class Trainer:
 
         All processes of a distributed run agree (one all-reduce per step while a deadline
         or signals are watched), so that they stop at the same step even when a signal
-        reaches them at different times.
+        reaches them at different times. A single process decides on the host, without a
+        tensor (no device synchronisation in the step loop).
         """
-        watching_signals = bool(request.signals)
-        if deadline is None and not watching_signals:
+        if deadline is None and not request.signals:
             return None
-        flags = torch.tensor([float(deadline is not None and time.monotonic() > deadline),
-                              float(request.requested or 0)], device=self.device)
+        late = deadline is not None and time.monotonic() > deadline
+        signalled = request.requested is not None
         if self.info.world_size > 1:
+            flags = torch.tensor([float(late), float(signalled)], device=self.device)
             all_reduce_sum(flags)
-        if flags[0].item() > 0:
+            late, signalled = flags[0].item() > 0, flags[1].item() > 0
+        if late:
             return "time_limit"
-        if flags[1].item() > 0:
+        if signalled:
             # the signal of this process, or (another process's) the first one watched
-            signum = request.requested or request.signals[0]
-            return signal.Signals(signum).name
+            return signal.Signals(request.requested or request.signals[0]).name
         return None
 
     # --- checkpoints -------------------------------------------------------------------
