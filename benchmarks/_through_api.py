@@ -18,12 +18,12 @@ def load_model(path_or_network, name=None):
 
 
 def predict(model, spectra, names, inputs=None, batch_size=64, max_tokens="model",
-            precision="float32"):
+            precision="float32", max_snr="model"):
     """``({name: values}, {name: errors})`` in K / dex, NaN where the row is masked.
 
     Through the user API, `specfm.inference.Model.predict` (one pass, seed 0; ``max_tokens``
-    as there: the model's chunk size, or None for every pixel in one row; ``precision`` as
-    there).
+    as there: the model's chunk size, or None for every pixel in one row; ``precision`` and
+    ``max_snr`` as there).
     """
     import warnings
 
@@ -31,7 +31,7 @@ def predict(model, spectra, names, inputs=None, batch_size=64, max_tokens="model
         warnings.simplefilter("ignore")  # coverage / range warnings: flags are in the table
         table = model.predict(spectra, labels=list(names), inputs=inputs,
                               batch_size=batch_size, progress=False, max_tokens=max_tokens,
-                              precision=precision)
+                              precision=precision, max_snr=max_snr)
     values = label_arrays(table, names)
     errors = label_arrays(table, [f"{n}_err" for n in names])
     return values, {n: errors[f"{n}_err"] for n in names}

@@ -87,6 +87,9 @@ def card_rows(config):
         ("Normalisation", json.dumps(tokenizer.get("normalisation", {}).get("name"))),
         ("Prediction tokens", f"max_tokens {tokenizer.get('max_tokens')}, cap_mode "
                               f"{tokenizer.get('cap_mode')!r}"),
+        ("S/N ceiling", "none" if tokenizer.get("max_snr") is None else
+         f"max_snr {tokenizer['max_snr']:g}: spectra of higher S/N are read at it, with "
+         "noise added"),
         ("Training data", f"{data.get('kind', '?')}: {data.get('n_train_rows', '?')} training "
                           f"rows, {data.get('n_validation_rows', '?')} validation rows"),
     ]

@@ -92,6 +92,10 @@ def main(argv=None):
     parser.add_argument("--max-tokens", default="model",
                         help="pixels per row at prediction: 'model' (the model's chunks, "
                              "default), 'all' (the whole spectrum in one pass) or a number")
+    parser.add_argument("--max-snr", default="model",
+                        help="read spectra of a higher median S/N at this S/N, with noise "
+                             "added: 'model' (the model's own setting, default), 'none' or a "
+                             "number (Model.predict's max_snr)")
     parser.add_argument("--cannon-train", type=int, default=2000,
                         help="training spectra per instrument of the Cannon (0: no Cannon)")
     parser.add_argument("--noise", choices=("preset", "photon"), default="preset",
@@ -109,6 +113,8 @@ def main(argv=None):
     max_tokens = {"model": "model", "all": None}.get(args.max_tokens)
     if max_tokens is None and args.max_tokens != "all":
         max_tokens = int(args.max_tokens)
+    max_snr = ({"model": "model", "none": None}[args.max_snr]
+               if args.max_snr in ("model", "none") else float(args.max_snr))
 
     from astropy.table import Table, vstack
 
@@ -143,7 +149,7 @@ def main(argv=None):
             pred = {n: [] for n in NAMES}
             for spec in spectra[name]:
                 values, _ = api.predict(model, spec, NAMES, batch_size=args.batch,
-                                        max_tokens=max_tokens)
+                                        max_tokens=max_tokens, max_snr=max_snr)
                 for n in NAMES:
                     pred[n].append(values[n])
             pred = {n: np.concatenate(v) for n, v in pred.items()}
@@ -191,7 +197,8 @@ def main(argv=None):
         models={"specfm-base": args.model},
         description="Recovery of Teff, logg, [Fe/H] from held-out synthetic spectra",
         emulator=EMULATOR, corpus_seed=args.seed, n_stars=args.n_stars, noise=args.noise,
-        max_tokens=args.max_tokens,
+        max_tokens=args.max_tokens, max_snr=args.max_snr,
+        model_max_snr=model.tokenizer_config.max_snr,
         n_extrapolated=n_extrapolated,
         corpus_defaults="CorpusConfig defaults (rv_residual 1 km/s, A(V) 0-2, continuum "
                         "error 0.01, bad pixels <= 1%, jitter 0.05), fixed S/N",

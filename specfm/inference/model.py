@@ -225,6 +225,7 @@ class Model:
             "coverage": None if tok.coverage is None else [list(p) for p in tok.coverage],
             "max_tokens": tok.max_tokens,
             "cap_mode": tok.cap_mode,
+            "max_snr": tok.max_snr,
         }
 
     def _size_text(self):
@@ -311,7 +312,7 @@ class Model:
     def predict(self, spectra, labels=None, inputs=None, batch_size=64, progress=None,
                 medium="vacuum", radial_velocity=None, redshift=None, method="one_pass",
                 chunk_size=512, seed=0, on_error="mask", max_tokens="model",
-                precision="float32"):
+                precision="float32", max_snr="model"):
         """Predict stellar labels, with uncertainties, for each spectrum.
 
         Parameters
@@ -359,6 +360,13 @@ class Model:
             The network's arithmetic: float32 (default), or bfloat16 autocast, faster
             where the CPU (or GPU) has bfloat16 matrix units and slower where it has not.
             ``benchmarks/speed.py precision`` measures how far its labels move.
+        max_snr : "model", float or None
+            Read spectra of a higher median S/N as if observed at this S/N, with noise
+            added (reproducibly; `specfm.tokens.degrade_to_snr`): a network reads spectra
+            cleaner than its training spectra worse, not better. ``"model"`` (default):
+            the top of the model's training S/N range, where its configuration records
+            one (``tokenizer_config.max_snr``). None: read every spectrum as it comes.
+            Rows read so carry ``PredictionFlag.SNR_DEGRADED``.
 
         Returns
         -------
@@ -386,27 +394,29 @@ class Model:
         source = radial_velocity if isinstance(radial_velocity, str) else None
         radial_velocity, inputs = resolve_velocity(radial_velocity, spectra, inputs)
         names = self.resolve_labels(labels, inputs)
-        config = self.inference_config(max_tokens)
+        config = self.inference_config(max_tokens, max_snr)
         query = Query(labels=names)
         pieces = split_pieces(spectra)
         n_total = sum(p.n_spectra for p in pieces)
         batches = list(make_batches(pieces, int(batch_size)))
         show = len(batches) > _PROGRESS_BATCHES if progress is None else bool(progress)
-        per_batch, outside = [], []
+        per_batch, outside, degraded = [], [], []
         for batch in tqdm(batches, disable=not show, unit="batch", desc=f"specfm {self.name}"):
             tokens = tokenize_batch(config, batch, n_total, inputs, radial_velocity, redshift,
                                     medium, on_error, seed)
             outside += [r.n_outside_coverage for r in tokens.reports]
+            degraded += [r.snr_degraded for r in tokens.reports]
             per_batch.append(self._predict_tokens(tokens, query, method, chunk_size, seed,
                                                   batch[0].start, precision))
         self._warn_coverage(outside)
         parts = [np.concatenate(x) for x in zip(*per_batch, strict=True)]
-        table = self._table(names, *parts, outside, method, chunk_size, seed, config)
+        table = self._table(names, *parts, outside, degraded, method, chunk_size, seed,
+                            config)
         if precision != "float32":
             table.meta["precision"] = precision
         return add_frame(table, radial_velocity, redshift, source)
 
-    def inference_config(self, max_tokens="model"):
+    def inference_config(self, max_tokens="model", max_snr="model"):
         """Return the tokenizer settings for reading spectra at prediction time.
 
         Parameters
@@ -414,6 +424,8 @@ class Model:
         max_tokens : "model", int or None
             As for `predict`: the model's cap, another cap, or None (every pixel in one
             row). A cap splits a long spectrum into rows (chunks); it never drops pixels.
+        max_snr : "model", float or None
+            As for `predict`: the model's S/N ceiling, another one, or None (none).
 
         Returns
         -------
@@ -421,6 +433,13 @@ class Model:
 
         """
         config = self.tokenizer_config
+        if not (isinstance(max_snr, str) and max_snr == "model"):
+            if max_snr is not None and (isinstance(max_snr, str | bool)
+                                        or not np.isfinite(max_snr) or max_snr <= 0):
+                raise SpecfmInputError(
+                    f"max_snr must be 'model', a positive number or None, not {max_snr!r}.")
+            config = dataclasses.replace(
+                config, max_snr=None if max_snr is None else float(max_snr))
         cap = config.max_tokens if isinstance(max_tokens, str) else max_tokens
         if (isinstance(max_tokens, str) and max_tokens != "model") or (
                 cap is not None and int(cap) < 1):
@@ -514,8 +533,8 @@ class Model:
         n_tokens = np.array([r.n_tokens for r in tokens.reports], np.int64)
         return mean.numpy(), variance.numpy(), usable, n_tokens, input_label_values(tokens)
 
-    def _table(self, names, mean, variance, usable, n_tokens, given, outside, method,
-               chunk_size, seed, config):
+    def _table(self, names, mean, variance, usable, n_tokens, given, outside, degraded,
+               method, chunk_size, seed, config):
         specs = [self.vocabulary[n] for n in names]
         scale = np.array([s.scale for s in specs])
         offset = np.array([s.offset for s in specs])
@@ -523,7 +542,7 @@ class Model:
         std = np.sqrt(variance) * scale
         ranges = {k: v.value for k, v in self.label_ranges.items()}
         flags = prediction_flags(names, value, usable, outside, given, ranges, self.vocabulary,
-                                 std)
+                                 std, degraded)
         meta = {
             "model": self.name,
             "model_version": self.provenance.get("version", self.config.get("specfm_version")),

@@ -39,6 +39,9 @@ class PredictionFlag(enum.IntFlag):
     """A predicted uncertainty exceeds ``UNCERTAIN_SCALE`` times the label's typical spread
     among stars: the model says it does not know (such predictions are far off much more
     often than their ``_err`` alone suggests)."""
+    SNR_DEGRADED = 32
+    """The spectrum's median S/N was above the model's ``max_snr`` (the top of its training
+    S/N range): it was read at that S/N, with noise added (`specfm.tokens.degrade_to_snr`)."""
 
 
 UNCERTAIN_SCALE = 1.0
@@ -54,6 +57,8 @@ FLAG_DESCRIPTIONS = {
     int(PredictionFlag.INPUT_RANGE): "an input label outside the training label range",
     int(PredictionFlag.UNCERTAIN): ("a predicted uncertainty above the label's typical spread "
                                     "among stars (the model does not know)"),
+    int(PredictionFlag.SNR_DEGRADED): ("S/N above the model's training range: read at its "
+                                       "max_snr, with noise added"),
 }
 """One line per bit of `PredictionFlag`, as written to ``table.meta["flags"]``."""
 
@@ -94,7 +99,8 @@ def input_label_values(tokens):
     return out
 
 
-def prediction_flags(names, value, usable, outside, given, ranges, vocabulary, std=None):
+def prediction_flags(names, value, usable, outside, given, ranges, vocabulary, std=None,
+                     degraded=None):
     """Return the ``flag`` bit mask of each spectrum (see `PredictionFlag`).
 
     Parameters
@@ -116,6 +122,8 @@ def prediction_flags(names, value, usable, outside, given, ranges, vocabulary, s
     std : numpy.ndarray, optional
         ``(n_spectra, len(names))`` predicted uncertainties in physical units, for
         `PredictionFlag.UNCERTAIN` (compared with each label's vocabulary ``scale``).
+    degraded : sequence of bool, optional
+        Spectra read at a lower S/N than given (`PredictionFlag.SNR_DEGRADED`).
 
     Returns
     -------
@@ -125,6 +133,8 @@ def prediction_flags(names, value, usable, outside, given, ranges, vocabulary, s
     usable = np.asarray(usable, bool)
     flags = np.where(np.asarray(outside) > 0, int(PredictionFlag.COVERAGE), 0)
     flags |= np.where(usable, 0, int(PredictionFlag.NO_DATA))
+    if degraded is not None:
+        flags |= np.where(np.asarray(degraded, bool), int(PredictionFlag.SNR_DEGRADED), 0)
     names = list(names)
     with np.errstate(invalid="ignore"):
         for name, (lo, hi) in ranges.items():

@@ -7,7 +7,7 @@ wavelengths in Angstrom, normalised flux and float32 tensors.
 from .batch import SpectrumReport, TokenBatch
 from .extra_inputs import ExtraTokens, extra_tokens
 from .extract import FLAMBDA_UNIT, SpectrumGroup, extract_groups
-from .noise import der_snr_noise
+from .noise import degrade_to_snr, der_snr_noise, median_snr
 from .normalisation import (
     NORMALISATIONS,
     AutoNormalisation,
@@ -44,10 +44,12 @@ __all__ = [
     "cap_tokens",
     "chip_segments",
     "coverage_ranges",
+    "degrade_to_snr",
     "der_snr_noise",
     "extra_tokens",
     "extract_groups",
     "get_normalisation",
     "in_coverage",
+    "median_snr",
     "tokenize",
 ]

@@ -44,6 +44,12 @@ class SpectrumReport:
         Name of the normalisation recipe applied.
     scale : float
         For median normalisation, the median that was divided out; else 1.
+    snr : float
+        Median S/N of the input (`~specfm.tokens.median_snr`: ``|flux| / uncertainty``
+        over usable pixels); NaN when no pixel counts.
+    snr_read : float
+        The S/N it was read at: ``snr``, or the tokenizer's ``max_snr`` when ``snr`` was
+        above it and noise was added (`~specfm.tokens.degrade_to_snr`).
     n_tokens : int
         Flux tokens kept after the cap (over all of its rows, if chunked).
     rows : tuple of int
@@ -67,10 +73,17 @@ class SpectrumReport:
     uncertainty_source: str = "input"
     normalisation: str = "none"
     scale: float = 1.0
+    snr: float = float("nan")
+    snr_read: float = float("nan")
     n_tokens: int = 0
     rows: tuple = ()
     n_inputs: int = 0
     error: str | None = None
+
+    @property
+    def snr_degraded(self):
+        """True when noise was added to read the spectrum at a lower S/N (``max_snr``)."""
+        return bool(self.snr_read < self.snr)
 
     @property
     def n_dropped(self):

@@ -1,6 +1,7 @@
 """The adapter: spectra (plus optional non-spectral inputs) to a padded `TokenBatch`."""
 
 import dataclasses
+import numbers
 import warnings
 
 import astropy.units as u
@@ -11,7 +12,7 @@ from ..exceptions import CoverageError, CoverageWarning, EmptySpectrumError, Spe
 from .batch import SpectrumReport, TokenBatch
 from .extra_inputs import extra_tokens
 from .extract import extract_groups
-from .noise import der_snr_noise
+from .noise import degrade_to_snr, der_snr_noise, median_snr
 from .normalisation import Normalisation, get_normalisation
 from .sampling import CAP_MODES, cap_tokens
 from .vocabulary import DEFAULT_VOCABULARY, TokenKind, Vocabulary
@@ -121,6 +122,15 @@ class TokenizerConfig:
     max_error : float
         Pixels whose normalised uncertainty exceeds this carry no information and are
         masked.
+    max_snr : float or None
+        A spectrum whose median S/N (`median_snr`) exceeds this is read as if observed at
+        this S/N: its uncertainties are scaled up and Gaussian noise of the difference is
+        added to its flux before normalisation (`degrade_to_snr`; reproducible, seeded
+        per spectrum like the token cap), because a network reads spectra cleaner than
+        those it was trained on worse, not better. Set it to the top of the training
+        S/N range. None (default): spectra are read as they come. Applies when spectra
+        are tokenised (`Tokenizer.__call__`); `Tokenizer.normalise_pixels` returns the
+        pixels as given.
     vocabulary : Vocabulary
         Names, units and scalings of non-spectral tokens.
 
@@ -133,6 +143,7 @@ class TokenizerConfig:
     seed: int = 0
     min_error: float = 1e-3
     max_error: float = 10.0
+    max_snr: float | None = None
     vocabulary: Vocabulary = DEFAULT_VOCABULARY
 
     def __post_init__(self):
@@ -145,6 +156,12 @@ class TokenizerConfig:
             raise ValueError("max_tokens must be a positive integer or None.")
         if not 0 < self.min_error < self.max_error:
             raise ValueError("Need 0 < min_error < max_error.")
+        if self.max_snr is not None:
+            if (isinstance(self.max_snr, bool) or not isinstance(self.max_snr, numbers.Real)
+                    or not 0 < self.max_snr < np.inf):
+                raise ValueError(f"max_snr must be a positive number or None, not "
+                                 f"{self.max_snr!r}.")
+            self.max_snr = float(self.max_snr)
 
     def to_dict(self):
         """Return a JSON-serialisable dict."""
@@ -252,14 +269,17 @@ class Tokenizer:
             raise ValueError(f"row_seeds has {len(row_seeds)} entries for {n_spectra} "
                              "spectra; give one (seed, index) per spectrum.")
 
+        seeds = ([(self.config.seed, i) for i in range(n_spectra)] if row_seeds is None
+                 else list(row_seeds))
         rows, reports = [], []
         for group in groups:
-            for wave, value, error, valid, report in self._normalise(group):
+            first = len(reports)
+            for wave, value, error, valid, report in self._normalise(
+                    group, seeds[first:first + group.n_rows]):
                 index = len(reports)
                 report.index = index
                 self._check_usable(report, valid, on_error)
-                seed, position = ((self.config.seed, index) if row_seeds is None
-                                  else row_seeds[index])
+                seed, position = seeds[index]
                 kept = cap_tokens(
                     np.nonzero(valid)[0],
                     self.config.max_tokens,
@@ -308,8 +328,12 @@ class Tokenizer:
                 out.append(row)
         return out
 
-    def _normalise(self, group):
-        """Yield per-row (wavelength, value, error, valid, report) of one group."""
+    def _normalise(self, group, seeds=None):
+        """Yield per-row (wavelength, value, error, valid, report) of one group.
+
+        ``seeds`` (one ``(seed, index)`` per row) turns on ``max_snr``; without them the
+        spectra are read as given.
+        """
         cfg = self.config
         n_pix = group.flux.shape[1]
         finite = np.isfinite(group.flux)
@@ -322,6 +346,12 @@ class Tokenizer:
             source = "estimated"
         error_ok = np.isfinite(error) & (error >= 0)
         valid &= error_ok
+        flux = group.flux
+        if cfg.max_snr is not None and seeds is not None:
+            flux, error, snr = degrade_to_snr(np.where(valid, flux, 0.0), error, valid,
+                                              cfg.max_snr, seeds)
+        else:
+            snr = median_snr(np.where(valid, flux, 0.0), error, valid)
 
         rest = group.wavelength[None, :] / group.doppler[:, None]
         inside = in_coverage(rest, cfg.coverage)
@@ -329,7 +359,7 @@ class Tokenizer:
         recipe: Normalisation = self.normalisation.choose(group.wavelength)
         value, scaled, norm_valid, scale = recipe.normalise(
             group.wavelength,
-            np.where(valid, group.flux, 0.0),
+            np.where(valid, flux, 0.0),
             np.where(valid, error, 0.0),
             valid,
         )
@@ -366,6 +396,9 @@ class Tokenizer:
                 uncertainty_source=source,
                 normalisation=recipe.name,
                 scale=float(scale[i]),
+                snr=float(snr[i]),
+                snr_read=float(min(snr[i], cfg.max_snr)
+                               if cfg.max_snr is not None and seeds is not None else snr[i]),
             )
             yield rest[i], value[i], scaled[i], final[i], report
 

@@ -28,6 +28,7 @@ from .sources import (
     split_indices,
     synthetic_dataset,
     training_coverage,
+    training_max_snr,
     training_vocabulary,
 )
 from .stopping import StopRequest
@@ -77,6 +78,7 @@ __all__ = [
     "synthetic_dataset",
     "train_from_config",
     "training_coverage",
+    "training_max_snr",
     "training_vocabulary",
     "unfreeze",
     "warmup_cosine",

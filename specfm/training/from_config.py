@@ -43,7 +43,11 @@ in the model), and cached in ``cache`` (a folder) for later runs::
 ``[prediction]`` overrides fields of ``[tokenizer]`` in the tokenizer settings stored with
 the model, i.e. how spectra are tokenised at prediction time (e.g. ``max_tokens = 512`` and
 ``cap_mode = "chunk"``: every pixel is used, in chunks as long as the training contexts;
-``max_tokens = "all"``: every pixel in one row, the whole spectrum in one pass).
+``max_tokens = "all"``: every pixel in one row, the whole spectrum in one pass). A model
+pre-trained on synthetic sources also stores their coverage (`training_coverage`) and the
+top of their S/N range as ``max_snr`` (`training_max_snr`: spectra of higher S/N are read
+at that S/N, with noise added), unless ``[prediction]`` sets them (``max_snr = "none"``:
+spectra are read as they come).
 
 ``[provenance]`` (``description``, ``outputs``, ``training_data``, ``credits``) is stored
 with the model, together with the label ranges of the training data.
@@ -71,10 +75,10 @@ from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig
 from .optim import seed_everything
 from .settings import TrainerConfig
-from .sources import label_ranges, training_coverage
+from .sources import label_ranges, training_coverage, training_max_snr
 
-__all__ = ["ConfigRun", "export_checkpoint", "read_config", "train_from_config",
-           "trainer_config", "training_objective"]
+__all__ = ["ConfigRun", "export_checkpoint", "prediction_tokenizer", "read_config",
+           "train_from_config", "trainer_config", "training_objective"]
 
 
 @dataclasses.dataclass
@@ -111,6 +115,39 @@ def _section(config, name, cls):
         return cls(**values)
     except TypeError as err:
         raise SpecfmInputError(f"Bad key in [{name}] of the configuration: {err}") from None
+
+
+def prediction_tokenizer(tokenizer, config):
+    """Return the tokenizer settings stored with a model, for reading spectra at prediction.
+
+    Parameters
+    ----------
+    tokenizer : `~specfm.tokens.TokenizerConfig`
+        The training tokenizer (``[tokenizer]``).
+    config : dict
+        The parsed configuration: its ``[prediction]`` overrides fields (``max_tokens =
+        "all"`` and ``max_snr = "none"`` stand for None); for synthetic pre-training, the
+        coverage and ``max_snr`` not given there come from ``[[data.sources]]``
+        (`training_coverage`, `training_max_snr`).
+
+    Returns
+    -------
+    `~specfm.tokens.TokenizerConfig`
+
+    """
+    prediction = config.get("prediction", {})
+    stored = {**tokenizer.to_dict(), **prediction}
+    for key, none in (("max_tokens", "all"), ("max_snr", "none")):  # TOML has no None
+        if stored.get(key) == none:
+            stored[key] = None
+    stored["vocabulary"] = tokenizer.vocabulary
+    data = config.get("data", {})
+    if data.get("kind") == "synthetic":
+        if stored.get("coverage") is None:
+            stored["coverage"] = training_coverage(data.get("sources", []))
+        if "max_snr" not in prediction:
+            stored["max_snr"] = training_max_snr(data.get("sources", []))
+    return type(tokenizer)(**stored)
 
 
 def trainer_config(config):
@@ -239,14 +276,7 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
             model_cfg.setdefault("vocabulary", train.vocabulary.to_list())
             network = SpecFMNetwork(ModelConfig.from_dict(model_cfg))
         if tokenizer is not None:
-            stored = {**tokenizer.to_dict(), **config.get("prediction", {})}
-            if stored.get("max_tokens") == "all":  # TOML has no None
-                stored["max_tokens"] = None
-            stored["vocabulary"] = tokenizer.vocabulary
-            data = config.get("data", {})
-            if stored.get("coverage") is None and data.get("kind") == "synthetic":
-                stored["coverage"] = training_coverage(data.get("sources", []))
-            network.config.tokenizer = type(tokenizer)(**stored).to_dict()
+            network.config.tokenizer = prediction_tokenizer(tokenizer, config).to_dict()
         objective = training_objective(config)
         if trainer_cfg.checkpoint_dir:
             trainer_cfg.checkpoint_dir = str(base / trainer_cfg.checkpoint_dir)

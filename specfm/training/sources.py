@@ -36,6 +36,7 @@ __all__ = [
     "split_indices",
     "synthetic_dataset",
     "training_coverage",
+    "training_max_snr",
     "training_vocabulary",
 ]
 
@@ -393,6 +394,38 @@ def label_ranges(dataset):
         physical = scaled * spec.scale + spec.offset
         out[spec.name] = [float(physical.min()), float(physical.max())]
     return out
+
+
+def training_max_snr(sources):
+    """Return the highest S/N that synthetic sources render: the top of their ``snr_range``.
+
+    A network trained on these sources reads cleaner spectra worse, not better
+    (``benchmarks/synthetic_recovery.py --snr 1000 --max-snr none``), so ``specfm train``
+    stores this as the model's ``max_snr``: `~specfm.inference.Model.predict` reads a
+    spectrum of higher S/N as if observed at this one, with noise added
+    (`specfm.tokens.degrade_to_snr`), and flags its row.
+
+    Parameters
+    ----------
+    sources : iterable of `SyntheticSource` or dict
+        The ``[[data.sources]]`` of a configuration.
+
+    Returns
+    -------
+    float or None
+        None when there is no source.
+
+    Examples
+    --------
+    >>> from specfm.training import training_max_snr
+    >>> training_max_snr([{"emulator": "cannon_coolstars", "n_stars": 1,
+    ...                    "instruments": ["apogee"], "snr_range": [15.0, 300.0]}])
+    300.0
+
+    """
+    tops = [float((s if isinstance(s, SyntheticSource) else SyntheticSource(**s)).snr_range[1])
+            for s in sources]
+    return max(tops) if tops else None
 
 
 def training_coverage(sources, margin=0.005):

@@ -202,3 +202,28 @@ def test_bfloat16_precision_stays_near_float32_and_is_recorded(trained_dir):
     assert np.all(np.isfinite(chunked["teff"].value))
     with pytest.raises(SpecfmInputError, match="precision must be one of"):
         model.predict(spec, precision="float16")
+
+
+def test_spectra_above_the_snr_ceiling_are_read_at_it_and_flagged(tmp_path):
+    model = load(save_tiny(tmp_path / "ceiling", max_snr=200.0))
+    assert model.tokenizer_config.max_snr == 200.0
+    clean, *_ = toy_spectrum(3, noise=0.001)  # S/N about 1000
+    noisy, *_ = toy_spectrum(3, noise=0.01)  # S/N about 100
+    table = model.predict(clean)
+    assert (table["flag"] & PredictionFlag.SNR_DEGRADED).all()
+    assert table.meta["tokenizer"]["max_snr"] == 200.0
+    assert str(int(PredictionFlag.SNR_DEGRADED)) in table.meta["flags"]
+    assert (model.predict(clean)["teff"] == table["teff"]).all()  # reproducible
+    as_given = model.predict(clean, max_snr=None)
+    assert not (as_given["flag"] & PredictionFlag.SNR_DEGRADED).any()
+    assert as_given.meta["tokenizer"]["max_snr"] is None
+    assert not np.allclose(as_given["teff"].value, table["teff"].value)
+    # under the ceiling nothing changes, whatever the setting
+    below = model.predict(noisy)
+    assert not (below["flag"] & PredictionFlag.SNR_DEGRADED).any()
+    assert (below["teff"] == model.predict(noisy, max_snr=None)["teff"]).all()
+    # a lower ceiling given at the call
+    assert (model.predict(noisy, max_snr=20.0)["flag"] & PredictionFlag.SNR_DEGRADED).all()
+    for bad in (0, -1.0, "high", float("nan")):
+        with pytest.raises(SpecfmInputError, match="max_snr"):
+            model.predict(noisy, max_snr=bad)
