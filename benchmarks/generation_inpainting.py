@@ -91,12 +91,13 @@ def inpainting_rows(part, task, errors, interp):
 def part_synthetic(args, rng):
     import astropy.units as u
 
-    from specfm.synth import CorpusConfig, iter_corpus
+    from specfm.synth import CorpusConfig, get_instrument, iter_corpus
     from specfm.training import load_emulator
 
     model = api.load_model(args.base, name="specfm-base")
     emulator = load_emulator("cannon_coolstars", where.data_dir(args.data))
-    corpus = CorpusConfig(instruments=("apogee",), n_spectra=args.n_stars, seed=SEED,
+    apogee = get_instrument("apogee", uncertainty=args.uncertainty)
+    corpus = CorpusConfig(instruments=(apogee,), n_spectra=args.n_stars, seed=SEED,
                           snr_range=(1000.0, 1000.0), shard_size=args.n_stars,
                           batch_size=min(64, args.n_stars), bad_pixel_fraction=0.0)
     spectra, truth = [], []
@@ -185,6 +186,10 @@ def main(argv=None):
     parser.add_argument("--parts", nargs="+", default=["synthetic", "xp"],
                         choices=["synthetic", "xp"])
     parser.add_argument("--n-stars", type=int, default=100)
+    parser.add_argument("--uncertainty", choices=("observed", "noiseless"), default="observed",
+                        help="synthetic spectra's uncertainties: from the noisy flux "
+                             "(default) or from the noiseless spectrum (the renders of "
+                             "before 2026-12-07, which leak it)")
     parser.add_argument("--anchor-pixels", type=int, default=3,
                         help="in-paint a second time with this many anchor pixels on each "
                              "side of the gap (0: only once, without)")
@@ -214,7 +219,8 @@ def main(argv=None):
     if "xp" in args.parts:
         models["specfm-xp"] = args.xp
     table.meta.update(writer.run_metadata(models=models, n_stars=args.n_stars, corpus_seed=SEED,
-                                          anchor_pixels=args.anchor_pixels))
+                                          anchor_pixels=args.anchor_pixels,
+                                          uncertainty=args.uncertainty))
     cells = [(r["part"], r["task"], str(r["n"]), f"{r['model_mae']:.4f}", r["baseline"],
               f"{r['baseline_mae']:.4f}") for r in table]
     writer.write_results(

@@ -122,18 +122,21 @@ def flux_correction(path, rows, data_dir):
     return fit_flux_correction(stars.spectra.flux.value[inside], twin), len(inside)
 
 
-def rehearsal_dataset(tokenizer, n_stars, data_dir, factor=None, seed=REHEARSAL_SEED):
+def rehearsal_dataset(tokenizer, n_stars, data_dir, factor=None, seed=REHEARSAL_SEED,
+                      uncertainty="observed"):
     """Synthetic Gaia XP spectra of the pre-training kind, tokenised.
 
     ``n_stars`` stars from the label prior of the Cannon emulator (as in
     ``configs/specfm-base.toml``: S/N 15-300, A(V) 0-2 mag), rendered through the
-    ``gaia_xp`` preset (real XP noise shape) with ``flux_correction=factor``.
+    ``gaia_xp`` preset (real XP noise shape) with ``flux_correction=factor`` and
+    uncertainties computed as ``uncertainty`` says (`specfm.synth.Instrument`).
     """
     from specfm.training import SyntheticSource, synthetic_dataset
 
     source = SyntheticSource("cannon_coolstars", ["gaia_xp"], n_stars, seed=seed,
                              snr_range=(15.0, 300.0), av_range=(0.0, 2.0),
-                             flux_correction=None if factor is None else {"gaia_xp": factor})
+                             flux_correction=None if factor is None else {"gaia_xp": factor},
+                             uncertainty=uncertainty)
     return synthetic_dataset([source], tokenizer, data_dir, workers=0, progress=False)
 
 
@@ -196,7 +199,8 @@ def train_networks(base_path, rows, path, args):
         if args.calibrate:
             factor, extra["flux_correction_stars"] = flux_correction(path, rows, data_dir)
             extra["flux_correction"] = [float(f) for f in factor]
-        rehearsal = rehearsal_dataset(tokenizer, args.rehearsal, data_dir, factor)
+        rehearsal = rehearsal_dataset(tokenizer, args.rehearsal, data_dir, factor,
+                                      uncertainty=args.uncertainty)
         where.light_torch(args.threads)  # rendering in this process set torch to one thread
         run("pretrained", tuned, rehearsal)
         run("pretrained, no rehearsal", tuned)
@@ -281,6 +285,10 @@ def main(argv=None):
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
                         help="render the rehearsal spectra with the flux correction fitted "
                              "on the 100 stars' synthetic twins")
+    parser.add_argument("--uncertainty", choices=("observed", "noiseless"), default="observed",
+                        help="the rehearsal spectra's uncertainties: from the noisy flux "
+                             "(default) or from the noiseless spectrum (the renders of before "
+                             "2026-12-07, which leak it)")
     parser.add_argument("--repeat", type=int, default=5,
                         help="times each real star is shown per epoch with rehearsal")
     parser.add_argument("--rehearsal-epochs", type=int, default=8,
@@ -388,6 +396,7 @@ def main(argv=None):
         early_stopping="10 of the 100 stars (TokenDataset.split(0.1, seed=0))",
         colours=args.colours, rehearsal_stars=args.rehearsal,
         rehearsal_calibrated=bool(args.rehearsal and args.calibrate), repeat=args.repeat,
+        rehearsal_uncertainty=args.uncertainty,
         rehearsal_epochs=args.rehearsal_epochs, rehearsal_patience=args.rehearsal_patience,
         rehearsal_source="cannon_coolstars label prior, gaia_xp preset (real XP noise shape), "
                          f"S/N 15-300, A(V) 0-2 mag, SyntheticSource seed {REHEARSAL_SEED}",

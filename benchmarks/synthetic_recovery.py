@@ -92,6 +92,10 @@ def main(argv=None):
     parser.add_argument("--max-tokens", default="model",
                         help="pixels per row at prediction: 'model' (the model's chunks, "
                              "default), 'all' (the whole spectrum in one pass) or a number")
+    parser.add_argument("--uncertainty", choices=("observed", "noiseless"), default="observed",
+                        help="the synthetic spectra's uncertainties: from the noisy flux, as a "
+                             "pipeline reports them (default), or from the noiseless spectrum "
+                             "(specfm's renders before 2026-12-07, which leak it)")
     parser.add_argument("--max-snr", default="model",
                         help="read spectra of a higher median S/N at this S/N, with noise "
                              "added: 'model' (the model's own setting, default), 'none' or a "
@@ -127,7 +131,8 @@ def main(argv=None):
     n_extrapolated = None
     # the instruments as a training source with this noise setting renders them
     instruments = SyntheticSource(EMULATOR, list(args.instruments), args.n_stars,
-                                  noise=args.noise).make_instruments()
+                                  noise=args.noise,
+                                  uncertainty=args.uncertainty).make_instruments()
     cannons = (_train_cannons(emulator, instruments, args.cannon_train)
                if args.cannon_train else {})
     for snr in args.snr:
@@ -197,7 +202,7 @@ def main(argv=None):
         models={"specfm-base": args.model},
         description="Recovery of Teff, logg, [Fe/H] from held-out synthetic spectra",
         emulator=EMULATOR, corpus_seed=args.seed, n_stars=args.n_stars, noise=args.noise,
-        max_tokens=args.max_tokens, max_snr=args.max_snr,
+        max_tokens=args.max_tokens, max_snr=args.max_snr, uncertainty=args.uncertainty,
         model_max_snr=model.tokenizer_config.max_snr,
         n_extrapolated=n_extrapolated,
         corpus_defaults="CorpusConfig defaults (rv_residual 1 km/s, A(V) 0-2, continuum "

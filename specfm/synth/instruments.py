@@ -23,13 +23,17 @@ from .lsf import GaussianLSF
 from .noise import NoiseModel
 from .render import RenderPlan
 
-__all__ = ["NORMALISATIONS", "Instrument", "fit_flux_correction"]
+__all__ = ["NORMALISATIONS", "UNCERTAINTIES", "Instrument", "fit_flux_correction"]
 
 _CHUNK = 128  # stars rendered at once inside `Instrument.render`
 
 NORMALISATIONS = ("continuum", "median", "none")
 """``continuum``: continuum-normalised; ``median``: fluxed, divided by its median;
 ``none``: fluxed (arbitrary scale)."""
+
+UNCERTAINTIES = ("observed", "noiseless")
+"""What `Instrument.render` computes the reported uncertainty from: the noisy flux (as a
+pipeline does), or the noiseless spectrum (specfm until 2026-12-07; it leaks that spectrum)."""
 
 
 class Instrument:
@@ -61,6 +65,17 @@ class Instrument:
         A positive factor per pixel that multiplies every noiseless rendered spectrum
         before the noise is drawn: what the emulator misses of the real instrument's
         spectra, fitted on stars with known labels by `fit_flux_correction`. Default none.
+    uncertainty : {"observed", "noiseless"}
+        What the reported uncertainty is computed from. ``"observed"`` (default): the noise
+        model applied to the noisy flux, as a pipeline computes it from the counts it
+        recorded, so that it holds no more about the star than the flux does.
+        ``"noiseless"``: the noise model applied to the noiseless spectrum (the noise is
+        drawn with that sigma either way), as specfm rendered until 2026-12-07: the
+        uncertainty array then carries the noiseless spectrum (photon noise is the
+        square root of the flux), which a network learns to read where the flux itself
+        is noisy (the blue end of Gaia XP), and which real data do not give it (see
+        ``uncertainty_leak`` on the synthetic spectra page). Kept to reproduce data of
+        that time.
 
     Raises
     ------
@@ -78,7 +93,7 @@ class Instrument:
 
     def __init__(self, name, wavelength, resolution, *, medium="vacuum",
                  normalisation="continuum", chips=None, noise=None, snr=100.0, reference="",
-                 flux_correction=None):
+                 flux_correction=None, uncertainty="observed"):
         if medium not in MEDIA:
             raise SpecfmInputError(f"medium must be one of {MEDIA}, got {medium!r}.")
         if normalisation not in NORMALISATIONS:
@@ -95,6 +110,10 @@ class Instrument:
                 "The instrument's wavelengths must be finite and strictly increasing "
                 "(sort the pixels, e.g. of an apVisit file, before building an Instrument)."
             )
+        if uncertainty not in UNCERTAINTIES:
+            raise SpecfmInputError(
+                f"uncertainty must be one of {UNCERTAINTIES}, got {uncertainty!r}.")
+        self.uncertainty = uncertainty
         self.name = str(name)
         self.medium = medium
         self.normalisation = normalisation
@@ -141,8 +160,9 @@ class Instrument:
     def __repr__(self):
         w = self._wave_given
         corrected = "" if self.flux_correction is None else ", flux-corrected"
+        leaky = "" if self.uncertainty == "observed" else ", noiseless uncertainty"
         return (f"<Instrument {self.name!r}: {w.size} pixels {w[0]:.0f}-{w[-1]:.0f} A "
-                f"({self.medium}), {self.lsf!r}, {self.normalisation}{corrected}>")
+                f"({self.medium}), {self.lsf!r}, {self.normalisation}{corrected}{leaky}>")
 
     @classmethod
     def from_spectrum(cls, spectrum, resolution, *, name="custom", medium="vacuum",
@@ -289,6 +309,8 @@ class Instrument:
         sigma = self.noise.sigma(flux, snr, good)
         if noise:
             flux = flux + sigma * rng.standard_normal(flux.shape)
+            if self.uncertainty == "observed":  # what a pipeline reports: from the counts
+                sigma = self.noise.sigma(flux, snr, good)
         if self.normalisation == "median":
             scale = np.array([np.median(f[g]) for f, g in zip(flux, good, strict=True)])
             flux, sigma = flux / scale[:, None], sigma / scale[:, None]

@@ -132,6 +132,11 @@ def load_training_data(config, base, seed, progress=True):
                 "tokenizer": config.get("tokenizer", {}), "seed": seed}
     if kind == "synthetic":  # a preset's noise model can change between specfm versions
         settings["noise"] = _noise_fingerprints(data.get("sources", []))
+        # the uncertainty setting is in the noise fingerprint (the caches written before
+        # the setting existed are "noiseless" and have no such key)
+        settings["data"]["sources"] = [
+            {k: v for k, v in s.items() if k != "uncertainty"} if isinstance(s, dict) else s
+            for s in data.get("sources", [])]
     cached = paths is not None and paths["train"].exists()
     if cached:
         _check_cache(paths["train"].parent, settings)

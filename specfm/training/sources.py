@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..exceptions import SpecfmInputError
+from ..synth.instruments import UNCERTAINTIES
 from ..tokens import DEFAULT_VOCABULARY, TokenBatch, Tokenizer, TokenizerConfig
 from ..tokens.vocabulary import TokenKind, TokenSpec
 from .data import TokenDataset, labels_to_tensors
@@ -146,12 +147,17 @@ class SyntheticSource:
         ``{instrument: factors}``: a per-pixel flux correction for some of the instruments
         (`specfm.synth.Instrument` ``flux_correction``, e.g. from
         `specfm.synth.fit_flux_correction`), one factor per pixel of that preset.
+    uncertainty : {"observed", "noiseless"}
+        What the spectra's uncertainties are computed from (`specfm.synth.Instrument`
+        ``uncertainty``): the noisy flux, as a pipeline reports them (default), or the
+        noiseless spectrum, which leaks it; ``specfm-base`` v1 to v4 were trained on the
+        latter, and their configurations say so.
 
     Raises
     ------
     SpecfmInputError
-        An unknown ``noise``, or a flux correction for an instrument not in
-        ``instruments``.
+        An unknown ``noise`` or ``uncertainty``, or a flux correction for an instrument
+        not in ``instruments``.
 
     """
 
@@ -164,11 +170,15 @@ class SyntheticSource:
     shard_size: int = 256
     noise: str = "preset"
     flux_correction: dict = None
+    uncertainty: str = "observed"
 
     def __post_init__(self):
         if self.noise not in NOISE_CHOICES:
             raise SpecfmInputError(f"A synthetic source's noise must be one of "
                                    f"{NOISE_CHOICES}, got {self.noise!r}.")
+        if self.uncertainty not in UNCERTAINTIES:
+            raise SpecfmInputError(f"A synthetic source's uncertainty must be one of "
+                                   f"{UNCERTAINTIES}, got {self.uncertainty!r}.")
         extra = set(self.flux_correction or {}) - set(self.instruments)
         if extra:
             raise SpecfmInputError(f"flux_correction names {sorted(extra)}, which this "
@@ -183,6 +193,7 @@ class SyntheticSource:
 
         def options(name):
             extra = {} if self.noise == "preset" else {"noise": NoiseModel("photon")}
+            extra["uncertainty"] = self.uncertainty
             if name in corrections:
                 extra["flux_correction"] = corrections[name]
             return extra
@@ -194,7 +205,10 @@ class SyntheticSource:
 
         Recorded with a data cache, so that a cache rendered with other noise (another
         ``noise`` setting, or a preset whose noise model has changed) is not reused. An
-        instrument with a flux correction gets a third entry, the sha256 of its factors.
+        instrument with a flux correction gets a third entry, the sha256 of its factors,
+        and one whose uncertainties are computed from the noisy flux (``uncertainty =
+        "observed"``) a last entry that says so (caches of before that choice hold
+        noiseless uncertainties and have none).
         """
         def digest(array):
             return (None if array is None else hashlib.sha256(
@@ -205,6 +219,8 @@ class SyntheticSource:
             out[inst.name] = [inst.noise.kind, digest(inst.noise.relative_sigma)]
             if inst.flux_correction is not None:
                 out[inst.name].append(digest(inst.flux_correction))
+            if inst.uncertainty != "noiseless":  # caches of before the choice: noiseless
+                out[inst.name].append(f"uncertainty={inst.uncertainty}")
         return out
 
 

@@ -116,7 +116,8 @@ def test_injected_noise_matches_uncertainty(ca_emulator):
     noisy = inst.render(ca_emulator, LABELS, seed=3)
     resid = (noisy.flux.value - clean.flux.value) / noisy.uncertainty.array
     assert np.std(resid) == pytest.approx(1.0, rel=0.05)
-    assert np.median(clean.flux.value / noisy.uncertainty.array) == pytest.approx(40.0)
+    # the reported sigma gives the requested median S/N on the flux as observed
+    assert np.median(noisy.flux.value / noisy.uncertainty.array) == pytest.approx(40.0)
     # photon noise: the line core (lower flux) has a smaller sigma than the continuum
     wave = noisy.spectral_axis.to_value(u.AA)
     core = np.argmin(np.abs(wave - CA_VAC))
@@ -373,3 +374,24 @@ def test_fit_flux_correction_refuses_bad_input():
     real[:, 1] = np.nan
     with pytest.raises(SpecfmInputError, match="Every pixel"):
         fit_flux_correction(real, np.ones((2, 3)))
+
+
+def test_uncertainty_is_computed_from_the_observed_flux(ca_emulator):
+    """The reported sigma tells nothing about the star that the noisy flux does not."""
+    observed = fine_instrument(22500.0, snr=40.0)
+    clean = observed.render(ca_emulator, LABELS, noise=False)
+    one, two = (observed.render(ca_emulator, LABELS, seed=s) for s in (3, 4))
+    # what a pipeline reports: the noise model applied to the flux it recorded
+    expected = observed.noise.sigma(one.flux.value, [40.0], ~one.mask)
+    assert np.allclose(one.uncertainty.array[~one.mask], expected[~one.mask])
+    assert not np.allclose(one.uncertainty.array, two.uncertainty.array)
+    # the old renders computed it from the noiseless spectrum: the same for every draw,
+    # a noiseless copy of the spectrum that a network can read
+    leaky = fine_instrument(22500.0, snr=40.0, uncertainty="noiseless")
+    three, four = (leaky.render(ca_emulator, LABELS, seed=s) for s in (3, 4))
+    assert np.array_equal(three.uncertainty.array, four.uncertainty.array)
+    assert np.median(clean.flux.value / three.uncertainty.array) == pytest.approx(40.0)
+    assert np.array_equal(three.flux.value, one.flux.value)  # the same noise is drawn
+    assert "noiseless uncertainty" in repr(leaky) and "noiseless" not in repr(observed)
+    with pytest.raises(SpecfmInputError, match="uncertainty must be one of"):
+        fine_instrument(22500.0, uncertainty="pipeline")

@@ -145,11 +145,15 @@ def test_a_synthetic_data_cache_remembers_the_noise_it_was_made_with(tmp_path):
     from specfm.training.config_data import CACHE_SETTINGS, _check_cache, _noise_fingerprints
 
     source = {"emulator": "cannon_coolstars", "instruments": ["gaia_xp", "apogee"],
-              "n_stars": 10}
+              "n_stars": 10, "uncertainty": "noiseless"}
     (prints,) = _noise_fingerprints([source])
     assert prints["apogee"] == ["photon", None]  # photon noise alone
     assert prints["gaia_xp"][0] == "photon" and len(prints["gaia_xp"][1]) == 64
     assert _noise_fingerprints([{**source, "noise": "photon"}])[0]["gaia_xp"] == ["photon", None]
+    # uncertainties from the observed flux (the default) are marked: a cache of before the
+    # choice (noiseless uncertainties) is not taken for one of them
+    (observed,) = _noise_fingerprints([{**source, "uncertainty": "observed"}])
+    assert observed["apogee"] == ["photon", None, "uncertainty=observed"]
     settings = {"data": {"kind": "synthetic"}, "tokenizer": {}, "seed": 0, "noise": [prints]}
     (tmp_path / CACHE_SETTINGS).write_text(json.dumps(settings))
     _check_cache(tmp_path, settings)  # the same settings: accepted

@@ -213,11 +213,17 @@ def test_synthetic_source_flux_correction():
     plain = SyntheticSource("cannon_coolstars", ["gaia_xp", "apogee"], n_stars=4,
                             noise="photon")
     marked, unmarked = source.noise_fingerprint(), plain.noise_fingerprint()
-    assert marked["gaia_xp"][:2] == unmarked["gaia_xp"] and len(marked["gaia_xp"]) == 3
+    assert marked["gaia_xp"][:2] == unmarked["gaia_xp"][:2] and len(marked["gaia_xp"]) == 4
+    assert marked["gaia_xp"][3] == unmarked["gaia_xp"][2] == "uncertainty=observed"
     assert marked["apogee"] == unmarked["apogee"]  # caches without corrections stay valid
     with pytest.raises(SpecfmInputError, match="does not render"):
         SyntheticSource("cannon_coolstars", ["apogee"], n_stars=4,
                         flux_correction={"gaia_xp": factor})
+    with pytest.raises(SpecfmInputError, match="uncertainty must be one of"):
+        SyntheticSource("cannon_coolstars", ["apogee"], n_stars=4, uncertainty="smooth")
+    noiseless = SyntheticSource("cannon_coolstars", ["apogee"], n_stars=4,
+                                uncertainty="noiseless")
+    assert noiseless.make_instruments()[0].uncertainty == "noiseless"
 
 
 def test_prediction_section_sets_the_stored_tokenizer(tmp_path):
