@@ -79,10 +79,7 @@ def main(argv=None):
 
     from specfm._compat import make_spectrum
 
-    path = where.xp_path(args.data)
-    _, val_rows = xpsplit.xp_split(path)
-    xp = xpsplit.read_xp(path, val_rows)
-    ref = xpsplit.label_arrays(xp.labels, NAMES)
+    xp, ref = xpsplit.read_validation(args.data)
     keep = np.nonzero((ref["fe_h"] < -1) & (ref["teff"] > 4000) & (ref["teff"] < 6500))[0]
     ref = {k: v[keep] for k, v in ref.items()}
     spectra = xp.spectra[keep]

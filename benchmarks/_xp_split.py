@@ -12,7 +12,7 @@ from _paths import MODELS, XP_CONFIG, xp_path
 
 __all__ = [
     "COLOURS", "LABELS", "PAPER_BAR", "SPLIT_SEED", "VALIDATION_FRACTION", "label_arrays",
-    "n_table_rows", "read_xp", "split_arguments", "split_rows", "subsample",
+    "n_table_rows", "read_validation", "read_xp", "split_arguments", "split_rows", "subsample",
     "xp_config_section", "xp_split", "xp_tokenizer_settings"
 ]
 
@@ -87,6 +87,14 @@ def read_xp(path, rows):
     from specfm.io import read_gaia_xp_table
 
     return read_gaia_xp_table(path, rows=np.asarray(rows))
+
+
+def read_validation(data=None):
+    """``(XP table of our validation rows, their labels as arrays)`` from the shared data."""
+    path = xp_path(data)
+    _, val_rows = xp_split(path)
+    table = read_xp(path, val_rows)
+    return table, label_arrays(table.labels, LABELS)
 
 
 def label_arrays(labels, names=LABELS):

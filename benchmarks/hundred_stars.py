@@ -52,11 +52,14 @@ Usage::
     python benchmarks/hundred_stars.py --rehearsal 0 --colours --freeze   # the first method
     python benchmarks/hundred_stars.py --subset-seed 78       # 100 other stars
     python benchmarks/hundred_stars.py domain-gap             # why metal-poor stars lag
+    python benchmarks/hundred_stars.py uncertainty-gap        # the uncertainty tokens' part
 
 ``domain-gap`` (``_xp_domain_gap.py``, its own options with ``domain-gap --help``) explains
 the metal-poor bias that remains: for metal-poor validation stars, the base model's [Fe/H]
 from the real XP spectrum, from a synthetic twin, and from the twin with one wavelength
-range taken from the real spectrum.
+range taken from the real spectrum. ``uncertainty-gap`` (``_xp_uncertainty_gap.py``) asks
+the base model for the labels of the real validation spectra with their own uncertainties
+and with those the synthetic noise model gives for their flux.
 
 Writes ``benchmarks/results/hundred_stars.ecsv``, ``.rst`` and ``.png``.
 """
@@ -76,7 +79,7 @@ import numpy as np
 
 __all__ = ["ANALYSES", "main"]
 
-ANALYSES = {"domain-gap": "_xp_domain_gap"}
+ANALYSES = {"domain-gap": "_xp_domain_gap", "uncertainty-gap": "_xp_uncertainty_gap"}
 """Analyses that explain parts of the 100-star result: first argument -> module."""
 
 NAMES = ("teff", "logg", "fe_h")
