@@ -138,6 +138,11 @@ def main(argv=None):
     instruments = SyntheticSource(EMULATOR, list(args.instruments), args.n_stars,
                                   noise=args.noise,
                                   uncertainty=args.uncertainty).make_instruments()
+    # the fit weighs pixels by their true sigma (the information limit), not by sigma
+    # estimated from the noisy flux: the same stars and noise, noiseless uncertainties
+    true_sigma = (SyntheticSource(EMULATOR, list(args.instruments), args.n_stars,
+                                  noise=args.noise, uncertainty="noiseless").make_instruments()
+                  if args.fit_stars and args.uncertainty != "noiseless" else None)
     cannons = (_train_cannons(emulator, instruments, args.cannon_train)
                if args.cannon_train else {})
     for snr in args.snr:
@@ -151,13 +156,8 @@ def main(argv=None):
             for name in args.instruments:
                 spectra[name].append(batch[name])
         t_render = time.perf_counter() - t0
-        # the fit weighs pixels by their true sigma (the information limit), not by sigma
-        # estimated from the noisy flux: the same stars and noise, noiseless uncertainties
         to_fit = spectra
-        if args.fit_stars and args.uncertainty != "noiseless":
-            true_sigma = SyntheticSource(EMULATOR, list(args.instruments), args.n_stars,
-                                         noise=args.noise,
-                                         uncertainty="noiseless").make_instruments()
+        if true_sigma is not None:
             to_fit = {name: [] for name in args.instruments}
             for batch, _ in iter_corpus(emulator, dataclasses.replace(
                     corpus, instruments=true_sigma)):

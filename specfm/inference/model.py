@@ -434,12 +434,11 @@ class Model:
         """
         config = self.tokenizer_config
         if not (isinstance(max_snr, str) and max_snr == "model"):
-            if max_snr is not None and (isinstance(max_snr, str | bool)
-                                        or not np.isfinite(max_snr) or max_snr <= 0):
+            try:  # TokenizerConfig checks it
+                config = dataclasses.replace(config, max_snr=max_snr)
+            except ValueError as error:
                 raise SpecfmInputError(
-                    f"max_snr must be 'model', a positive number or None, not {max_snr!r}.")
-            config = dataclasses.replace(
-                config, max_snr=None if max_snr is None else float(max_snr))
+                    f"{error} ('model', the default: the model's own.)") from None
         cap = config.max_tokens if isinstance(max_tokens, str) else max_tokens
         if (isinstance(max_tokens, str) and max_tokens != "model") or (
                 cap is not None and int(cap) < 1):

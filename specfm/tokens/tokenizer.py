@@ -346,12 +346,11 @@ class Tokenizer:
             source = "estimated"
         error_ok = np.isfinite(error) & (error >= 0)
         valid &= error_ok
-        flux = group.flux
+        flux = np.where(valid, group.flux, 0.0)
         if cfg.max_snr is not None and seeds is not None:
-            flux, error, snr = degrade_to_snr(np.where(valid, flux, 0.0), error, valid,
-                                              cfg.max_snr, seeds)
+            flux, error, snr = degrade_to_snr(flux, error, valid, cfg.max_snr, seeds)
         else:
-            snr = median_snr(np.where(valid, flux, 0.0), error, valid)
+            snr = median_snr(flux, error, valid)
 
         rest = group.wavelength[None, :] / group.doppler[:, None]
         inside = in_coverage(rest, cfg.coverage)
@@ -359,7 +358,7 @@ class Tokenizer:
         recipe: Normalisation = self.normalisation.choose(group.wavelength)
         value, scaled, norm_valid, scale = recipe.normalise(
             group.wavelength,
-            np.where(valid, flux, 0.0),
+            flux,
             np.where(valid, error, 0.0),
             valid,
         )
