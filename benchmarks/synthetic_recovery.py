@@ -34,8 +34,10 @@ Usage::
     python benchmarks/synthetic_recovery.py /tmp/base --n-stars 20 --snr 20 100 --fit-stars 0
 
 With ``--against RESULTS.ecsv`` (another model's results on the same stars) it also counts
-the cells where this model's sigma is smaller, per label: the adoption rule of
-``configs/specfm-base-v2.toml``.
+the cells where this model's sigma is smaller, per label (the adoption rule of
+``configs/specfm-base-v2.toml``), and, per label, in how many Gaia XP cells it is smaller
+and its largest ratio to the other model's sigma in the other cells (the second branch of
+``configs/specfm-base-v5.toml``'s rule).
 
 Writes ``benchmarks/results/synthetic_recovery.ecsv`` and ``.rst``.
 """
@@ -79,6 +81,41 @@ def smaller_sigma_cells(table, other):
     out = {"cells": len(both)}
     for n in NAMES:
         out[n] = int(sum(mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both))
+    return out
+
+
+def focus_and_elsewhere(table, other, focus="gaia_xp"):
+    """Per label, how ``table``'s sigma compares with ``other``'s on one instrument and elsewhere.
+
+    The second branch of the adoption rule of ``configs/specfm-base-v5.toml``: smaller in
+    every cell of the ``focus`` instrument, and at most 10% larger in every other cell.
+
+    Parameters
+    ----------
+    table, other : astropy.table.Table
+        Results of this script for two models (matched by instrument and S/N).
+    focus : str
+        The instrument preset whose cells must all be better.
+
+    Returns
+    -------
+    dict
+        ``{label: {"focus_smaller": k, "focus_cells": n, "largest_ratio_elsewhere": r}}``,
+        ``r`` being the largest ``table`` sigma / ``other`` sigma over the cells of the other
+        instruments (NaN when there are none).
+
+    """
+    theirs = {(r["instrument"], float(r["snr"])): r for r in other}
+    both = [(r, theirs[(r["instrument"], float(r["snr"]))]) for r in table
+            if (r["instrument"], float(r["snr"])) in theirs]
+    out = {}
+    for n in NAMES:
+        inside = [mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both
+                  if mine["instrument"] == focus]
+        ratios = [mine[f"{n}_sigma"] / their[f"{n}_sigma"] for mine, their in both
+                  if mine["instrument"] != focus]
+        out[n] = {"focus_smaller": int(sum(inside)), "focus_cells": len(inside),
+                  "largest_ratio_elsewhere": float(max(ratios)) if ratios else float("nan")}
     return out
 
 
@@ -253,12 +290,20 @@ def main(argv=None):
                      "Teff [K] / logg / [Fe/H], and specfm-base's sigma on the same stars "
                      "divided by it.")
     if args.against:
-        wins = smaller_sigma_cells(table, Table.read(args.against, format="ascii.ecsv"))
+        reference = Table.read(args.against, format="ascii.ecsv")
+        wins = smaller_sigma_cells(table, reference)
         table.meta["against"] = {"file": args.against, "smaller_sigma_cells": wins}
         cells_compared = wins.pop("cells")
         notes.append(f"Against {args.against} (the same stars): sigma smaller in "
                      + ", ".join(f"{n} {k} of {cells_compared}" for n, k in wins.items())
                      + " cells.")
+        print(notes[-1])
+        focus = focus_and_elsewhere(table, reference)
+        table.meta["against"]["gaia_xp_and_elsewhere"] = focus
+        notes.append("Sigma smaller in the Gaia XP cells: " + ", ".join(
+            f"{n} {f['focus_smaller']} of {f['focus_cells']}" for n, f in focus.items())
+            + "; largest ratio to it in the other cells: " + ", ".join(
+            f"{n} {f['largest_ratio_elsewhere']:.2f}" for n, f in focus.items()) + ".")
         print(notes[-1])
     writer.write_results(
         table, "synthetic_recovery", args.output_dir,

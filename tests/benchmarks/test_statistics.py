@@ -135,3 +135,26 @@ def test_adoption_rule_counts_the_cells_where_sigma_is_smaller():
                       ("boss", 20.0): (1, 0.01, 0.01)})  # boss is not in v1: not a cell
         assert recovery.smaller_sigma_cells(v2, v1) == {"cells": 2, "teff": 1, "logg": 1,
                                                         "fe_h": 1}
+
+
+def test_second_adoption_branch_reads_the_gaia_xp_cells_and_the_worst_other_cell():
+    from astropy.table import Table
+
+    with benchmark_modules("synthetic_recovery") as (recovery,):
+        def results(sigmas):
+            rows = [(inst, snr, *s) for (inst, snr), s in sigmas.items()]
+            return Table(rows=rows, names=("instrument", "snr", "teff_sigma", "logg_sigma",
+                                           "fe_h_sigma"))
+
+        v3 = results({("gaia_xp", 20.0): (200, 1.0, 0.4), ("gaia_xp", 100.0): (100, 0.5, 0.2),
+                      ("apogee", 20.0): (50, 0.1, 0.05), ("galah", 20.0): (80, 0.2, 0.1)})
+        v5 = results({("gaia_xp", 20.0): (150, 1.1, 0.3), ("gaia_xp", 100.0): (90, 0.4, 0.2),
+                      ("apogee", 20.0): (55, 0.1, 0.04), ("galah", 20.0): (40, 0.3, 0.1),
+                      ("boss", 20.0): (1000, 9.0, 9.0)})  # boss is not in v3: not a cell
+        out = recovery.focus_and_elsewhere(v5, v3)
+        assert out["teff"]["focus_smaller"] == 2 and out["teff"]["focus_cells"] == 2
+        assert out["teff"]["largest_ratio_elsewhere"] == pytest.approx(1.1)
+        assert out["logg"]["focus_smaller"] == 1  # 1.1 > 1.0 at S/N 20
+        assert out["logg"]["largest_ratio_elsewhere"] == pytest.approx(1.5)
+        assert out["fe_h"]["focus_smaller"] == 1  # equal is not smaller
+        assert out["fe_h"]["largest_ratio_elsewhere"] == pytest.approx(1.0)
