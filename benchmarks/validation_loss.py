@@ -11,10 +11,18 @@ request, weighted as in training).
 
 The configuration's data cache must exist (``specfm train CONFIG`` builds it first).
 
+With ``--rows train`` the models are scored instead on as many of the run's *training*
+rows as it has validation rows (drawn at random, seed 0, the same for every model): a
+model that scores its training rows much better than its validation rows has learnt its
+training stars (more stars would help); one that scores both alike has not yet learnt
+what they hold (a larger network or longer training would).
+
 Usage::
 
     python benchmarks/validation_loss.py configs/specfm-base-v3.toml \\
         specfm/pretrained/models/specfm-base runs/specfm-base-v3/now --names v2 v3-now
+    python benchmarks/validation_loss.py configs/specfm-base-v3.toml \\
+        specfm/pretrained/models/specfm-base --rows train --name training_loss
 
 Writes ``benchmarks/results/validation_loss.ecsv`` and ``.rst`` (``--output-dir``).
 """
@@ -48,12 +56,16 @@ def main(argv=None):
     parser.add_argument("--names", nargs="+", default=None,
                         help="a name per model for the table (default: folder names)")
     parser.add_argument("--name", default="validation_loss", help="results file name")
+    parser.add_argument("--rows", choices=("validation", "train"), default="validation",
+                        help="score the run's validation rows (default), or as many of its "
+                             "training rows drawn at random")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
     names = args.names or [pathlib.Path(m).name for m in args.models]
     if len(names) != len(args.models):
         parser.error("give one --names entry per model")
 
+    import numpy as np
     import torch
     from astropy.table import Table
 
@@ -69,6 +81,12 @@ def main(argv=None):
         sys.exit(f"No validation data at {path}: run `specfm train {args.config}` first "
                  "(it builds the data cache).")
     validation = TokenDataset.load(path)
+    if args.rows == "train":
+        path = paths["train"]
+        training = TokenDataset.load(path)
+        pick = np.random.default_rng(0).choice(len(training), len(validation), replace=False)
+        validation = training.subset(np.sort(pick))
+        del training
     objective = training_objective(config)
     # the run's own seed and batch size (they fix the contexts and requests drawn); no
     # checkpoints, no progress bar
@@ -81,17 +99,19 @@ def main(argv=None):
         loss = score(model, validation, objective, trainer_settings)
         rows.append({"model": name, "path": str(model), "val_loss": loss,
                      "sha256": writer.model_sha256(model) or ""})
-        print(f"{name:20s} validation loss {loss:8.4f} ({len(validation)} rows, "
+        print(f"{name:20s} {args.rows} loss {loss:8.4f} ({len(validation)} rows, "
               f"{time.perf_counter() - t0:.0f} s)", flush=True)
     table = Table(rows=rows)
     table["val_loss"].info.format = ".4f"
     table.meta.update(writer.run_metadata(config=str(args.config), n_rows=len(validation),
-                                          validation_file=str(path)))
+                                          rows=args.rows, validation_file=str(path)))
+    which = ("validation rows" if args.rows == "validation"
+             else "training rows (a random sample the size of its validation rows, seed 0)")
     writer.write_results(
         table, args.name, args.output_dir,
-        f"Validation loss on the validation rows of {pathlib.Path(args.config).name} "
+        f"Loss on the {which} of {pathlib.Path(args.config).name} "
         f"({len(validation):,} rows), with its objective and contexts",
-        ("Model", "Validation loss", "sha256"),
+        ("Model", "Loss", "sha256"),
         [(r["model"], f"{r['val_loss']:.4f}", r["sha256"][:12]) for r in rows],
         notes=("Gaussian negative log-likelihood per request (labels and flux pixels, "
                "weighted as in training); lower is better. The same contexts and requests "
