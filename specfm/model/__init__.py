@@ -11,6 +11,7 @@ from .config import ModelConfig
 from .coverage import config_coverage, config_sampling
 from .embeddings import GrowableEmbedding, QueryEmbedding, TokenEmbedding, WavelengthEncoding
 from .ensemble import EnsembleNetwork, parameter_count_text
+from .growth import grow_network
 from .heads import GaussianHead
 from .network import Decoder, Encoder, NetworkOutput, SpecFMNetwork
 from .queries import Query, QueryBatch
@@ -39,6 +40,7 @@ __all__ = [
     "combine_rows",
     "config_coverage",
     "config_sampling",
+    "grow_network",
     "load_model",
     "parameter_count_text",
     "predict_chunked",

@@ -20,6 +20,8 @@ Example configuration::
     from = "models/base"
     freeze = ["encoder"]
     new_tokens = [{name = "li_fe", kind = "LABEL", unit = "dex", scale = 0.3}]
+    grow = {width = 256, n_latents = 128, jitter = 1e-3}  # optional: a larger network
+                                    # with the same answers to start (grow_network)
 
 Instead of pre-tokenised files, ``[data]`` can name a source that is rendered or read and
 tokenised with the ``[tokenizer]`` settings (`~specfm.tokens.TokenizerConfig` fields, stored
@@ -65,6 +67,7 @@ import tomllib
 
 from ..exceptions import SpecfmInputError
 from ..model.config import ModelConfig
+from ..model.growth import grow_network
 from ..model.network import SpecFMNetwork
 from ..model.storage import load_model, save_model
 from .checkpoint import model_state, newest_checkpoint, read_checkpoint
@@ -180,6 +183,21 @@ def _checkpoint_folders(config, base):
             for key in ("checkpoint_dir", "resume_point")]
 
 
+_GROW_KEYS = ("width", "n_latents", "n_latent_layers", "jitter", "seed")
+
+
+def _grow_settings(grow):
+    """Return the ``[finetune] grow`` table as keyword arguments of `grow_network`."""
+    if not isinstance(grow, dict):
+        raise SpecfmInputError(f"[finetune] grow must be a table of {', '.join(_GROW_KEYS)}, "
+                               f"not {grow!r}.")
+    unknown = sorted(set(grow) - set(_GROW_KEYS))
+    if unknown:
+        raise SpecfmInputError(f"[finetune] grow takes {', '.join(_GROW_KEYS)}; not "
+                               f"{', '.join(unknown)}.")
+    return dict(grow)
+
+
 def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
     """Write the network of a training checkpoint as a model folder, without training.
 
@@ -270,6 +288,8 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
             network = extend_network(load_model(base / fine["from"]),
                                      fine.get("new_tokens", ()), fine.get("n_new_kinds", 0),
                                      fine.get("flux_decoder", False))
+            if fine.get("grow"):
+                network = grow_network(network, **_grow_settings(fine["grow"]))
             freeze(network, fine.get("freeze", ()))
         else:
             model_cfg = dict(config.get("model", {}))

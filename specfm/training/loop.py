@@ -384,13 +384,16 @@ class Trainer:
         """Save the network with this run's provenance (rank 0 only; others return None).
 
         ``extra_provenance`` (a JSON-able dict: training data, outputs, label ranges, ...) is
-        merged into the record.
+        merged into the record, and so is the growth of a network made by
+        `~specfm.model.grow_network` (``grown_from``).
         """
         if not self.info.is_main:
             return None
         provenance = dict(self.network.metadata.get("provenance") or {})
         record = self.provenance()
         record.update(extra_provenance or {})
+        if self.network.metadata.get("grown_from"):
+            record["grown_from"] = self.network.metadata["grown_from"]
         if provenance:
             record["parent"] = provenance
         return save_model(self.network, path, provenance=record, overwrite=overwrite)

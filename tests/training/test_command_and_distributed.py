@@ -58,6 +58,24 @@ def test_train_from_toml_and_resume(tmp_path):
     assert "parent" in load_model(tmp_path / "ft" / "model").metadata["provenance"]
 
 
+def test_a_run_can_start_from_a_grown_model(tmp_path):
+    from specfm.exceptions import SpecfmInputError
+
+    assert train_main([str(_setup(tmp_path))]) == 0
+    (tmp_path / "big").mkdir()
+    grown = _setup(tmp_path / "big", '[finetune]\nfrom = "../model"\n'
+                   'grow = {width = 32, n_latents = 8, n_latent_layers = 2, jitter = 1e-3}\n')
+    assert train_main([str(grown)]) == 0
+    net = load_model(tmp_path / "big" / "model")
+    assert (net.config.d_model, net.config.n_heads, net.config.n_latents,
+            net.config.n_latent_layers) == (32, 4, 8, 2)
+    assert net.metadata["provenance"]["grown_from"]["d_model"] == 16
+    (tmp_path / "bad").mkdir()
+    bad = _setup(tmp_path / "bad", '[finetune]\nfrom = "../model"\ngrow = {heads = 8}\n')
+    with pytest.raises(SpecfmInputError, match="grow takes width"):
+        train_main([str(bad)])
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
