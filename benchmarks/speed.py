@@ -24,6 +24,9 @@ mode              what it times                                       results (`
                   (real Gaia XP, synthetic APOGEE; no timing)
 ``render``        synthetic spectra rendered per second per           ``synth_render_speed``
                   instrument and emulator (``specfm.synth``)
+``training``      seconds per training step of a pre-training run,    ``training_speed``
+                  for its network and grown ones
+                  (``specfm.model.grow_network``)
 ``peak``          the matrix-multiply peak alone, float32 and         (printed)
                   bfloat16
 ================  ==================================================  ========================
@@ -54,6 +57,7 @@ MODES = {
     "render": "_speed_render",
     "flops": "_speed_flops",
     "precision": "_speed_precision",
+    "training": "_speed_training",
 }
 
 

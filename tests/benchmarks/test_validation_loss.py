@@ -52,3 +52,29 @@ def test_a_missing_data_cache_says_how_to_build_it(validation_loss, tmp_path):
     config.write_text('[data]\ncache = "nowhere"\n')
     with pytest.raises(SystemExit, match="specfm train"):
         validation_loss.main([str(config), str(tmp_path), "--output-dir", str(tmp_path)])
+
+
+def test_training_rows_are_a_seeded_sample_the_size_of_the_validation_rows(
+        validation_loss, tmp_path):
+    import numpy as np
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    val = toy_dataset(6, n_pix=16, seed=2)
+    train = toy_dataset(30, n_pix=16, seed=3)
+    val.save(cache / "validation.safetensors")
+    train.save(cache / "train.safetensors")
+    config = tmp_path / "run.toml"
+    config.write_text('[data]\ncache = "cache"\n[objective]\nn_flux_queries = 3\n'
+                      '[trainer]\nseed = 11\nbatch_size = 4\n')
+    save_model(tiny_network(seed=1), tmp_path / "model")
+    table = validation_loss.main([str(config), str(tmp_path / "model"), "--rows", "train",
+                                  "--output-dir", str(tmp_path / "out"), "--threads", "1"])
+    pick = np.sort(np.random.default_rng(0).choice(30, 6, replace=False))
+    settings = TrainerConfig(seed=11, batch_size=4, progress=False, max_steps=1)
+    rows = train.subset(pick)
+    objective = MaskedTokenObjective(ObjectiveConfig(n_flux_queries=3))
+    expected = Trainer(tiny_network(seed=1), rows, rows, objective, settings).validate()
+    assert table["val_loss"][0] == pytest.approx(expected, rel=1e-6)
+    assert table.meta["rows"] == "train" and table.meta["n_rows"] == 6
+    assert "training rows" in (tmp_path / "out" / "validation_loss.rst").read_text()
