@@ -43,7 +43,6 @@ Writes ``benchmarks/results/synthetic_recovery.ecsv`` and ``.rst``.
 """
 
 import argparse
-import dataclasses
 import time
 
 import _metrics as stats
@@ -119,6 +118,43 @@ def focus_and_elsewhere(table, other, focus="gaia_xp"):
     return out
 
 
+def render_cell(emulator, instruments, n_stars, seed, snr):
+    """Render the held-out stars of one S/N through every instrument.
+
+    Parameters
+    ----------
+    emulator : specfm.synth emulator
+        What makes the spectra.
+    instruments : tuple of Instrument
+        What ``SyntheticSource.make_instruments`` gives.
+    n_stars, seed : int
+        How many stars, and the corpus seed that draws them.
+    snr : float
+        The S/N of every spectrum.
+
+    Returns
+    -------
+    spectra : dict
+        ``{name: [Spectrum batches]}``.
+    truth : astropy.table.Table
+        The stars' labels, in the order of the spectra.
+
+    """
+    from astropy.table import vstack
+
+    from specfm.synth import CorpusConfig, iter_corpus
+
+    corpus = CorpusConfig(instruments=instruments, n_spectra=n_stars, seed=seed,
+                          snr_range=(snr, snr), shard_size=n_stars,
+                          batch_size=min(64, n_stars))
+    spectra, truth = {i.name: [] for i in instruments}, []
+    for batch, table in iter_corpus(emulator, corpus):
+        truth.append(table)
+        for name in spectra:
+            spectra[name].append(batch[name])
+    return spectra, vstack(truth)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default=str(where.MODELS / "specfm-base"),
@@ -162,9 +198,8 @@ def main(argv=None):
     max_snr = ({"model": "model", "none": None}[args.max_snr]
                if args.max_snr in ("model", "none") else float(args.max_snr))
 
-    from astropy.table import Table, vstack
+    from astropy.table import Table
 
-    from specfm.synth import CorpusConfig, iter_corpus
     from specfm.training import SyntheticSource, load_emulator
 
     emulator = load_emulator(EMULATOR, where.data_dir(args.data))
@@ -183,24 +218,12 @@ def main(argv=None):
     cannons = (_train_cannons(emulator, instruments, args.cannon_train)
                if args.cannon_train else {})
     for snr in args.snr:
-        corpus = CorpusConfig(instruments=instruments, n_spectra=args.n_stars,
-                              seed=args.seed, snr_range=(snr, snr), shard_size=args.n_stars,
-                              batch_size=min(64, args.n_stars))
-        spectra, truth = {name: [] for name in args.instruments}, []
         t0 = time.perf_counter()
-        for batch, table in iter_corpus(emulator, corpus):
-            truth.append(table)
-            for name in args.instruments:
-                spectra[name].append(batch[name])
+        spectra, truth = render_cell(emulator, instruments, args.n_stars, args.seed, snr)
         t_render = time.perf_counter() - t0
         to_fit = spectra
         if true_sigma is not None:
-            to_fit = {name: [] for name in args.instruments}
-            for batch, _ in iter_corpus(emulator, dataclasses.replace(
-                    corpus, instruments=true_sigma)):
-                for name in args.instruments:
-                    to_fit[name].append(batch[name])
-        truth = vstack(truth)
+            to_fit, _ = render_cell(emulator, true_sigma, args.n_stars, args.seed, snr)
         n_extrapolated = int(np.sum(truth["extrapolated"]))
         true = xpsplit.label_arrays(truth, NAMES)
         for name in args.instruments:
