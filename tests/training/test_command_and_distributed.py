@@ -115,7 +115,11 @@ def test_the_repository_training_configs_are_valid():
 
     from specfm.training import SyntheticSource
     from specfm.training.config_data import tokenizer_config as _tokenizer_config
-    from specfm.training.from_config import trainer_config, training_objective
+    from specfm.training.from_config import (
+        _grow_settings,
+        trainer_config,
+        training_objective,
+    )
 
     configs = sorted((pathlib.Path(__file__).parents[2] / "configs").rglob("*.toml"))
     if not configs:
@@ -131,6 +135,8 @@ def test_the_repository_training_configs_are_valid():
         base = path.parent
         if "finetune" in config:
             assert (base / config["finetune"]["from"] / "config.json").exists(), path
+            if "grow" in config["finetune"]:
+                _grow_settings(config["finetune"]["grow"])
 
 
 def test_configuration_sections_are_read_with_a_clear_error_for_a_bad_key(tmp_path):
