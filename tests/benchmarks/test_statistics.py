@@ -120,15 +120,18 @@ def test_binned_scatter_follows_honest_errors(bench):
         assert r["sigma"] == pytest.approx(r["median_combined_error"], rel=0.15)
 
 
-def test_adoption_rule_counts_the_cells_where_sigma_is_smaller():
+def _recovery_results(sigmas):
+    """A synthetic_recovery.py table of {(instrument, snr): (teff, logg, fe_h) sigma}."""
     from astropy.table import Table
 
-    with benchmark_modules("synthetic_recovery") as (recovery,):
-        def results(sigmas):
-            rows = [(inst, snr, *s) for (inst, snr), s in sigmas.items()]
-            return Table(rows=rows, names=("instrument", "snr", "teff_sigma", "logg_sigma",
-                                           "fe_h_sigma"))
+    rows = [(inst, snr, *s) for (inst, snr), s in sigmas.items()]
+    return Table(rows=rows, names=("instrument", "snr", "teff_sigma", "logg_sigma",
+                                   "fe_h_sigma"))
 
+
+def test_adoption_rule_counts_the_cells_where_sigma_is_smaller():
+    results = _recovery_results
+    with benchmark_modules("synthetic_recovery") as (recovery,):
         v1 = results({("apogee", 20.0): (100, 0.2, 0.1), ("apogee", 100.0): (50, 0.1, 0.05),
                       ("galah", 20.0): (90, 0.5, 0.2)})
         v2 = results({("apogee", 100.0): (40, 0.2, 0.05), ("apogee", 20.0): (120, 0.1, 0.09),
@@ -138,14 +141,8 @@ def test_adoption_rule_counts_the_cells_where_sigma_is_smaller():
 
 
 def test_second_adoption_branch_reads_the_gaia_xp_cells_and_the_worst_other_cell():
-    from astropy.table import Table
-
+    results = _recovery_results
     with benchmark_modules("synthetic_recovery") as (recovery,):
-        def results(sigmas):
-            rows = [(inst, snr, *s) for (inst, snr), s in sigmas.items()]
-            return Table(rows=rows, names=("instrument", "snr", "teff_sigma", "logg_sigma",
-                                           "fe_h_sigma"))
-
         v3 = results({("gaia_xp", 20.0): (200, 1.0, 0.4), ("gaia_xp", 100.0): (100, 0.5, 0.2),
                       ("apogee", 20.0): (50, 0.1, 0.05), ("galah", 20.0): (80, 0.2, 0.1)})
         v5 = results({("gaia_xp", 20.0): (150, 1.1, 0.3), ("gaia_xp", 100.0): (90, 0.4, 0.2),
