@@ -92,13 +92,15 @@ def grow_network(network, *, width=None, n_latents=None, n_latent_layers=None, j
     Returns
     -------
     `~specfm.model.SpecFMNetwork`
-        The grown network, in float32 on the CPU, with the old one's ``metadata`` and a
-        record of the growth in ``metadata["grown_from"]``.
+        The grown network, in float32 on the CPU, with the old one's ``metadata`` (but
+        for the checksum and path of its file) and a record of the growth in
+        ``metadata["grown_from"]``.
 
     Raises
     ------
     SpecfmInputError
-        If a size would shrink or does not grow by a whole factor.
+        If a size would shrink or does not grow by a whole factor, or ``network`` is not
+        one `~specfm.model.SpecFMNetwork` (an ensemble, say).
 
     Examples
     --------
@@ -111,6 +113,10 @@ def grow_network(network, *, width=None, n_latents=None, n_latent_layers=None, j
     (32, 4, 8)
 
     """
+    if type(network) is not SpecFMNetwork:
+        raise SpecfmInputError(
+            f"grow_network grows one SpecFMNetwork, not a {type(network).__name__}; grow "
+            "each member of an ensemble on its own.")
     old_cfg = network.config
     k = _factor("width", old_cfg.d_model, width)
     _factor("n_latents", old_cfg.n_latents, n_latents)
@@ -143,7 +149,9 @@ def grow_network(network, *, width=None, n_latents=None, n_latent_layers=None, j
                 if p.numel() > 1:
                     scale = float(p.std())
                     p.add_(torch.randn(p.shape, generator=generator) * (jitter * scale))
-    grown.metadata = copy.deepcopy(network.metadata)
+    # not the old file's checksum and path: the grown network is another one
+    grown.metadata = {key: copy.deepcopy(value) for key, value in network.metadata.items()
+                      if key not in ("sha256", "path")}
     grown.metadata["grown_from"] = {
         "d_model": old_cfg.d_model, "n_heads": old_cfg.n_heads,
         "n_latents": old_cfg.n_latents, "n_latent_layers": old_cfg.n_latent_layers,

@@ -69,10 +69,13 @@ def test_jitter_lets_the_copies_part_and_keeps_the_answers_close():
 
 
 def test_the_grown_network_is_saved_and_loaded_with_its_record(tmp_path):
-    net = tiny_network()
+    save_model(tiny_network(), tmp_path / "small")
+    net = load_model(tmp_path / "small")
+    assert "sha256" in net.metadata
     big = grow_network(net, width=48, n_latents=16, n_latent_layers=2, jitter=1e-3)
     assert big.metadata["grown_from"] == {"d_model": 24, "n_heads": 2, "n_latents": 8,
                                           "n_latent_layers": 1, "jitter": 1e-3, "seed": 0}
+    assert "sha256" not in big.metadata and "path" not in big.metadata  # not the old file's
     save_model(big, tmp_path / "big")
     loaded = load_model(tmp_path / "big")
     tokens, queries = _inputs(net)
@@ -91,3 +94,11 @@ def test_the_grown_network_is_saved_and_loaded_with_its_record(tmp_path):
 def test_sizes_that_cannot_grow_exactly_are_refused(kwargs, message):
     with pytest.raises(SpecfmInputError, match=message):
         grow_network(tiny_network(), **kwargs)
+
+
+def test_an_ensemble_is_refused_with_what_to_do():
+    from specfm.model import EnsembleNetwork
+
+    ensemble = EnsembleNetwork([tiny_network(seed=1), tiny_network(seed=2)])
+    with pytest.raises(SpecfmInputError, match="each member"):
+        grow_network(ensemble, width=48)
