@@ -19,7 +19,6 @@ Writes ``benchmarks/results/training_speed.ecsv`` and ``.rst``.
 import argparse
 import json
 import pathlib
-import sys
 
 import _paths as where
 import _writing as writer
@@ -47,26 +46,19 @@ def _worker(args):
     import time
 
     import torch
+    from validation_loss import cached_rows, quiet_settings
 
     from specfm.model import grow_network, load_model
-    from specfm.training import TokenDataset, Trainer
-    from specfm.training.config_data import cached_data_paths
-    from specfm.training.from_config import read_config, trainer_config, training_objective
+    from specfm.training import Trainer
+    from specfm.training.from_config import training_objective
 
     torch.set_num_threads(args.threads)
-    config, base = read_config(args.config)
-    paths = cached_data_paths(config, base)
-    if not paths or not paths["validation"].exists():
-        sys.exit(f"No data cache for {args.config}: run `specfm train {args.config}` first.")
-    rows = TokenDataset.load(paths["validation"])
+    config, rows, _ = cached_rows(args.config)
     network = load_model(args.model)
     growth = parse_growth(args.grow)
     if growth:
         network = grow_network(network, jitter=1e-3, **growth)
-    settings = trainer_config(config)
-    settings.progress = False
-    settings.checkpoint_every = 0
-    settings.checkpoint_dir = settings.resume_point = None
+    settings = quiet_settings(config)
     trainer = Trainer(network, rows, None, training_objective(config), settings)
     trainer.fit(stop_after=args.warmup)
     t0 = time.perf_counter()

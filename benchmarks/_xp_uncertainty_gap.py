@@ -61,15 +61,16 @@ def main(argv=None):
     from astropy.nddata import StdDevUncertainty
     from astropy.table import Table
 
+    from specfm._compat import make_spectrum
+
     val, true = xpsplit.read_validation(args.data)
     poor = true["fe_h"] < -1
     real, modelled, good = model_uncertainty(val.spectra)
     net = api.load_model(args.model, name="specfm-base")
     rows = []
     for kind, sigma in (("real", real), ("noise model on the observed flux", modelled)):
-        spectra = type(val.spectra)(flux=val.spectra.flux,
-                                    spectral_axis=val.spectra.spectral_axis,
-                                    uncertainty=StdDevUncertainty(sigma), mask=~good)
+        spectra = make_spectrum(flux=val.spectra.flux, spectral_axis=val.spectra.spectral_axis,
+                                uncertainty=StdDevUncertainty(sigma), mask=~good)
         values, _ = api.predict(net, spectra, NAMES, batch_size=args.batch)
         row = {"uncertainty": kind, "n": int(np.isfinite(values["fe_h"]).sum())}
         for n in NAMES:

@@ -60,6 +60,13 @@ SEED = 999_000_001
 EMULATOR = "cannon_coolstars"
 
 
+def _matched_cells(table, other):
+    """``[(row of table, row of other)]`` for the instrument x S/N cells both have."""
+    theirs = {(r["instrument"], float(r["snr"])): r for r in other}
+    return [(r, theirs[(r["instrument"], float(r["snr"]))]) for r in table
+            if (r["instrument"], float(r["snr"])) in theirs]
+
+
 def smaller_sigma_cells(table, other):
     """Count, per label, the instrument x S/N cells where ``table``'s sigma is smaller.
 
@@ -74,9 +81,7 @@ def smaller_sigma_cells(table, other):
         ``{"cells": cells in both, "teff": k, "logg": k, "fe_h": k}``.
 
     """
-    theirs = {(r["instrument"], float(r["snr"])): r for r in other}
-    both = [(r, theirs[(r["instrument"], float(r["snr"]))]) for r in table
-            if (r["instrument"], float(r["snr"])) in theirs]
+    both = _matched_cells(table, other)
     out = {"cells": len(both)}
     for n in NAMES:
         out[n] = int(sum(mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both))
@@ -104,9 +109,7 @@ def focus_and_elsewhere(table, other, focus="gaia_xp"):
         instruments (NaN when there are none).
 
     """
-    theirs = {(r["instrument"], float(r["snr"])): r for r in other}
-    both = [(r, theirs[(r["instrument"], float(r["snr"]))]) for r in table
-            if (r["instrument"], float(r["snr"])) in theirs]
+    both = _matched_cells(table, other)
     out = {}
     for n in NAMES:
         inside = [mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both
@@ -118,8 +121,8 @@ def focus_and_elsewhere(table, other, focus="gaia_xp"):
     return out
 
 
-def render_cell(emulator, instruments, n_stars, seed, snr):
-    """Render the held-out stars of one S/N through every instrument.
+def render_cell(emulator, instruments, n_stars, seed, snr, snr_high=None):
+    """Render stars of one S/N (or an S/N range) through every instrument.
 
     Parameters
     ----------
@@ -130,7 +133,9 @@ def render_cell(emulator, instruments, n_stars, seed, snr):
     n_stars, seed : int
         How many stars, and the corpus seed that draws them.
     snr : float
-        The S/N of every spectrum.
+        The S/N of every spectrum, or the bottom of their range with ``snr_high``.
+    snr_high : float, optional
+        The top of the range of S/N the spectra are drawn from.
 
     Returns
     -------
@@ -145,7 +150,8 @@ def render_cell(emulator, instruments, n_stars, seed, snr):
     from specfm.synth import CorpusConfig, iter_corpus
 
     corpus = CorpusConfig(instruments=instruments, n_spectra=n_stars, seed=seed,
-                          snr_range=(snr, snr), shard_size=n_stars,
+                          snr_range=(snr, snr if snr_high is None else snr_high),
+                          shard_size=n_stars,
                           batch_size=min(64, n_stars))
     spectra, truth = {i.name: [] for i in instruments}, []
     for batch, table in iter_corpus(emulator, corpus):
@@ -352,19 +358,10 @@ def _train_cannons(emulator, instruments, n_train):
     """Train one quadratic Cannon per instrument on spectra of the training kind."""
     import astropy.units as u
     from _cannon_baseline import QuadraticCannon
-    from astropy.table import vstack
-
-    from specfm.synth import CorpusConfig, iter_corpus
-
-    corpus = CorpusConfig(instruments=instruments, n_spectra=n_train, seed=CANNON_SEED,
-                          snr_range=(15.0, 300.0), shard_size=n_train, batch_size=64)
-    parts, truth = {i.name: [] for i in instruments}, []
     t0 = time.perf_counter()
-    for batch, table in iter_corpus(emulator, corpus):
-        truth.append(table)
-        for name in parts:
-            parts[name].append(_arrays(batch[name]))
-    truth = vstack(truth)
+    spectra, truth = render_cell(emulator, instruments, n_train, CANNON_SEED, 15.0, 300.0)
+    parts = {name: [_arrays(batch) for batch in batches] for name, batches in spectra.items()}
+    del spectra
     known = xpsplit.label_arrays(truth, NAMES)
     labels = np.column_stack([known[n] for n in NAMES])
     cannons = {}

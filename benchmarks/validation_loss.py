@@ -36,7 +36,7 @@ import time
 import _paths as where
 import _writing as writer
 
-__all__ = ["main", "score"]
+__all__ = ["cached_rows", "main", "quiet_settings", "score"]
 
 
 def score(model_path, validation, objective, trainer_config):
@@ -47,6 +47,42 @@ def score(model_path, validation, objective, trainer_config):
     network = load_model(model_path)
     trainer = Trainer(network, validation, validation, objective, trainer_config)
     return trainer.validate()
+
+
+def cached_rows(config_path, rows="validation"):
+    """``(config, rows, path)``: a run's cached validation rows, or as many training rows.
+
+    ``rows="train"`` draws as many of the training rows as there are validation rows, at
+    random (seed 0). Exits with what to run when the run's data cache does not exist.
+    """
+    import numpy as np
+
+    from specfm.training import TokenDataset
+    from specfm.training.config_data import cached_data_paths
+    from specfm.training.from_config import read_config
+
+    config, base = read_config(config_path)
+    paths = cached_data_paths(config, base)
+    path = paths["validation"] if paths else None
+    if path is None or not path.exists():
+        sys.exit(f"No validation data at {path}: run `specfm train {config_path}` first "
+                 "(it builds the data cache).")
+    data = TokenDataset.load(path)
+    if rows == "train":
+        path = paths["train"]
+        training = TokenDataset.load(path)
+        pick = np.random.default_rng(0).choice(len(training), len(data), replace=False)
+        data = training.subset(np.sort(pick))
+    return config, data, path
+
+
+def quiet_settings(config, **changes):
+    """The run's ``[trainer]`` settings (its seed and batch size fix the contexts and
+    requests drawn) without checkpoints, resume point or progress bar."""
+    from specfm.training.from_config import trainer_config
+
+    return dataclasses.replace(trainer_config(config), progress=False, checkpoint_every=0,
+                               checkpoint_dir=None, resume_point=None, **changes)
 
 
 def main(argv=None):
@@ -65,34 +101,15 @@ def main(argv=None):
     if len(names) != len(args.models):
         parser.error("give one --names entry per model")
 
-    import numpy as np
     import torch
     from astropy.table import Table
 
-    from specfm.training import TokenDataset
-    from specfm.training.config_data import cached_data_paths
-    from specfm.training.from_config import read_config, trainer_config, training_objective
+    from specfm.training.from_config import training_objective
 
     torch.set_num_threads(args.threads)
-    config, base = read_config(args.config)
-    paths = cached_data_paths(config, base)
-    path = paths["validation"] if paths else None
-    if path is None or not path.exists():
-        sys.exit(f"No validation data at {path}: run `specfm train {args.config}` first "
-                 "(it builds the data cache).")
-    validation = TokenDataset.load(path)
-    if args.rows == "train":
-        path = paths["train"]
-        training = TokenDataset.load(path)
-        pick = np.random.default_rng(0).choice(len(training), len(validation), replace=False)
-        validation = training.subset(np.sort(pick))
-        del training
+    config, validation, path = cached_rows(args.config, args.rows)
     objective = training_objective(config)
-    # the run's own seed and batch size (they fix the contexts and requests drawn); no
-    # checkpoints, no progress bar
-    trainer_settings = dataclasses.replace(trainer_config(config), progress=False, max_steps=1,
-                                           checkpoint_every=0, checkpoint_dir=None,
-                                           resume_point=None)
+    trainer_settings = quiet_settings(config, max_steps=1)
     rows = []
     for name, model in zip(names, args.models, strict=True):
         t0 = time.perf_counter()
