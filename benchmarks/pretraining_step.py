@@ -2,10 +2,10 @@
 
 A run of ``configs/specfm-base-vN.toml`` is measured along the way and at its end by the
 same five scripts, against the shipped base on the same stars and rows:
-``validation_loss.py`` (both models on the run's validation rows),
 ``synthetic_recovery.py --against`` (label sigma per instrument and S/N, and the counts of
-the adoption rule), ``generation_inpainting.py --parts synthetic``,
-``hundred_stars.py uncertainty-gap`` and ``context_length.py``; the step is then added to
+the adoption rule), ``generation_inpainting.py --parts synthetic``, ``validation_loss.py``
+(both models on the run's validation rows), ``hundred_stars.py uncertainty-gap`` and
+``context_length.py``; the step is then added to
 ``benchmarks/results/pretraining_runs`` (``experiments.py pretraining``). Doing it by hand
 once measured a stale model under a new step's name (the export was refused because its
 folder existed, and the scripts went on with the old model in it). Here the model's step
@@ -39,7 +39,9 @@ import _paths as where
 
 __all__ = ["MEASUREMENTS", "commands", "export_step", "main", "measured_step"]
 
-MEASUREMENTS = ("validation", "recovery", "generation", "uncertainty-gap", "context-length")
+MEASUREMENTS = ("recovery", "generation", "validation", "uncertainty-gap", "context-length")
+"""In the order they run: first what the adoption rules read, then the validation loss (which
+needs the run's data cache, rendered by ``specfm train``), then the rest."""
 
 
 def measured_step(model):

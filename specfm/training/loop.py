@@ -119,7 +119,9 @@ class Trainer:
 
     def _train_step(self, batch):
         self.model.train()
-        out = self.objective(self.model, batch.to(self.device), self.generator)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.config.precision == "bfloat16"):
+            out = self.objective(self.model, batch.to(self.device), self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         if self.config.grad_clip:

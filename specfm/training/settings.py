@@ -4,7 +4,10 @@ import dataclasses
 
 from ..exceptions import SpecfmInputError
 
-__all__ = ["TrainerConfig", "TrainingResult"]
+__all__ = ["PRECISIONS", "TrainerConfig", "TrainingResult"]
+
+PRECISIONS = ("float32", "bfloat16")
+"""Arithmetic of a training step's forward pass (`TrainerConfig.precision`)."""
 
 
 @dataclasses.dataclass
@@ -51,6 +54,12 @@ class TrainerConfig:
         Show a tqdm progress bar (rank 0 only).
     device : str or None
         ``"cpu"``, ``"cuda"``, ... or None for automatic choice.
+    precision : {"float32", "bfloat16"}
+        Arithmetic of the training steps' forward pass: float32 (default), or bfloat16
+        autocast (matrix products in bfloat16; the weights, their gradients, the optimiser
+        and the output heads stay float32). Faster on CPUs and GPUs with bfloat16 units,
+        slower elsewhere. Validation is always in float32, so that losses compare between
+        runs.
 
     """
 
@@ -72,8 +81,12 @@ class TrainerConfig:
     restore_best: bool = True
     progress: bool = True
     device: str | None = None
+    precision: str = "float32"
 
     def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise SpecfmInputError(f"precision must be one of {', '.join(PRECISIONS)}, not "
+                                   f"{self.precision!r}.")
         if self.checkpoint_every and not self.checkpoint_dir:
             raise SpecfmInputError("checkpoint_every needs a checkpoint_dir to write into.")
         if self.resume_point and not self.checkpoint_every:

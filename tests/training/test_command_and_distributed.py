@@ -56,6 +56,13 @@ def test_train_from_toml_and_resume(tmp_path):
     tuned = _setup(tmp_path / "ft", '[finetune]\nfrom = "../model"\nfreeze = ["encoder"]\n')
     assert train_main([str(tuned)]) == 0
     assert "parent" in load_model(tmp_path / "ft" / "model").metadata["provenance"]
+    # a run in bfloat16 says so in its model's provenance
+    (tmp_path / "bf16").mkdir()
+    half = _setup(tmp_path / "bf16")
+    half.write_text(half.read_text().replace("[trainer]\n", '[trainer]\nprecision = "bfloat16"\n'))
+    assert train_main([str(half)]) == 0
+    trainer = load_model(tmp_path / "bf16" / "model").metadata["provenance"]["trainer"]
+    assert trainer["precision"] == "bfloat16" and prov["trainer"]["precision"] == "float32"
 
 
 def test_a_run_can_start_from_a_grown_model(tmp_path):

@@ -120,3 +120,36 @@ def test_device_choice_and_bad_settings(monkeypatch):
     net = tiny_network().requires_grad_(False)
     with pytest.raises(SpecfmInputError, match="frozen"):
         Trainer(net, toy_dataset(4, n_pix=8), config=TrainerConfig(device="cpu"))
+
+
+def _one_step_trainer(precision):
+    torch.manual_seed(0)
+    config = TrainerConfig(max_steps=40, batch_size=16, learning_rate=3e-3, warmup_steps=2,
+                           progress=False, seed=3, precision=precision)
+    return Trainer(tiny_network(seed=2), toy_dataset(64, n_pix=16, seed=1),
+                   toy_dataset(16, n_pix=16, seed=2),
+                   MaskedTokenObjective(ObjectiveConfig(n_flux_queries=3)), config)
+
+
+def test_bfloat16_training_steps_keep_float32_weights_and_validation():
+    runs = {p: _one_step_trainer(p) for p in ("float32", "bfloat16")}
+    batch = next(runs["float32"]._batches(runs["float32"].train_data, 0))
+    first = {p: t._train_step(batch) for p, t in runs.items()}
+    # the same batch, contexts and weights: the matrix products in bfloat16 move the loss a
+    # little (so autocast was on), not much
+    assert first["bfloat16"] != first["float32"]
+    assert first["bfloat16"] == pytest.approx(first["float32"], rel=0.05)
+    trainer = runs["bfloat16"]
+    assert all(p.dtype == torch.float32 for p in trainer.network.parameters())
+    assert all(p.grad.dtype == torch.float32 for p in trainer.network.parameters()
+               if p.grad is not None)
+    # validation is float32 whatever the training precision: the same weights score the same
+    plain = _one_step_trainer("float32")
+    plain.network.load_state_dict(trainer.network.state_dict())
+    assert trainer.validate() == plain.validate()
+    # and it trains
+    before = trainer.validate()
+    trainer.fit()
+    assert trainer.validate() < before
+    with pytest.raises(SpecfmInputError, match="precision must be one of"):
+        TrainerConfig(precision="float16")
