@@ -14,6 +14,7 @@ import sys
 import astropy.units as u
 
 from ..inference.files import predict_files
+from ..model.precision import PRECISIONS
 
 __all__ = ["run", "setup_parser", "summary_lines"]
 
@@ -49,7 +50,7 @@ def setup_parser(parser):
                              "that memory does not grow with its size (default 8192)")
     parser.add_argument("--method", choices=("one_pass", "chunked"), default="one_pass",
                         help="inference method (default one_pass)")
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="the network's arithmetic: float32 (default) or bfloat16 "
                              "autocast, faster on CPUs and GPUs with bfloat16 units")
     parser.add_argument("--inputs", metavar="TABLE", default=None,

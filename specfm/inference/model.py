@@ -13,9 +13,12 @@ from tqdm.auto import tqdm
 
 from ..exceptions import CoverageWarning, FileFormatError, SpecfmInputError
 from ..model import (
+    PRECISIONS,
     Query,
+    check_precision,
     load_model,
     parameter_count_text,
+    precision_autocast,
     predict_chunked,
     read_model_config,
     save_model,
@@ -35,9 +38,6 @@ __all__ = ["METHODS", "PRECISIONS", "Model", "load"]
 METHODS = ("one_pass", "chunked")
 """Inference methods of `Model.predict`: the whole spectrum at once, or random chunks."""
 
-PRECISIONS = ("float32", "bfloat16")
-"""Arithmetic of the network in `Model.predict`: float32, or bfloat16 autocast (matrix
-products in bfloat16, faster on CPUs and GPUs with bfloat16 units; see the speed page)."""
 
 _PROGRESS_BATCHES = 4  # with progress=None, show a bar above this many batches
 ROWS_PER_CALL = 64
@@ -386,7 +386,7 @@ class Model:
         """
         if method not in METHODS:
             raise SpecfmInputError(f"method must be one of {METHODS}, not {method!r}.")
-        _check_precision(precision)
+        check_precision(precision)
         if isinstance(spectra, str | os.PathLike):
             spectra = _read_path(spectra)
         if int(batch_size) < 1 or int(chunk_size) < 1:
@@ -491,9 +491,7 @@ class Model:
         device = next(self.network.parameters()).device
         tokens = tokens.to(device)
         queries = query.build(tokens.n_rows, self.vocabulary, device=device)
-        _check_precision(precision)
-        with torch.inference_mode(), torch.autocast(
-                device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+        with torch.inference_mode(), precision_autocast(device.type, precision):
             if method == "one_pass":
                 per_call = rows_per_call(tokens.n_tokens)
                 if tokens.n_rows <= per_call:
@@ -558,11 +556,6 @@ class Model:
         if self.choice:
             meta["model_choice"] = self.choice
         return make_table(names, self.vocabulary, value, std, usable, n_tokens, flags, meta)
-
-
-def _check_precision(precision):
-    if precision not in PRECISIONS:
-        raise SpecfmInputError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
 
 
 def load(path, name=None, map_location="cpu"):

@@ -14,10 +14,12 @@ from .ensemble import EnsembleNetwork, parameter_count_text
 from .growth import grow_network
 from .heads import GaussianHead
 from .network import Decoder, Encoder, NetworkOutput, SpecFMNetwork
+from .precision import PRECISIONS, check_precision, precision_autocast
 from .queries import Query, QueryBatch
 from .storage import ModelFileError, load_model, read_model_config, save_model
 
 __all__ = [
+    "PRECISIONS",
     "CrossAttentionBlock",
     "Decoder",
     "Encoder",
@@ -36,6 +38,7 @@ __all__ = [
     "SpecFMNetwork",
     "TokenEmbedding",
     "WavelengthEncoding",
+    "check_precision",
     "chunk_indices",
     "combine_rows",
     "config_coverage",
@@ -43,6 +46,7 @@ __all__ = [
     "grow_network",
     "load_model",
     "parameter_count_text",
+    "precision_autocast",
     "predict_chunked",
     "read_model_config",
     "save_model",

@@ -16,6 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from ..exceptions import SpecfmInputError, SpecfmWarning
+from ..model.precision import precision_autocast
 from ..model.storage import save_model
 from . import checkpoint as ckpt
 from .data import TokenDataset
@@ -119,8 +120,7 @@ class Trainer:
 
     def _train_step(self, batch):
         self.model.train()
-        with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.config.precision == "bfloat16"):
+        with precision_autocast(self.device.type, self.config.precision):
             out = self.objective(self.model, batch.to(self.device), self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()

@@ -3,11 +3,9 @@
 import dataclasses
 
 from ..exceptions import SpecfmInputError
+from ..model.precision import check_precision
 
-__all__ = ["PRECISIONS", "TrainerConfig", "TrainingResult"]
-
-PRECISIONS = ("float32", "bfloat16")
-"""Arithmetic of a training step's forward pass (`TrainerConfig.precision`)."""
+__all__ = ["TrainerConfig", "TrainingResult"]
 
 
 @dataclasses.dataclass
@@ -84,9 +82,7 @@ class TrainerConfig:
     precision: str = "float32"
 
     def __post_init__(self):
-        if self.precision not in PRECISIONS:
-            raise SpecfmInputError(f"precision must be one of {', '.join(PRECISIONS)}, not "
-                                   f"{self.precision!r}.")
+        check_precision(self.precision)
         if self.checkpoint_every and not self.checkpoint_dir:
             raise SpecfmInputError("checkpoint_every needs a checkpoint_dir to write into.")
         if self.resume_point and not self.checkpoint_every:
