@@ -24,17 +24,32 @@ each side of the gap also hidden and predicted, and the difference interpolated 
 gap added to its prediction. The filled flux is compared with the spectrum as
 ``Model.normalise`` shows it, the scale ``Model.inpaint`` returns.
 
+Each star's error is written too (``generation_inpainting_stars.ecsv``: part, task, star,
+the start of its gap, its error). ``--against`` an earlier run's star file (the same
+stars and gaps: the same ``--n-stars`` and ``--parts``) compares the two models star by
+star: the difference of the medians with a paired bootstrap interval (stars drawn with
+replacement, the same draw for both), written to ``generation_inpainting_against``. A
+median of 100 stars moves by some per cent with the stars drawn; the paired interval says
+whether a difference is more than that.
+
 Usage::
 
     python benchmarks/generation_inpainting.py                # both parts
     python benchmarks/generation_inpainting.py --parts xp --n-stars 50
+    python benchmarks/generation_inpainting.py --base runs/NEW/model --parts synthetic \
+        --anchor-pixels 0 --output-dir DIR \
+        --against benchmarks/results/generation_inpainting_stars.ecsv
 
-Writes ``benchmarks/results/generation_inpainting.ecsv``, ``.rst`` and ``.png``.
+Writes ``benchmarks/results/generation_inpainting.ecsv``, ``.rst`` and ``.png``,
+``generation_inpainting_stars.ecsv`` and, with ``--against``,
+``generation_inpainting_against.ecsv`` and ``.rst``.
 """
 
 import argparse
+import pathlib
 import warnings
 
+import _metrics as stats
 import _paths as where
 import _through_api as api
 import _writing as writer
@@ -80,12 +95,68 @@ def inpaint_errors(model, spectra, refs, regions, inputs=None, anchors=(0,)):
     return {k: np.array(v) for k, v in err_model.items()}, np.array(err_interp)
 
 
-def inpainting_rows(part, task, errors, interp):
-    """One table row per number of anchor pixels."""
+def inpainting_rows(part, task, errors, interp, regions):
+    """One table row per number of anchor pixels (each with its per-star errors)."""
+    starts = np.array([region[0].value for region in regions])
     return [{"part": part, "task": task if k == 0 else f"{task}, {k} anchor pixels",
              "anchor_pixels": k, "n": len(err), "model_mae": np.nanmedian(err),
-             "baseline": "linear interpolation", "baseline_mae": np.nanmedian(interp)}
+             "baseline": "linear interpolation", "baseline_mae": np.nanmedian(interp),
+             "errors": np.asarray(err), "gap_start": starts}
             for k, err in errors.items()]
+
+
+def generation_row(part, errors, baseline_errors):
+    """The generation row (with its per-star errors)."""
+    return {"part": part, "task": "generation", "anchor_pixels": 0, "n": len(errors),
+            "model_mae": np.median(errors), "baseline": "mean spectrum",
+            "baseline_mae": np.median(baseline_errors), "errors": np.asarray(errors),
+            "gap_start": np.full(len(errors), np.nan)}
+
+
+def star_table(rows):
+    """Each star's error of each row, in one long table (part, task, star, gap_start,
+    model_error)."""
+    from astropy.table import Table
+
+    cols = {"part": [], "task": [], "star": [], "gap_start": [], "model_error": []}
+    for r in rows:
+        cols["part"] += [r["part"]] * r["n"]
+        cols["task"] += [r["task"]] * r["n"]
+        cols["star"] += list(range(r["n"]))
+        cols["gap_start"] += list(r["gap_start"])
+        cols["model_error"] += list(r["errors"])
+    table = Table(cols)
+    table["gap_start"].unit = "Angstrom"
+    return table
+
+
+def compare_stars(new, old):
+    """Paired comparison of two runs' star tables, task by task (`star_table`).
+
+    Tasks in only one of them are left out. Raises `SystemExit` where a task's stars or
+    gaps differ, since a paired comparison then means nothing.
+    """
+    rows = []
+    for part, task in dict.fromkeys(zip(new["part"], new["task"], strict=True)):
+        a = new[(new["part"] == part) & (new["task"] == task)]
+        b = old[(old["part"] == part) & (old["task"] == task)]
+        if len(b) == 0:
+            continue
+        same = len(a) == len(b) and np.array_equal(a["star"], b["star"]) and np.allclose(
+            np.asarray(a["gap_start"], float), np.asarray(b["gap_start"], float),
+            rtol=0, atol=1e-6, equal_nan=True)
+        if not same:
+            raise SystemExit(
+                f"--against: {part}, {task}: the two runs did not use the same stars and "
+                f"gaps ({len(a)} and {len(b)} stars); run both with the same --n-stars "
+                "and --parts")
+        out = stats.paired_median_difference(a["model_error"], b["model_error"])
+        rows.append({"part": part, "task": task, "n": out["n"],
+                     "model_mae": float(np.nanmedian(a["model_error"])),
+                     "against_mae": float(np.nanmedian(b["model_error"])),
+                     "difference": out["difference"], "low": out["low"], "high": out["high"],
+                     "share_better": out["a_better"]})
+    return rows
 
 
 def part_synthetic(args, rng):
@@ -127,12 +198,8 @@ def part_synthetic(args, rng):
         regions.append([lo, lo + 30.0] * u.AA)
     inp, interp = inpaint_errors(model, spectra, refs, regions, anchors=args.anchors)
     part = "synthetic APOGEE (specfm-base)"
-    return [
-        {"part": part, "task": "generation", "anchor_pixels": 0, "n": len(gen_err),
-         "model_mae": np.median(gen_err), "baseline": "mean spectrum",
-         "baseline_mae": np.median(base_err)},
-        *inpainting_rows(part, "in-painting 30 A", inp, interp),
-    ], None
+    return [generation_row(part, gen_err, base_err),
+            *inpainting_rows(part, "in-painting 30 A", inp, interp, regions)], None
 
 
 def part_xp(args, rng):
@@ -171,12 +238,41 @@ def part_xp(args, rng):
     inp, interp = inpaint_errors(model, spectra, refs, regions, inputs=inputs,
                                  anchors=args.anchors)
     part = "real Gaia XP (specfm-xp)"
-    return [
-        {"part": part, "task": "generation", "anchor_pixels": 0, "n": len(gen_err),
-         "model_mae": np.median(gen_err), "baseline": "mean spectrum",
-         "baseline_mae": np.median(base_err)},
-        *inpainting_rows(part, "in-painting 10% block", inp, interp),
-    ], example
+    return [generation_row(part, gen_err, base_err),
+            *inpainting_rows(part, "in-painting 10% block", inp, interp, regions)], example
+
+
+def write_comparison(stars, args):
+    """Compare ``stars`` with ``--against``'s, print it and write
+    ``generation_inpainting_against``."""
+    from astropy.table import Table
+
+    rows = compare_stars(stars, Table.read(args.against))
+    if not rows:
+        raise SystemExit(f"--against {args.against}: no task in common with this run")
+    table = Table(rows=rows)
+    table.meta.update(stars.meta, against=str(args.against))
+    cells = []
+    for r in rows:
+        pct = {k: 100 * r[k] / r["against_mae"] for k in ("difference", "low", "high")}
+        print(f"{r['part']:32s} {r['task']:38s} {r['model_mae']:.5f} against "
+              f"{r['against_mae']:.5f}: {pct['difference']:+.1f}% "
+              f"[{pct['low']:+.1f}%, {pct['high']:+.1f}%]", flush=True)
+        cells.append((r["part"], r["task"], str(r["n"]), f"{r['model_mae']:.5f}",
+                      f"{r['against_mae']:.5f}", f"{pct['difference']:+.1f}%",
+                      f"[{pct['low']:+.1f}%, {pct['high']:+.1f}%]",
+                      f"{r['share_better']:.0%}"))
+    writer.write_results(
+        table, "generation_inpainting_against", args.output_dir,
+        "Flux errors against an earlier run on the same stars and gaps (median over stars)",
+        ("Data (model)", "Task", "N", "This run", "Earlier run", "Difference",
+         "95% interval", "Resamples better"), cells,
+        notes=(f"Earlier run: {args.against}. Difference: this run's median less the earlier "
+               "run's, in per cent of the earlier run's; interval: the central 95% of the "
+               "differences over 2,000 paired bootstrap resamples of the stars (the same "
+               "draw for both runs: star sample noise only); resamples better: the share "
+               "in which this run's median is the smaller.",))
+    return table
 
 
 def main(argv=None):
@@ -193,8 +289,14 @@ def main(argv=None):
     parser.add_argument("--anchor-pixels", type=int, default=3,
                         help="in-paint a second time with this many anchor pixels on each "
                              "side of the gap (0: only once, without)")
+    parser.add_argument("--against", default=None,
+                        help="an earlier run's generation_inpainting_stars.ecsv (the same "
+                             "stars and gaps): compare star by star")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
+    if args.against and not pathlib.Path(args.against).is_file():
+        parser.error(f"--against {args.against}: no such file (give an earlier run's "
+                     "generation_inpainting_stars.ecsv)")
     args.anchors = (0, args.anchor_pixels) if args.anchor_pixels else (0,)
     where.light_torch(args.threads)
     from astropy.table import Table
@@ -211,7 +313,9 @@ def main(argv=None):
     for r in rows:
         print(f"{r['part']:32s} {r['task']:38s} n={r['n']:4d}  model {r['model_mae']:.4f}  "
               f"{r['baseline']} {r['baseline_mae']:.4f}", flush=True)
-    table = Table(rows=rows)
+    stars = star_table(rows)
+    table = Table(rows=[{k: v for k, v in r.items() if k not in ("errors", "gap_start")}
+                        for r in rows])
     table["model_mae"].info.format = table["baseline_mae"].info.format = ".4f"
     models = {}
     if "synthetic" in args.parts:
@@ -233,6 +337,11 @@ def main(argv=None):
                "on each side of the gap, also hidden and predicted; their mean difference "
                "from the prediction, interpolated across the gap, is added to it "
                "(Model.inpaint's anchor_pixels).",))
+    stars.meta.update(table.meta)
+    stars.write(pathlib.Path(args.output_dir) / "generation_inpainting_stars.ecsv",
+                overwrite=True)
+    if args.against:
+        write_comparison(stars, args)
     if example is not None:
         import matplotlib
 

@@ -3,7 +3,9 @@
 A run of ``configs/specfm-base-vN.toml`` is measured along the way and at its end by the
 same five scripts, against the shipped base on the same stars and rows:
 ``synthetic_recovery.py --against`` (label sigma per instrument and S/N, and the counts of
-the adoption rule), ``generation_inpainting.py --parts synthetic``, ``validation_loss.py``
+the adoption rule), ``generation_inpainting.py --parts synthetic`` (star by star against
+the shipped base's ``generation_inpainting_stars.ecsv`` where it lies beside
+``--against``, or ``--against-generation``), ``validation_loss.py``
 (both models on the run's validation rows), ``hundred_stars.py uncertainty-gap`` and
 ``context_length.py``; the step is then added to
 ``benchmarks/results/pretraining_runs`` (``experiments.py pretraining``). Doing it by hand
@@ -74,7 +76,7 @@ def export_step(config, runs_dir):
 
 
 def commands(config, model, step, output_dir, against, shipped, shipped_name, threads,
-             only=MEASUREMENTS):
+             only=MEASUREMENTS, against_generation=None):
     """The scripts' command lines (lists of arguments) that measure ``model``, in order."""
     run = pathlib.Path(config).stem
     out = str(output_dir)
@@ -91,7 +93,8 @@ def commands(config, model, step, output_dir, against, shipped, shipped_name, th
             "--output-dir", out, *threads],
         "generation": script["generation_inpainting"] + [
             "--base", str(model), "--parts", "synthetic", "--anchor-pixels", "0",
-            "--output-dir", out, *threads],
+            "--output-dir", out, *threads,
+            *(["--against", str(against_generation)] if against_generation else [])],
         "uncertainty-gap": script["hundred_stars"] + [
             "uncertainty-gap", str(model), "--output-dir", out, *threads],
         "context-length": script["context_length"] + [
@@ -108,6 +111,9 @@ def main(argv=None):
                              "newest checkpoint to runs/<run>/step<N>)")
     parser.add_argument("--against", required=True,
                         help="the shipped base's synthetic_recovery.ecsv on the same stars")
+    parser.add_argument("--against-generation", default=None,
+                        help="the shipped base's generation_inpainting_stars.ecsv on the "
+                             "same stars (default: the one beside --against, if there)")
     parser.add_argument("--shipped", default=str(where.MODELS / "specfm-base"),
                         help="the shipped base's folder (default: the packaged one)")
     parser.add_argument("--shipped-name", default="shipped",
@@ -125,8 +131,12 @@ def main(argv=None):
              else export_step(args.config, where.ROOT / "runs" / run))
     step = measured_step(model)
     print(f"{run}: measuring {model} (step {step:,})", flush=True)
+    against_generation = args.against_generation
+    if against_generation is None:
+        beside = pathlib.Path(args.against).parent / "generation_inpainting_stars.ecsv"
+        against_generation = beside if beside.is_file() else None
     todo = commands(args.config, model, step, args.output_dir, args.against, args.shipped,
-                    args.shipped_name, args.threads, args.only)
+                    args.shipped_name, args.threads, args.only, against_generation)
     for name, argv_ in todo:
         print(f"--- {name}: {shlex.join(argv_)}", flush=True)
         if not args.dry_run:

@@ -67,6 +67,11 @@ def test_the_commands_measure_the_given_model_against_the_shipped_one(pretrainin
     only = pretraining_step.commands("c.toml", "m", 1, "out", "a", "s", "n", 1,
                                      only=("generation", "recovery"))
     assert [name for name, _ in only] == ["recovery", "generation"]
+    assert "--against" not in dict(only)["generation"]
+    paired = pretraining_step.commands("c.toml", "m", 1, "out", "a", "s", "n", 1,
+                                       only=("generation",), against_generation="v3_stars.ecsv")
+    generation = dict(paired)["generation"]
+    assert generation[generation.index("--against") + 1] == "v3_stars.ecsv"
 
 
 def test_a_dry_run_prints_the_commands_and_records_nothing(pretraining_step, tmp_path, capsys):
@@ -78,3 +83,11 @@ def test_a_dry_run_prints_the_commands_and_records_nothing(pretraining_step, tmp
     printed = capsys.readouterr().out
     assert "step 7" in printed and printed.count("--- ") == 5
     assert "Not added" in printed and not out.exists()
+    assert "generation_inpainting_stars" not in printed  # none beside v3.ecsv
+    beside = tmp_path / "v3"
+    beside.mkdir()
+    (beside / "generation_inpainting_stars.ecsv").write_text("")
+    pretraining_step.main(["configs/specfm-base-v9.toml", "--model", str(model), "--against",
+                           str(beside / "recovery.ecsv"), "--output-dir", str(out),
+                           "--dry-run", "--only", "generation"])
+    assert f"--against {beside / 'generation_inpainting_stars.ecsv'}" in capsys.readouterr().out

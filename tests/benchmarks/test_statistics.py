@@ -155,3 +155,28 @@ def test_second_adoption_branch_reads_the_gaia_xp_cells_and_the_worst_other_cell
         assert out["logg"]["largest_ratio_elsewhere"] == pytest.approx(1.5)
         assert out["fe_h"]["focus_smaller"] == 1  # equal is not smaller
         assert out["fe_h"]["largest_ratio_elsewhere"] == pytest.approx(1.0)
+
+
+def test_paired_median_difference_sees_a_shift_and_not_a_tie(bench):
+    common, _ = bench
+    rng = np.random.default_rng(3)
+    hard = rng.lognormal(-5, 0.8, 100)  # per-star errors: some stars hard for both models
+    tie = common.paired_median_difference(hard, hard, n_resamples=300)
+    assert tie["difference"] == tie["low"] == tie["high"] == 0
+    assert tie["a_better"] == 0
+    worse = common.paired_median_difference(hard * 1.05, hard, n_resamples=300)
+    assert worse["difference"] > 0 and worse["low"] > 0  # 5% worse on every star: sure
+    assert worse["a_better"] == 0
+    noise = hard * rng.lognormal(0, 0.3, 100)  # the same model, other noise: not sure
+    out = common.paired_median_difference(noise, hard, n_resamples=300)
+    assert out["low"] < 0 < out["high"]
+    assert out["n"] == 100
+
+
+def test_paired_median_difference_needs_the_same_stars(bench):
+    common, _ = bench
+    with pytest.raises(ValueError, match="same stars"):
+        common.paired_median_difference(np.ones(5), np.ones(6))
+    out = common.paired_median_difference([np.nan, 1.0, 2.0], [1.0, np.nan, 3.0],
+                                          n_resamples=50)
+    assert out["n"] == 1 and out["difference"] == -1.0
