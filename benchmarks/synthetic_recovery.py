@@ -121,6 +121,40 @@ def focus_and_elsewhere(table, other, focus="gaia_xp"):
     return out
 
 
+def elsewhere_and_focus(table, other, focus="gaia_xp"):
+    """Per label, ``table``'s sigma against ``other``'s away from one instrument and on it.
+
+    The rule of the grow pilots (``configs/experiments/grow-*.toml``): smaller in at least
+    11 of the 15 cells of the other instruments, for Teff and log g, and at most 10%
+    larger in every cell of the ``focus`` instrument.
+
+    Parameters
+    ----------
+    table, other : astropy.table.Table
+        Results of this script for two models (matched by instrument and S/N).
+    focus : str
+        The instrument preset that is only to be held, not improved.
+
+    Returns
+    -------
+    dict
+        ``{label: {"elsewhere_smaller": k, "elsewhere_cells": n, "largest_ratio_focus": r}}``,
+        ``r`` being the largest ``table`` sigma / ``other`` sigma over the ``focus`` cells
+        (NaN when there are none).
+
+    """
+    both = _matched_cells(table, other)
+    out = {}
+    for n in NAMES:
+        away = [mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both
+                if mine["instrument"] != focus]
+        ratios = [mine[f"{n}_sigma"] / their[f"{n}_sigma"] for mine, their in both
+                  if mine["instrument"] == focus]
+        out[n] = {"elsewhere_smaller": int(sum(away)), "elsewhere_cells": len(away),
+                  "largest_ratio_focus": float(max(ratios)) if ratios else float("nan")}
+    return out
+
+
 def render_cell(emulator, instruments, n_stars, seed, snr, snr_high=None):
     """Render stars of one S/N (or an S/N range) through every instrument.
 
@@ -333,6 +367,13 @@ def main(argv=None):
             f"{n} {f['focus_smaller']} of {f['focus_cells']}" for n, f in focus.items())
             + "; largest ratio to it in the other cells: " + ", ".join(
             f"{n} {f['largest_ratio_elsewhere']:.2f}" for n, f in focus.items()) + ".")
+        print(notes[-1])
+        away = elsewhere_and_focus(table, reference)
+        table.meta["against"]["elsewhere_and_gaia_xp"] = away
+        notes.append("Sigma smaller in the cells other than Gaia XP: " + ", ".join(
+            f"{n} {f['elsewhere_smaller']} of {f['elsewhere_cells']}" for n, f in away.items())
+            + "; largest ratio to it in the Gaia XP cells: " + ", ".join(
+            f"{n} {f['largest_ratio_focus']:.2f}" for n, f in away.items()) + ".")
         print(notes[-1])
     writer.write_results(
         table, "synthetic_recovery", args.output_dir,

@@ -157,6 +157,23 @@ def test_second_adoption_branch_reads_the_gaia_xp_cells_and_the_worst_other_cell
         assert out["fe_h"]["largest_ratio_elsewhere"] == pytest.approx(1.0)
 
 
+def test_grow_pilot_rule_reads_the_other_cells_and_the_worst_gaia_xp_cell():
+    results = _recovery_results
+    with benchmark_modules("synthetic_recovery") as (recovery,):
+        none = results({("gaia_xp", 20.0): (200, 1.0, 0.4), ("gaia_xp", 100.0): (100, 0.5, 0.2),
+                        ("apogee", 20.0): (50, 0.1, 0.05), ("galah", 20.0): (80, 0.2, 0.1)})
+        wide = results({("gaia_xp", 20.0): (210, 0.9, 0.4), ("gaia_xp", 100.0): (90, 0.6, 0.2),
+                        ("apogee", 20.0): (45, 0.1, 0.04), ("galah", 20.0): (40, 0.3, 0.1),
+                        ("boss", 20.0): (1, 0.01, 0.01)})  # boss is not in none: not a cell
+        out = recovery.elsewhere_and_focus(wide, none)
+        assert out["teff"]["elsewhere_smaller"] == 2 and out["teff"]["elsewhere_cells"] == 2
+        assert out["teff"]["largest_ratio_focus"] == pytest.approx(1.05)
+        assert out["logg"]["elsewhere_smaller"] == 0  # equal is not smaller; 0.3 > 0.2
+        assert out["logg"]["largest_ratio_focus"] == pytest.approx(1.2)
+        assert out["fe_h"]["elsewhere_smaller"] == 1
+        assert out["fe_h"]["largest_ratio_focus"] == pytest.approx(1.0)
+
+
 def test_paired_median_difference_sees_a_shift_and_not_a_tie(bench):
     common, _ = bench
     rng = np.random.default_rng(3)
