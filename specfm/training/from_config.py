@@ -20,7 +20,7 @@ Example configuration::
     from = "models/base"
     freeze = ["encoder"]
     new_tokens = [{name = "li_fe", kind = "LABEL", unit = "dex", scale = 0.3}]
-    grow = {width = 256, n_latents = 128, jitter = 1e-3}  # optional: a larger network
+    grow = {width = 256, n_latents = 128, split = "random"}  # optional: a larger network
                                     # with the same answers to start (grow_network)
 
 Instead of pre-tokenised files, ``[data]`` can name a source that is rendered or read and
@@ -183,7 +183,7 @@ def _checkpoint_folders(config, base):
             for key in ("checkpoint_dir", "resume_point")]
 
 
-_GROW_KEYS = ("width", "n_latents", "n_latent_layers", "jitter", "seed")
+_GROW_KEYS = ("width", "n_latents", "n_latent_layers", "jitter", "split", "seed")
 
 
 def _grow_settings(grow):

@@ -68,13 +68,48 @@ def test_jitter_lets_the_copies_part_and_keeps_the_answers_close():
     assert torch.equal(again.encoder.cross.attn.q.weight, q)  # seeded
 
 
+def _copy_gradients(net, tokens, queries):
+    """The gradient of the first and second copy of the cross-attention's query rows and
+    of the first feed-forward layer's rows, after one backward pass."""
+    net.train()
+    net.zero_grad()
+    net(tokens, queries).mean.sum().backward()
+    half = net.config.d_model // 2
+    q = net.encoder.cross.attn.q.weight.grad
+    ff = net.encoder.cross.ff.net[1].weight.grad
+    return (q[:half], q[half:]), (ff[:ff.shape[0] // 2], ff[ff.shape[0] // 2:])
+
+
+def test_random_shares_keep_the_answers_and_part_the_copies():
+    net = _spread_weights(tiny_network()).eval()
+    tokens, queries = _inputs(net)
+    equal = grow_network(net, width=48)
+    shared = grow_network(net, width=48, split="random", seed=2)
+    torch.testing.assert_close(shared.eval()(tokens, queries).mean, net(tokens, queries).mean,
+                               atol=1e-5, rtol=1e-5)
+    # the weights that read the wider vector differ between copies; their sum does not
+    k = shared.encoder.cross.attn.k.weight
+    assert not torch.allclose(k[:, :24], k[:, 24:])
+    torch.testing.assert_close(k[:, :24] + k[:, 24:], 2 * equal.encoder.cross.attn.k.weight[:, :24])
+    # equal shares: the copies get equal gradients and would stay equal; random: they part
+    for first, second in _copy_gradients(equal, tokens, queries):
+        torch.testing.assert_close(first, second)
+    for first, second in _copy_gradients(shared, tokens, queries):
+        assert (first - second).abs().max() > 1e-3 * first.abs().max()
+    again = grow_network(net, width=48, split="random", seed=2)
+    assert torch.equal(again.encoder.cross.attn.k.weight, k)  # seeded
+    with pytest.raises(SpecfmInputError, match="split must be one of equal, random"):
+        grow_network(net, width=48, split="half")
+
+
 def test_the_grown_network_is_saved_and_loaded_with_its_record(tmp_path):
     save_model(tiny_network(), tmp_path / "small")
     net = load_model(tmp_path / "small")
     assert "sha256" in net.metadata
     big = grow_network(net, width=48, n_latents=16, n_latent_layers=2, jitter=1e-3)
     assert big.metadata["grown_from"] == {"d_model": 24, "n_heads": 2, "n_latents": 8,
-                                          "n_latent_layers": 1, "jitter": 1e-3, "seed": 0}
+                                          "n_latent_layers": 1, "jitter": 1e-3,
+                                          "split": "equal", "seed": 0}
     assert "sha256" not in big.metadata and "path" not in big.metadata  # not the old file's
     save_model(big, tmp_path / "big")
     loaded = load_model(tmp_path / "big")
