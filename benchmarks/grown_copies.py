@@ -59,9 +59,9 @@ def copy_differences(weights, old_width, old_latents):
     -------
     dict
         ``linear_median`` and ``linear_max`` over the linear layers whose rows were
-        doubled (NaN if the width did not double), ``n_linear`` their number, ``cross_q`` that of the
-        encoder's cross-attention queries, and ``latents`` that of the latent array (NaN
-        if it did not double).
+        doubled (NaN if the width did not double), ``n_linear`` their number,
+        ``cross_q`` that of the encoder's cross-attention queries, and ``latents`` that
+        of the latent array (NaN if it did not double).
     """
     linear = []
     cross_q = np.nan
