@@ -124,14 +124,16 @@ def main(argv=None):
               writer.fmt(r["latents"], ".4f")) for r in rows]
     writer.write_results(
         table, "grown_copies", args.output_dir,
-        "How far the copies of grown networks have parted: |first - second| / |first|",
+        "How far the copies of grown networks have parted: relative difference of the "
+        "two copies",
         ("Network", "Doubled layers", "Median", "Largest", "Cross-attention queries",
          "Latents"), cells,
         notes=("Doubled layers: the linear layers whose rows were doubled by the growth; "
                "each row is summed over the copies of its inputs first, so that random "
                "input shares (split = 'random') do not count as parting. Latents: the two "
-               "halves of the latent array. A jitter of 1e-3 gives about 0.001 at the "
-               "start.",))
+               "halves of the latent array. Relative difference: the norm of the first copy "
+               "less the second over the norm of the first; a jitter of 1e-3 gives about "
+               "0.001 at the start.",))
     return table
 
 

@@ -362,19 +362,20 @@ def main(argv=None):
                      + " cells.")
         print(notes[-1])
         focus = focus_and_elsewhere(table, reference)
-        table.meta["against"]["gaia_xp_and_elsewhere"] = focus
-        notes.append("Sigma smaller in the Gaia XP cells: " + ", ".join(
-            f"{n} {f['focus_smaller']} of {f['focus_cells']}" for n, f in focus.items())
-            + "; largest ratio to it in the other cells: " + ", ".join(
-            f"{n} {f['largest_ratio_elsewhere']:.2f}" for n, f in focus.items()) + ".")
-        print(notes[-1])
         away = elsewhere_and_focus(table, reference)
+        table.meta["against"]["gaia_xp_and_elsewhere"] = focus
         table.meta["against"]["elsewhere_and_gaia_xp"] = away
-        notes.append("Sigma smaller in the cells other than Gaia XP: " + ", ".join(
-            f"{n} {f['elsewhere_smaller']} of {f['elsewhere_cells']}" for n, f in away.items())
-            + "; largest ratio to it in the Gaia XP cells: " + ", ".join(
-            f"{n} {f['largest_ratio_focus']:.2f}" for n, f in away.items()) + ".")
-        print(notes[-1])
+        for counts, smaller_in, ratio_in, keys in (
+                (focus, "the Gaia XP cells", "the other cells",
+                 ("focus_smaller", "focus_cells", "largest_ratio_elsewhere")),
+                (away, "the cells other than Gaia XP", "the Gaia XP cells",
+                 ("elsewhere_smaller", "elsewhere_cells", "largest_ratio_focus"))):
+            smaller, cells, ratio = keys
+            notes.append(f"Sigma smaller in {smaller_in}: " + ", ".join(
+                f"{n} {f[smaller]} of {f[cells]}" for n, f in counts.items())
+                + f"; largest ratio to it in {ratio_in}: " + ", ".join(
+                f"{n} {f[ratio]:.2f}" for n, f in counts.items()) + ".")
+            print(notes[-1])
     writer.write_results(
         table, "synthetic_recovery", args.output_dir,
         f"specfm-base on held-out synthetic spectra (Cannon coolstars, {args.n_stars} stars "
