@@ -57,7 +57,8 @@ _SPLITS = ("equal", "random")
 def _shares(shape, copies, generator):
     """Random shares of shape ``shape``, summing to one over the ``copies`` blocks.
 
-    Each share lies between about 1/3 and 3 times ``1 / copies``.
+    Each copy's weight is drawn from 0.5 to 1.5 before the shares are normalised (for
+    two copies, each share lies between a quarter and three quarters).
     """
     n_old = shape[1] // copies
     draw = 0.5 + torch.rand((shape[0], copies, n_old), generator=generator)
