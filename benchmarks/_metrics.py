@@ -51,6 +51,12 @@ def _resamples(n, n_resamples, seed):
         yield rng.integers(0, n, size=(min(chunk, n_resamples - start), n))
 
 
+def _central_interval(values, level):
+    """The central ``level`` interval of resampled values: ``(low, high)``."""
+    tail = 100 * (1 - level) / 2
+    return tuple(np.percentile(values, [tail, 100 - tail]))
+
+
 def _resampled_metrics(d, index):
     """``|bias|``, sigma and RMSE of ``d[index]``, one value per row of ``index``."""
     x = d[index]
@@ -99,10 +105,9 @@ def paired_bootstrap(predicted_a, predicted_b, reference, n_resamples=BOOTSTRAP_
         ma, mb = _resampled_metrics(a, index), _resampled_metrics(b, index)
         for m in names:
             diffs[m].append(ma[m] - mb[m])
-    tail = 100 * (1 - level) / 2
     for m in names:
         d = np.concatenate(diffs[m])
-        low, high = np.percentile(d, [tail, 100 - tail])
+        low, high = _central_interval(d, level)
         out[m] = {"difference": float(diff_full[m]), "low": float(low), "high": float(high),
                   "a_better": float(np.mean(d < 0))}
     return out
@@ -130,8 +135,7 @@ def bootstrap_rmse_ratio(predicted_a, predicted_b, reference, threshold=None,
         return out
     ratios = np.concatenate([np.sqrt(np.mean(a[i] ** 2, axis=1) / np.mean(b[i] ** 2, axis=1))
                              for i in _resamples(a.size, n_resamples, seed)])
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(ratios, [tail, 100 - tail])
+    low, high = _central_interval(ratios, level)
     out.update(ratio=float(np.sqrt(np.mean(a**2) / np.mean(b**2))), low=float(low),
                high=float(high))
     if threshold is not None:
@@ -167,8 +171,7 @@ def paired_median_difference(errors_a, errors_b, n_resamples=BOOTSTRAP_RESAMPLES
         return out
     diffs = np.concatenate([np.median(a[i], axis=1) - np.median(b[i], axis=1)
                             for i in _resamples(a.size, n_resamples, seed)])
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(diffs, [tail, 100 - tail])
+    low, high = _central_interval(diffs, level)
     out.update(difference=float(np.median(a) - np.median(b)), low=float(low),
                high=float(high), a_better=float(np.mean(diffs < 0)))
     return out

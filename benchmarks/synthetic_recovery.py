@@ -88,6 +88,23 @@ def smaller_sigma_cells(table, other):
     return out
 
 
+def _split_cells(table, other, focus):
+    """Per label, for the ``focus`` instrument's matched cells and for the others:
+    ``(cells where table's sigma is smaller, cells, largest ratio of the sigmas)``
+    (the ratio NaN where there are no cells)."""
+    both = _matched_cells(table, other)
+    out = {}
+    for n in NAMES:
+        out[n] = {}
+        for side, keep in (("focus", True), ("elsewhere", False)):
+            pairs = [(mine[f"{n}_sigma"], their[f"{n}_sigma"]) for mine, their in both
+                     if (mine["instrument"] == focus) == keep]
+            ratios = [m / t for m, t in pairs]
+            out[n][side] = (int(sum(m < t for m, t in pairs)), len(pairs),
+                            float(max(ratios)) if ratios else float("nan"))
+    return out
+
+
 def focus_and_elsewhere(table, other, focus="gaia_xp"):
     """Per label, how ``table``'s sigma compares with ``other``'s on one instrument and elsewhere.
 
@@ -109,16 +126,9 @@ def focus_and_elsewhere(table, other, focus="gaia_xp"):
         instruments (NaN when there are none).
 
     """
-    both = _matched_cells(table, other)
-    out = {}
-    for n in NAMES:
-        inside = [mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both
-                  if mine["instrument"] == focus]
-        ratios = [mine[f"{n}_sigma"] / their[f"{n}_sigma"] for mine, their in both
-                  if mine["instrument"] != focus]
-        out[n] = {"focus_smaller": int(sum(inside)), "focus_cells": len(inside),
-                  "largest_ratio_elsewhere": float(max(ratios)) if ratios else float("nan")}
-    return out
+    split = _split_cells(table, other, focus)
+    return {n: {"focus_smaller": split[n]["focus"][0], "focus_cells": split[n]["focus"][1],
+                "largest_ratio_elsewhere": split[n]["elsewhere"][2]} for n in NAMES}
 
 
 def elsewhere_and_focus(table, other, focus="gaia_xp"):
@@ -143,16 +153,10 @@ def elsewhere_and_focus(table, other, focus="gaia_xp"):
         (NaN when there are none).
 
     """
-    both = _matched_cells(table, other)
-    out = {}
-    for n in NAMES:
-        away = [mine[f"{n}_sigma"] < their[f"{n}_sigma"] for mine, their in both
-                if mine["instrument"] != focus]
-        ratios = [mine[f"{n}_sigma"] / their[f"{n}_sigma"] for mine, their in both
-                  if mine["instrument"] == focus]
-        out[n] = {"elsewhere_smaller": int(sum(away)), "elsewhere_cells": len(away),
-                  "largest_ratio_focus": float(max(ratios)) if ratios else float("nan")}
-    return out
+    split = _split_cells(table, other, focus)
+    return {n: {"elsewhere_smaller": split[n]["elsewhere"][0],
+                "elsewhere_cells": split[n]["elsewhere"][1],
+                "largest_ratio_focus": split[n]["focus"][2]} for n in NAMES}
 
 
 def render_cell(emulator, instruments, n_stars, seed, snr, snr_high=None):
