@@ -18,6 +18,9 @@ Example configuration::
     checkpoint_dir = "runs/tiny-checkpoints"
     [finetune]                      # optional: start from a trained model
     from = "models/base"
+    from_run = "base.toml"          # optional: the configuration whose model ``from`` is;
+                                    # when ``from`` is absent, it is written from that
+                                    # run's newest checkpoint first (export_checkpoint)
     freeze = ["encoder"]
     new_tokens = [{name = "li_fe", kind = "LABEL", unit = "dex", scale = 0.3}]
     grow = {width = 256, n_latents = 128, split = "random"}  # optional: a larger network
@@ -72,7 +75,7 @@ from ..model.network import SpecFMNetwork
 from ..model.storage import load_model, save_model
 from .checkpoint import model_state, newest_checkpoint, read_checkpoint
 from .config_data import load_training_data
-from .distributed import cleanup_distributed, init_distributed
+from .distributed import barrier, cleanup_distributed, init_distributed
 from .finetune import extend_network, freeze
 from .loop import Trainer
 from .objectives import MaskedTokenObjective, ObjectiveConfig
@@ -80,7 +83,8 @@ from .optim import seed_everything
 from .settings import TrainerConfig
 from .sources import label_ranges, training_coverage, training_max_snr
 
-__all__ = ["ConfigRun", "export_checkpoint", "prediction_tokenizer", "read_config",
+__all__ = ["ConfigRun", "export_checkpoint", "finetune_base", "prediction_tokenizer",
+           "producing_config", "read_config",
            "train_from_config", "trainer_config", "training_objective"]
 
 
@@ -198,6 +202,88 @@ def _grow_settings(grow):
     return dict(grow)
 
 
+def finetune_base(fine, base, write=True):
+    """Return the folder of the model a fine-tune starts from, writing it first if need be.
+
+    Parameters
+    ----------
+    fine : dict
+        The ``[finetune]`` table: ``from`` (the model, relative to ``base``) and, optionally,
+        ``from_run``: the configuration (relative to ``base``) whose ``output`` is ``from``.
+    base : pathlib.Path
+        The folder of the configuration.
+    write : bool
+        Export the model when it is absent (False on all but the main process, which wait).
+
+    Returns
+    -------
+    pathlib.Path
+        The model folder. When it is absent and ``from_run`` is given, it is written from
+        that run's newest checkpoint (`export_checkpoint`, e.g. a committed resume point), so
+        a fresh machine needs no separate step.
+
+    Raises
+    ------
+    SpecfmInputError
+        If the model is absent and cannot be written: no ``from_run``, a ``from_run`` whose
+        ``output`` is not ``from``, or a run with no checkpoint.
+
+    """
+    folder = base / fine["from"]
+    if (folder / "config.json").exists() or (folder.suffix == ".zip" and folder.exists()):
+        return folder
+    run = fine.get("from_run")
+    if run is None:
+        raise SpecfmInputError(
+            f"[finetune] from = {fine['from']!r}: there is no model at {folder}. Train or "
+            "export it first, or name the configuration that writes it as from_run.")
+    source = producing_config(base / run, folder)
+    if write:
+        print(f"specfm train: writing {folder} from {source}'s newest checkpoint",
+              file=sys.stderr)
+        export_checkpoint(source, folder)
+    barrier()
+    return folder
+
+
+def producing_config(run, model):
+    """Check that the configuration ``run`` writes ``model`` and has a checkpoint; return it.
+
+    Parameters
+    ----------
+    run : path-like
+        A training configuration (``[finetune] from_run``).
+    model : path-like
+        The model folder a fine-tune reads (``[finetune] from``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``run``.
+
+    Raises
+    ------
+    SpecfmInputError
+        If ``run`` does not exist, its ``output`` is another folder, or it has no checkpoint
+        to export.
+
+    """
+    run = pathlib.Path(run)
+    if not run.exists():
+        raise SpecfmInputError(f"[finetune] from_run: no configuration at {run}.")
+    config, base = read_config(run)
+    output = config.get("output")
+    if output is None or (base / output).resolve() != pathlib.Path(model).resolve():
+        raise SpecfmInputError(
+            f"[finetune] from_run: {run} writes {output!r}, not the model named in from "
+            f"({model}).")
+    if newest_checkpoint(*_checkpoint_folders(config, base)) is None:
+        raise SpecfmInputError(
+            f"[finetune] from_run: {run} has no checkpoint (checkpoint_dir or resume_point) "
+            "to write the model from.")
+    return run
+
+
 def export_checkpoint(config_path, output, checkpoint=None, overwrite=False):
     """Write the network of a training checkpoint as a model folder, without training.
 
@@ -285,7 +371,7 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
             config, base, trainer_cfg.seed, progress=trainer_cfg.progress)
         fine = config.get("finetune")
         if fine:
-            network = extend_network(load_model(base / fine["from"]),
+            network = extend_network(load_model(finetune_base(fine, base, info.is_main)),
                                      fine.get("new_tokens", ()), fine.get("n_new_kinds", 0),
                                      fine.get("flux_decoder", False))
             if fine.get("grow"):

@@ -83,6 +83,34 @@ def test_a_run_can_start_from_a_grown_model(tmp_path):
         train_main([str(bad)])
 
 
+def test_a_fine_tune_writes_its_absent_base_from_the_run_named_in_from_run(tmp_path):
+    import shutil
+
+    import torch
+
+    from specfm.exceptions import SpecfmInputError
+
+    base = _setup(tmp_path)
+    assert train_main([str(base)]) == 0
+    written = load_model(tmp_path / "model").state_dict()
+
+    shutil.rmtree(tmp_path / "model")  # a fresh machine: only the checkpoints are there
+    (tmp_path / "ft").mkdir()
+    missing = _setup(tmp_path / "ft", '[finetune]\nfrom = "../model"\n')
+    with pytest.raises(SpecfmInputError, match="name the configuration that writes it"):
+        train_main([str(missing)])
+    wrong = _setup(tmp_path / "ft", '[finetune]\nfrom = "../other"\nfrom_run = "../run.toml"\n')
+    with pytest.raises(SpecfmInputError, match="not the model named in from"):
+        train_main([str(wrong)])
+    assert not (tmp_path / "other").exists()
+    tuned = _setup(tmp_path / "ft", '[finetune]\nfrom = "../model"\nfrom_run = "../run.toml"\n')
+    assert train_main([str(tuned)]) == 0
+    # the base written from the newest checkpoint is the model the run wrote when it ended
+    exported = load_model(tmp_path / "model").state_dict()
+    assert all(torch.equal(exported[k], written[k]) for k in written)
+    assert (tmp_path / "ft" / "model" / "config.json").exists()
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -124,6 +152,7 @@ def test_the_repository_training_configs_are_valid():
     from specfm.training.config_data import tokenizer_config as _tokenizer_config
     from specfm.training.from_config import (
         _grow_settings,
+        producing_config,
         trainer_config,
         training_objective,
     )
@@ -141,7 +170,12 @@ def test_the_repository_training_configs_are_valid():
             SyntheticSource(**source)
         base = path.parent
         if "finetune" in config:
-            assert (base / config["finetune"]["from"] / "config.json").exists(), path
+            fine = config["finetune"]
+            if not (base / fine["from"] / "config.json").exists():
+                # a model under runs/: the committed configuration that writes it must be
+                # named, and have a (committed) checkpoint to write it from
+                assert "from_run" in fine, path
+                producing_config(base / fine["from_run"], base / fine["from"])
             if "grow" in config["finetune"]:
                 _grow_settings(config["finetune"]["grow"])
 
