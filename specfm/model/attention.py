@@ -57,7 +57,8 @@ class MultiHeadAttention(nn.Module):
     def _fused(self, q, k, v, key_mask):
         """`torch.nn.functional.scaled_dot_product_attention`: no (q, n) matrix is kept."""
         p = self.dropout.p if self.training else 0.0
-        if key_mask is None:
+        # a mask that keeps every key is left out: the kernel is faster without one
+        if key_mask is None or (not torch.compiler.is_compiling() and bool(key_mask.all())):
             return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
         any_valid = key_mask.any(-1)
         # a row without valid keys attends to all (harmlessly) and is then zeroed

@@ -25,6 +25,8 @@ __all__ = ["GrowableEmbedding", "QueryEmbedding", "TokenEmbedding", "WavelengthE
 _ERROR_FLOOR = 1e-6
 _DISTINCT_MIN_TOKENS = 4096
 """From this many wavelengths on, `WavelengthEncoding` encodes each distinct value once."""
+_KEPT_MAX_VALUES = 65536
+"""How many wavelengths' encodings `WavelengthEncoding` keeps for predictions."""
 
 
 class WavelengthEncoding(nn.Module):
@@ -67,6 +69,7 @@ class WavelengthEncoding(nn.Module):
         self.centre = 0.5 * (math.log(wavelength_min) + math.log(wavelength_max))
         self.half_span = 0.5 * log_span
         self.proj = nn.Linear(2 * n_frequencies + 1, d_model)
+        self._kept = None  # (weights' version, wavelengths, encodings): _encode_distinct
 
     def features(self, wavelength):
         """Return the raw (unprojected) features, shape ``(..., 2 * n_frequencies + 1)``."""
@@ -84,18 +87,63 @@ class WavelengthEncoding(nn.Module):
         spectrum has the same 343), so a large input is encoded once per row when all
         rows are the same (returned as a broadcast view), else once per distinct value and
         gathered back: the same numbers, without repeating the float64 features and their
-        projection for every token.
+        projection for every token. For predictions, the encodings are also kept from one
+        call to the next (`_encode_distinct`), so the result is to be read, not written to.
         """
         if (wavelength.dim() < 2 or wavelength.numel() < _DISTINCT_MIN_TOKENS
                 or torch.compiler.is_compiling()):
             return self.proj(self.features(wavelength))
         first = wavelength[:1]
         if torch.equal(wavelength, first.expand_as(wavelength)):
-            return self.proj(self.features(first)).expand(*wavelength.shape, -1)
+            row = first.reshape(-1)
+            if bool((row[1:] > row[:-1]).all()):  # sorted and distinct already
+                encoded = self._encode_distinct(row)
+            else:
+                distinct, inverse = torch.unique(row, return_inverse=True)
+                encoded = self._encode_distinct(distinct)[inverse]
+            return encoded.reshape(first.shape + encoded.shape[-1:]).expand(
+                *wavelength.shape, -1)
         distinct, inverse = torch.unique(wavelength, return_inverse=True)
         if 2 * distinct.numel() <= wavelength.numel():
-            return self.proj(self.features(distinct))[inverse]
+            return self._encode_distinct(distinct)[inverse]
         return self.proj(self.features(wavelength))
+
+    def _encode_distinct(self, values):
+        """``proj(features(values))`` of sorted distinct ``values``, from earlier calls if it can.
+
+        Predictions on a survey meet the same wavelengths batch after batch (the same
+        grid, less each spectrum's own bad pixels), and encoding them (float64 phases,
+        sines, the projection) costs about as much as a token-wide matrix multiply. So,
+        without gradients and on the CPU, the encodings of the wavelengths seen are kept
+        (up to `_KEPT_MAX_VALUES`; beyond, those of the last call) with the version of the
+        projection's weights, and any in-place change of those (an optimiser step,
+        ``load_state_dict``) starts afresh. Values are matched exactly, so the numbers are
+        those computed anew (to the rounding of a matrix product of another size).
+        """
+        if torch.is_grad_enabled() or values.device.type != "cpu":
+            return self.proj(self.features(values))
+        values = values.contiguous()
+        weight, bias = self.proj.weight, self.proj.bias
+        version = (weight.data_ptr(), weight._version, bias._version, weight.dtype,
+                   values.dtype)
+        if self._kept is not None and self._kept[0] == version:
+            _, known, encoded = self._kept
+            if torch.equal(known, values):
+                return encoded
+            where = torch.searchsorted(known, values).clamp_(max=known.numel() - 1)
+            found = known[where] == values
+            if bool(found.all()):
+                return encoded[where]
+            values_new = values[~found]
+            if known.numel() + values_new.numel() <= _KEPT_MAX_VALUES:
+                encoded_new = self.proj(self.features(values_new))
+                known, order = torch.sort(torch.cat([known, values_new]))
+                self._kept = (version, known, torch.cat([encoded, encoded_new])[order])
+                return self._kept[2][torch.searchsorted(known, values)]
+        out = self.proj(self.features(values))
+        if values.numel() <= _KEPT_MAX_VALUES:
+            self._kept = (version, values.clone(), out)  # not a view of the caller's
+        return out
 
 
 class GrowableEmbedding(nn.Module):

@@ -42,3 +42,22 @@ def test_rows_without_valid_keys_give_zeros_not_nan():
         assert torch.allclose(out[1], att.out.bias.expand(4, 8))
         if need:
             assert torch.all(w[1] == 0) and torch.all(w[0, :, :, 1] == 0)
+
+
+def test_a_mask_that_keeps_every_key_gives_what_no_mask_and_explicit_weights_give():
+    torch.manual_seed(0)
+    att = MultiHeadAttention(8, 2).eval()
+    query, context = torch.randn(2, 4, 8), torch.randn(2, 5, 8)
+    everything = torch.ones(2, 5, dtype=torch.bool)
+    fused, _ = att(query, context, everything)
+    explicit, _ = att(query, context, everything, need_weights=True)
+    torch.testing.assert_close(fused, att(query, context)[0], rtol=0, atol=0)
+    torch.testing.assert_close(fused, explicit, rtol=1e-5, atol=1e-6)
+    # and one padded key still changes the answer, in the same way on both paths
+    some = everything.clone()
+    some[0, -1] = False
+    padded, _ = att(query, context, some)
+    assert not torch.allclose(padded[0], fused[0])
+    torch.testing.assert_close(padded[1], fused[1], rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(padded, att(query, context, some, need_weights=True)[0],
+                               rtol=1e-5, atol=1e-6)

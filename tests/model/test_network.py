@@ -205,3 +205,48 @@ def test_wavelength_encoding_of_repeated_grids_is_the_plain_encoding(rows, monke
     assert outputs[0].shape == outputs[1].shape == (40, 300, 16)
     torch.testing.assert_close(outputs[1], outputs[0], rtol=0, atol=0)
     torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-4)  # summed in another order
+
+
+def test_wavelength_encodings_kept_for_predictions_are_those_computed_afresh():
+    """Without gradients the encodings of the wavelengths seen are kept; new wavelengths,
+    a change of the weights (an optimiser step, load_state_dict) give fresh numbers."""
+    import specfm.model.embeddings as embeddings
+
+    torch.manual_seed(0)
+    enc = WavelengthEncoding(16, n_frequencies=8)
+    grid = torch.linspace(3400.0, 10000.0, 5000)
+    wave = grid.expand(3, 5000)
+    # a survey's batches: the same grid, less each spectrum's own bad pixels (padded)
+    ragged = wave.clone()
+    ragged[0, 100:200], ragged[1, 4000:] = ragged[0, 200:300].clone(), 10000.0
+
+    def fresh(w):
+        return enc.proj(enc.features(w))
+
+    with torch.inference_mode():
+        first = enc(wave)
+        torch.testing.assert_close(first, fresh(wave), rtol=0, atol=0)
+        assert enc._kept[1].numel() == 5000
+        for w in (ragged, wave.flip(-1), wave[:, ::2], wave * (1 + 1e-5), wave + 2):
+            torch.testing.assert_close(enc(w), fresh(w), rtol=1e-6, atol=1e-6)
+        assert enc._kept[1].numel() == 15000  # the grid and the two shifted ones
+        beyond = torch.linspace(20000.0, 30000.0, embeddings._KEPT_MAX_VALUES).expand(2, -1)
+        torch.testing.assert_close(enc(beyond), fresh(beyond), rtol=1e-6, atol=1e-6)
+        assert enc._kept[1].numel() == embeddings._KEPT_MAX_VALUES  # too many: the last
+        torch.testing.assert_close(enc(wave), first, rtol=1e-6, atol=1e-6)
+        kept = enc._kept
+        assert kept[1].numel() == 5000
+        torch.testing.assert_close(enc(ragged), fresh(ragged), rtol=1e-6, atol=1e-6)
+        assert enc._kept is kept  # nothing new to encode
+    with torch.no_grad():
+        enc.proj.weight.mul_(2.0)
+        moved = enc(wave)
+        assert not torch.equal(moved, first)
+        torch.testing.assert_close(moved, fresh(wave), rtol=1e-6, atol=1e-6)
+    enc.load_state_dict({k: v * 0.5 for k, v in enc.state_dict().items()})
+    with torch.no_grad():
+        torch.testing.assert_close(enc(ragged), fresh(ragged), rtol=1e-6, atol=1e-6)
+    # with gradients nothing is kept, and the projection learns as before
+    enc._kept = None
+    enc(wave).sum().backward()
+    assert enc._kept is None and enc.proj.weight.grad is not None
