@@ -26,7 +26,8 @@ _ERROR_FLOOR = 1e-6
 _DISTINCT_MIN_TOKENS = 4096
 """From this many wavelengths on, `WavelengthEncoding` encodes each distinct value once."""
 _KEPT_MAX_VALUES = 65536
-"""How many wavelengths' encodings `WavelengthEncoding` keeps for predictions."""
+"""How many wavelengths' encodings `WavelengthEncoding` keeps for predictions (at most
+``_KEPT_MAX_VALUES * d_model`` floats: 32 MiB for a width of 128)."""
 
 
 class WavelengthEncoding(nn.Module):
@@ -126,8 +127,9 @@ class WavelengthEncoding(nn.Module):
         weight, bias = self.proj.weight, self.proj.bias
         version = (weight.data_ptr(), weight._version, bias._version, weight.dtype,
                    values.dtype)
-        if self._kept is not None and self._kept[0] == version:
-            _, known, encoded = self._kept
+        kept = self._kept  # read once: another thread may replace it (never change it)
+        if kept is not None and kept[0] == version:
+            _, known, encoded = kept
             if torch.equal(known, values):
                 return encoded
             where = torch.searchsorted(known, values).clamp_(max=known.numel() - 1)
@@ -138,8 +140,9 @@ class WavelengthEncoding(nn.Module):
             if known.numel() + values_new.numel() <= _KEPT_MAX_VALUES:
                 encoded_new = self.proj(self.features(values_new))
                 known, order = torch.sort(torch.cat([known, values_new]))
-                self._kept = (version, known, torch.cat([encoded, encoded_new])[order])
-                return self._kept[2][torch.searchsorted(known, values)]
+                encoded = torch.cat([encoded, encoded_new])[order]
+                self._kept = (version, known, encoded)
+                return encoded[torch.searchsorted(known, values)]
         out = self.proj(self.features(values))
         if values.numel() <= _KEPT_MAX_VALUES:
             self._kept = (version, values.clone(), out)  # not a view of the caller's
