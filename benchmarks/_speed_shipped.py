@@ -10,6 +10,10 @@ resident memory (``ru_maxrss``) is its own. Inputs are real spectra, repeated:
 * ``apogee`` (8575 pixels): the APOGEE apStar spectrum ``specfm/data/apStar-dr17-*.fits``
   (its combined spectrum).
 
+Repeated as they are, every spectrum of a batch has the same tokens; ``--bad-pixels F``
+masks a fraction ``F`` of each spectrum's pixels at random, differently in each, as the
+files of a survey differ (rows then differ in length and in their wavelengths).
+
 When a model's wavelength coverage excludes such an input, a noisy flat spectrum with the
 same pixel count on a log-spaced grid over the model's coverage is used instead (column
 ``input``). Tokens are capped as the model's tokenizer settings say (``max_tokens``), as in
@@ -22,6 +26,7 @@ Usage::
     python benchmarks/speed.py shipped                           # the shipped models
     python benchmarks/speed.py shipped /tmp/a /tmp/b --batch 1 16 --n-spectra 32
     python benchmarks/speed.py shipped --device cuda --batch 256 4096 --n-spectra 32768
+    python benchmarks/speed.py shipped --sizes apogee --bad-pixels 0.05   # ragged rows
 
 Writes ``benchmarks/results/shipped_throughput.ecsv`` and ``.rst`` (with ``--device
 cuda``: ``shipped_throughput_cuda``).
@@ -45,16 +50,18 @@ SIZES = ("xp", "apogee")
 APSTAR = "apStar-dr17-2M19485057+5005279.fits"
 
 
-def _tile(flux, error, mask, wave, n, make_spectrum):
+def _tile(flux, error, mask, wave, n, make_spectrum, bad_pixels=0.0):
     import astropy.units as u
     import numpy as np
     from astropy.nddata import StdDevUncertainty
 
     reps = -(-n // flux.shape[0])
+    mask = np.tile(mask, (reps, 1))[:n]
+    if bad_pixels:  # each spectrum its own bad pixels, as in a survey's files
+        mask = mask | (np.random.default_rng(1).random(mask.shape) < bad_pixels)
     return make_spectrum(
         flux=np.tile(flux, (reps, 1))[:n] * u.dimensionless_unscaled, spectral_axis=wave,
-        uncertainty=StdDevUncertainty(np.tile(error, (reps, 1))[:n]),
-        mask=np.tile(mask, (reps, 1))[:n])
+        uncertainty=StdDevUncertainty(np.tile(error, (reps, 1))[:n]), mask=mask)
 
 
 def _inside(wave, coverage):
@@ -66,8 +73,12 @@ def _inside(wave, coverage):
     return any(a <= lo and hi <= b for a, b in coverage.to_value(u.AA))
 
 
-def make_inputs(model, size, n):
-    """Return ``(spectra, inputs, description)`` of ``n`` spectra of one size for a model."""
+def make_inputs(model, size, n, bad_pixels=0.0):
+    """Return ``(spectra, inputs, description)`` of ``n`` spectra of one size for a model.
+
+    ``bad_pixels``: the fraction of pixels masked at random in each spectrum on top of its
+    own mask, differently in each (so rows differ in their tokens and wavelengths).
+    """
     import astropy.units as u
     import numpy as np
     from specutils import Spectrum
@@ -104,7 +115,9 @@ def make_inputs(model, size, n):
         error, mask = np.full((1, n_pix), 0.01), np.zeros((1, n_pix), bool)
         desc = f"flat, {n_pix} px log-spaced over {lo:.0f}-{hi:.0f} AA"
         inputs = None
-    return _tile(flux, error, mask, wave, n, make_spectrum), inputs, desc
+    if bad_pixels:
+        desc += f", {100 * bad_pixels:g}% more pixels masked at random in each"
+    return _tile(flux, error, mask, wave, n, make_spectrum, bad_pixels), inputs, desc
 
 
 def worker(args):
@@ -115,7 +128,7 @@ def worker(args):
     if args.device != "cpu":
         model.to(args.device)
     load_s = time.perf_counter() - t0
-    spectra, inputs, desc = make_inputs(model, args.size, args.n_spectra)
+    spectra, inputs, desc = make_inputs(model, args.size, args.n_spectra, args.bad_pixels)
     names = list(model.labels)
     precision = args.precision[0]  # one per worker process
 
@@ -123,7 +136,7 @@ def worker(args):
         api.predict(model, spectra, names, inputs=inputs, batch_size=args.batch_size,
                     precision=precision)
 
-    warm = make_inputs(model, args.size, args.batch_size)
+    warm = make_inputs(model, args.size, args.batch_size, args.bad_pixels)
     api.predict(model, warm[0], names, inputs=warm[1], batch_size=args.batch_size,
                 precision=precision)  # warm-up
     elapsed, cpu = timed_runs(run, args.repeats)
@@ -167,6 +180,10 @@ def main(argv=None):
                         choices=("float32", "bfloat16"),
                         help="Model.predict precision(s) to time (bfloat16: faster only on "
                              "CPUs or GPUs with bfloat16 units)")
+    parser.add_argument("--bad-pixels", type=float, default=0.0,
+                        help="fraction of pixels masked at random in each spectrum, "
+                             "differently in each, as in a survey's files (default 0: the "
+                             "example repeated as it is)")
     where.common_arguments(parser)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model-path", help=argparse.SUPPRESS)
@@ -184,7 +201,8 @@ def main(argv=None):
         row = run_fresh(__file__, [f"--model-path={model}", f"--size={size}",
                                    f"--batch-size={batch}", f"--n-spectra={args.n_spectra}",
                                    f"--repeats={args.repeats}", f"--threads={args.threads}",
-                                   f"--device={args.device}", f"--precision={precision}"],
+                                   f"--device={args.device}", f"--precision={precision}",
+                                   f"--bad-pixels={args.bad_pixels}"],
                         args.threads, f"{model} {size} batch {batch} {precision}")
         row["model"] = pathlib.Path(model).name
         rows.append(row)
@@ -202,7 +220,7 @@ def main(argv=None):
         models={pathlib.Path(m).name: m for m in args.models},
         description="Inference throughput of the shipped models through Model.predict",
         threads=args.threads, n_spectra=args.n_spectra, repeats=args.repeats,
-        sha256_loaded=sha))
+        bad_pixels=args.bad_pixels, sha256_loaded=sha))
     table.pprint(max_lines=-1, max_width=200)
     cells = [(r["model"], r["size"], str(r["n_pixels"]), str(r["batch_size"]), r["precision"],
               f"{r['spectra_per_s']:.1f}", f"{r['ms_per_spectrum']:.2f}",
