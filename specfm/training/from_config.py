@@ -72,7 +72,7 @@ from ..exceptions import SpecfmInputError
 from ..model.config import ModelConfig
 from ..model.growth import grow_network
 from ..model.network import SpecFMNetwork
-from ..model.storage import load_model, save_model
+from ..model.storage import CONFIG_NAME, load_model, save_model
 from .checkpoint import model_state, newest_checkpoint, read_checkpoint
 from .config_data import load_training_data
 from .distributed import barrier, cleanup_distributed, init_distributed
@@ -230,7 +230,7 @@ def finetune_base(fine, base, write=True):
 
     """
     folder = base / fine["from"]
-    if (folder / "config.json").exists() or (folder.suffix == ".zip" and folder.exists()):
+    if (folder / CONFIG_NAME).exists() or (folder.suffix == ".zip" and folder.exists()):
         return folder
     run = fine.get("from_run")
     if run is None:
