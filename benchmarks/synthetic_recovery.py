@@ -33,6 +33,11 @@ Usage::
     python benchmarks/synthetic_recovery.py                 # 100 stars per cell, 40 fitted
     python benchmarks/synthetic_recovery.py /tmp/base --n-stars 20 --snr 20 100 --fit-stars 0
 
+``--rv-residual``, ``--continuum-error`` and ``--bad-pixels`` change the realism of the
+test spectra (default: that of the training corpora, ``specfm.synth.CorpusConfig``'s
+defaults), e.g. all three 0 to ask how much of the network's sigma its handling of them
+costs.
+
 With ``--against RESULTS.ecsv`` (another model's results on the same stars) it also counts
 the cells where this model's sigma is smaller, per label (the adoption rule of
 ``configs/specfm-base-v2.toml``), and, per label, in how many Gaia XP cells it is smaller
@@ -58,6 +63,37 @@ NAMES = ("teff", "logg", "fe_h")
 PRESETS = ("apogee", "gaia_xp", "gaia_rvs", "galah", "lamost", "boss")
 SEED = 999_000_001
 EMULATOR = "cannon_coolstars"
+
+REALISM = {"rv_residual": "rv_residual", "continuum_error": "continuum_error",
+           "bad_pixels": "bad_pixel_fraction"}
+"""Options of the test spectra's realism -> their `specfm.synth.CorpusConfig` fields."""
+
+
+def realism_settings(args):
+    """The test spectra's realism: each option given, else the training corpora's default.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options, with ``None`` for each realism option left out.
+
+    Returns
+    -------
+    realism : dict
+        ``CorpusConfig`` field -> value.
+    as_trained : bool
+        Whether it is the realism of the training corpora (`CorpusConfig`'s defaults).
+
+    """
+    import dataclasses
+
+    from specfm.synth import CorpusConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(CorpusConfig)}
+    realism = {field: (defaults[field] if getattr(args, option) is None
+                       else getattr(args, option))
+               for option, field in REALISM.items()}
+    return realism, all(realism[f] == defaults[f] for f in realism)
 
 
 def _matched_cells(table, other):
@@ -159,7 +195,7 @@ def elsewhere_and_focus(table, other, focus="gaia_xp"):
                 "largest_ratio_focus": split[n]["focus"][2]} for n in NAMES}
 
 
-def render_cell(emulator, instruments, n_stars, seed, snr, snr_high=None):
+def render_cell(emulator, instruments, n_stars, seed, snr, snr_high=None, **realism):
     """Render stars of one S/N (or an S/N range) through every instrument.
 
     Parameters
@@ -174,6 +210,10 @@ def render_cell(emulator, instruments, n_stars, seed, snr, snr_high=None):
         The S/N of every spectrum, or the bottom of their range with ``snr_high``.
     snr_high : float, optional
         The top of the range of S/N the spectra are drawn from.
+    **realism
+        `specfm.synth.CorpusConfig` settings of the realism (``rv_residual``,
+        ``continuum_error``, ``bad_pixel_fraction``); its defaults, those of the training
+        corpora, where left out.
 
     Returns
     -------
@@ -190,7 +230,7 @@ def render_cell(emulator, instruments, n_stars, seed, snr, snr_high=None):
     corpus = CorpusConfig(instruments=instruments, n_spectra=n_stars, seed=seed,
                           snr_range=(snr, snr if snr_high is None else snr_high),
                           shard_size=n_stars,
-                          batch_size=min(64, n_stars))
+                          batch_size=min(64, n_stars), **realism)
     spectra, truth = {i.name: [] for i in instruments}, []
     for batch, table in iter_corpus(emulator, corpus):
         truth.append(table)
@@ -233,9 +273,19 @@ def main(argv=None):
                         help="a results file of another model on the same stars (e.g. "
                              "benchmarks/results/specfm-base-v1/synthetic_recovery.ecsv): "
                              "count the cells where this model's sigma is smaller, per label")
+    parser.add_argument("--rv-residual", type=float, metavar="KM_S",
+                        help="sigma of the test spectra's radial-velocity residuals (default: "
+                             "the training corpora's, CorpusConfig.rv_residual)")
+    parser.add_argument("--continuum-error", type=float,
+                        help="sigma of the Legendre coefficients of the test spectra's "
+                             "continuum error (default: CorpusConfig.continuum_error)")
+    parser.add_argument("--bad-pixels", type=float, metavar="FRACTION",
+                        help="largest fraction of bad pixels per test spectrum (default: "
+                             "CorpusConfig.bad_pixel_fraction)")
     where.common_arguments(parser)
     args = parser.parse_args(argv)
     where.light_torch(args.threads)
+    realism, as_trained = realism_settings(args)
     max_tokens = {"model": "model", "all": None}.get(args.max_tokens)
     if max_tokens is None and args.max_tokens != "all":
         max_tokens = int(args.max_tokens)
@@ -263,11 +313,13 @@ def main(argv=None):
                if args.cannon_train else {})
     for snr in args.snr:
         t0 = time.perf_counter()
-        spectra, truth = render_cell(emulator, instruments, args.n_stars, args.seed, snr)
+        spectra, truth = render_cell(emulator, instruments, args.n_stars, args.seed, snr,
+                                     **realism)
         t_render = time.perf_counter() - t0
         to_fit = spectra
         if true_sigma is not None:
-            to_fit, _ = render_cell(emulator, true_sigma, args.n_stars, args.seed, snr)
+            to_fit, _ = render_cell(emulator, true_sigma, args.n_stars, args.seed, snr,
+                                    **realism)
         n_extrapolated = int(np.sum(truth["extrapolated"]))
         true = xpsplit.label_arrays(truth, NAMES)
         for name in args.instruments:
@@ -326,8 +378,8 @@ def main(argv=None):
         max_tokens=args.max_tokens, max_snr=args.max_snr, uncertainty=args.uncertainty,
         model_max_snr=model.tokenizer_config.max_snr,
         n_extrapolated=n_extrapolated,
-        corpus_defaults="CorpusConfig defaults (rv_residual 1 km/s, A(V) 0-2, continuum "
-                        "error 0.01, bad pixels <= 1%, jitter 0.05), fixed S/N",
+        corpus_defaults="CorpusConfig defaults (A(V) 0-2, jitter 0.05), fixed S/N",
+        realism=realism, realism_of_training=as_trained,
     ))
     table.pprint(max_lines=-1, max_width=200)
     cells = [(r["instrument"], f"{r['snr']:.0f}", str(r["n"]),
@@ -344,6 +396,11 @@ def main(argv=None):
     header = ("Instrument", "S/N", "N", "Teff [K]", "logg [dex]", "[Fe/H] [dex]")
     notes = ["Bias: median of predicted - true; sigma: 1.4826 x median absolute deviation. "
              "The same stars for every instrument and S/N."]
+    if not as_trained:
+        notes.append("Realism of the test spectra not that of the training corpora: "
+                     f"radial-velocity residuals {realism['rv_residual']} km/s, continuum "
+                     f"error {realism['continuum_error']}, at most "
+                     f"{realism['bad_pixel_fraction']:.0%} bad pixels.")
     if cannons:
         header += ("Cannon sigma",)
         notes.append(f"Cannon: a quadratic Cannon per instrument, trained on {args.cannon_train} "

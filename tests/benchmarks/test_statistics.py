@@ -197,3 +197,25 @@ def test_paired_median_difference_needs_the_same_stars(bench):
     out = common.paired_median_difference([np.nan, 1.0, 2.0], [1.0, np.nan, 3.0],
                                           n_resamples=50)
     assert out["n"] == 1 and out["difference"] == -1.0
+
+
+def test_recovery_realism_defaults_to_the_training_corpora_and_takes_each_option():
+    import argparse
+
+    from specfm.synth import CorpusConfig
+
+    with benchmark_modules("synthetic_recovery") as (recovery,):
+        unset = argparse.Namespace(rv_residual=None, continuum_error=None, bad_pixels=None)
+        realism, as_trained = recovery.realism_settings(unset)
+        trained = CorpusConfig()
+        assert realism == {"rv_residual": trained.rv_residual,
+                           "continuum_error": trained.continuum_error,
+                           "bad_pixel_fraction": trained.bad_pixel_fraction}
+        assert as_trained
+        given = argparse.Namespace(rv_residual=0.0, continuum_error=None, bad_pixels=0.0)
+        realism, as_trained = recovery.realism_settings(given)
+        assert realism == {"rv_residual": 0.0, "continuum_error": trained.continuum_error,
+                           "bad_pixel_fraction": 0.0}
+        assert not as_trained
+        # what render_cell hands on is a valid corpus
+        assert CorpusConfig(**realism).bad_pixel_fraction == 0.0
