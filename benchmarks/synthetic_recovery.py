@@ -415,33 +415,54 @@ def main(argv=None):
                      "divided by it.")
     if args.against:
         reference = Table.read(args.against, format="ascii.ecsv")
-        wins = smaller_sigma_cells(table, reference)
-        table.meta["against"] = {"file": args.against, "smaller_sigma_cells": wins}
-        cells_compared = wins.pop("cells")
-        notes.append(f"Against {args.against} (the same stars): sigma smaller in "
-                     + ", ".join(f"{n} {k} of {cells_compared}" for n, k in wins.items())
-                     + " cells.")
-        print(notes[-1])
-        focus = focus_and_elsewhere(table, reference)
-        away = elsewhere_and_focus(table, reference)
-        table.meta["against"]["gaia_xp_and_elsewhere"] = focus
-        table.meta["against"]["elsewhere_and_gaia_xp"] = away
-        for counts, smaller_in, ratio_in, keys in (
-                (focus, "the Gaia XP cells", "the other cells",
-                 ("focus_smaller", "focus_cells", "largest_ratio_elsewhere")),
-                (away, "the cells other than Gaia XP", "the Gaia XP cells",
-                 ("elsewhere_smaller", "elsewhere_cells", "largest_ratio_focus"))):
-            smaller, cells, ratio = keys
-            notes.append(f"Sigma smaller in {smaller_in}: " + ", ".join(
-                f"{n} {f[smaller]} of {f[cells]}" for n, f in counts.items())
-                + f"; largest ratio to it in {ratio_in}: " + ", ".join(
-                f"{n} {f[ratio]:.2f}" for n, f in counts.items()) + ".")
-            print(notes[-1])
+        table.meta["against"], compared = against_notes(table, reference, args.against)
+        for note in compared:
+            print(note)
+        notes.extend(compared)
     writer.write_results(
         table, "synthetic_recovery", args.output_dir,
         f"specfm-base on held-out synthetic spectra (Cannon coolstars, {args.n_stars} stars "
         "per cell): bias / sigma of predicted - true", header, cells, notes=notes)
     return table
+
+
+def against_notes(table, reference, name):
+    """How ``table``'s sigma compares with ``reference``'s on the same stars, for the rules.
+
+    Parameters
+    ----------
+    table, reference : astropy.table.Table
+        Results of this script: this model's, and the other model's (read from ``name``).
+    name : str
+        What to call the reference (its file).
+
+    Returns
+    -------
+    meta : dict
+        The counts of `smaller_sigma_cells`, `focus_and_elsewhere` and
+        `elsewhere_and_focus`, with ``file``: for the results file's ``meta["against"]``.
+    notes : list of str
+        One sentence for each of the three, for the table's notes.
+
+    """
+    wins = smaller_sigma_cells(table, reference)
+    focus = focus_and_elsewhere(table, reference)
+    away = elsewhere_and_focus(table, reference)
+    meta = {"file": name, "smaller_sigma_cells": dict(wins),
+            "gaia_xp_and_elsewhere": focus, "elsewhere_and_gaia_xp": away}
+    compared = wins.pop("cells")
+    notes = [f"Against {name} (the same stars): sigma smaller in "
+             + ", ".join(f"{n} {k} of {compared}" for n, k in wins.items()) + " cells."]
+    for counts, smaller_in, ratio_in, (smaller, cells, ratio) in (
+            (focus, "the Gaia XP cells", "the other cells",
+             ("focus_smaller", "focus_cells", "largest_ratio_elsewhere")),
+            (away, "the cells other than Gaia XP", "the Gaia XP cells",
+             ("elsewhere_smaller", "elsewhere_cells", "largest_ratio_focus"))):
+        notes.append(f"Sigma smaller in {smaller_in}: " + ", ".join(
+            f"{n} {f[smaller]} of {f[cells]}" for n, f in counts.items())
+            + f"; largest ratio to it in {ratio_in}: " + ", ".join(
+            f"{n} {f[ratio]:.2f}" for n, f in counts.items()) + ".")
+    return meta, notes
 
 
 CANNON_SEED = 1

@@ -219,3 +219,23 @@ def test_recovery_realism_defaults_to_the_training_corpora_and_takes_each_option
         assert not as_trained
         # what render_cell hands on is a valid corpus
         assert CorpusConfig(**realism).bad_pixel_fraction == 0.0
+
+
+def test_against_notes_give_the_three_counts_and_their_sentences():
+    results = _recovery_results
+    with benchmark_modules("synthetic_recovery") as (recovery,):
+        old = results({("gaia_xp", 100.0): (100, 0.5, 0.2), ("apogee", 100.0): (50, 0.1, 0.05)})
+        new = results({("gaia_xp", 100.0): (90, 0.6, 0.2), ("apogee", 100.0): (40, 0.1, 0.06)})
+        meta, notes = recovery.against_notes(new, old, "old.ecsv")
+        assert meta["file"] == "old.ecsv"
+        assert meta["smaller_sigma_cells"] == {"cells": 2, "teff": 2, "logg": 0, "fe_h": 0}
+        assert meta["gaia_xp_and_elsewhere"]["teff"]["focus_smaller"] == 1
+        assert meta["elsewhere_and_gaia_xp"]["fe_h"]["largest_ratio_focus"] == pytest.approx(1.0)
+        assert notes == [
+            "Against old.ecsv (the same stars): sigma smaller in teff 2 of 2, logg 0 of 2, "
+            "fe_h 0 of 2 cells.",
+            "Sigma smaller in the Gaia XP cells: teff 1 of 1, logg 0 of 1, fe_h 0 of 1; "
+            "largest ratio to it in the other cells: teff 0.80, logg 1.00, fe_h 1.20.",
+            "Sigma smaller in the cells other than Gaia XP: teff 1 of 1, logg 0 of 1, "
+            "fe_h 0 of 1; largest ratio to it in the Gaia XP cells: teff 0.90, logg 1.20, "
+            "fe_h 1.00."]
