@@ -24,6 +24,7 @@ from ..model.storage import sha256_bytes
 
 __all__ = [
     "CheckpointError",
+    "checkpoint_progress",
     "checkpoint_step",
     "latest_checkpoint",
     "model_state",
@@ -154,6 +155,38 @@ def checkpoint_step(folder):
         return int(json.loads(path.read_text())["step"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def checkpoint_progress(folder):
+    """How far the run of a complete checkpoint folder had come, and whether it had ended.
+
+    Parameters
+    ----------
+    folder : path-like
+        A checkpoint folder (with its ``state.json``).
+
+    Returns
+    -------
+    finished : bool
+        Whether the checkpoint is the end of its run: it stopped early, or it reached
+        ``max_steps``, or (a run counted in epochs) it completed every epoch. The last
+        checkpoint of a run counted in epochs is written before its last epoch is closed,
+        so such a run counts as finished only once it stopped early.
+    where : str
+        The step and the end, in words (``"step 39,497 of 100,000"``), for messages.
+
+    """
+    state = json.loads((pathlib.Path(folder) / "state.json").read_text())
+    trainer = state.get("trainer") or {}
+    step, max_steps = int(state["step"]), trainer.get("max_steps")
+    if max_steps is not None:
+        where = f"step {step:,} of {int(max_steps):,}"
+        reached = step >= int(max_steps)
+    else:
+        epochs = trainer.get("epochs")
+        where = f"step {step:,}, epoch {int(state['epoch']):,} of {epochs}"
+        reached = epochs is not None and int(state["epoch"]) >= int(epochs)
+    return bool(state.get("stopped_early")) or reached, where
 
 
 def newest_checkpoint(*folders):

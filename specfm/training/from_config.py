@@ -73,7 +73,7 @@ from ..model.config import ModelConfig
 from ..model.growth import grow_network
 from ..model.network import SpecFMNetwork
 from ..model.storage import CONFIG_NAME, load_model, save_model
-from .checkpoint import model_state, newest_checkpoint, read_checkpoint
+from .checkpoint import checkpoint_progress, model_state, newest_checkpoint, read_checkpoint
 from .config_data import load_training_data
 from .distributed import barrier, cleanup_distributed, init_distributed
 from .finetune import extend_network, freeze
@@ -226,7 +226,7 @@ def finetune_base(fine, base, write=True):
     ------
     SpecfmInputError
         If the model is absent and cannot be written: no ``from_run``, a ``from_run`` whose
-        ``output`` is not ``from``, or a run with no checkpoint.
+        ``output`` is not ``from``, or a run with no checkpoint or not finished.
 
     """
     folder = base / fine["from"]
@@ -246,7 +246,7 @@ def finetune_base(fine, base, write=True):
     return folder
 
 
-def producing_config(run, model):
+def producing_config(run, model, finished=True):
     """Check that the configuration ``run`` writes ``model`` and has a checkpoint; return it.
 
     Parameters
@@ -255,6 +255,9 @@ def producing_config(run, model):
         A training configuration (``[finetune] from_run``).
     model : path-like
         The model folder a fine-tune reads (``[finetune] from``).
+    finished : bool
+        Also ask that the run's newest checkpoint be its end (False: a configuration planned
+        to follow a run still in progress is checked for everything else).
 
     Returns
     -------
@@ -264,8 +267,10 @@ def producing_config(run, model):
     Raises
     ------
     SpecfmInputError
-        If ``run`` does not exist, its ``output`` is another folder, or it has no checkpoint
-        to export.
+        If ``run`` does not exist, its ``output`` is another folder, it has no checkpoint
+        to export, or its newest checkpoint is not the end of the run
+        (`~specfm.training.checkpoint.checkpoint_progress`): a model written from it
+        would stand where the finished run's model belongs.
 
     """
     run = pathlib.Path(run)
@@ -277,10 +282,17 @@ def producing_config(run, model):
         raise SpecfmInputError(
             f"[finetune] from_run: {run} writes {output!r}, not the model named in from "
             f"({model}).")
-    if newest_checkpoint(*_checkpoint_folders(config, base)) is None:
+    newest = newest_checkpoint(*_checkpoint_folders(config, base))
+    if newest is None:
         raise SpecfmInputError(
             f"[finetune] from_run: {run} has no checkpoint (checkpoint_dir or resume_point) "
             "to write the model from.")
+    ended, where = checkpoint_progress(newest)
+    if finished and not ended:
+        raise SpecfmInputError(
+            f"[finetune] from_run: {run} has not finished (its newest checkpoint, {newest}, "
+            f"is at {where}), so it has not written the model named in from ({model}). "
+            f"Finish it first: specfm train {run} --resume.")
     return run
 
 
@@ -367,11 +379,14 @@ def train_from_config(config_path, resume=None, output=None, device=None, time_l
         if device:
             trainer_cfg.device = device
         seed_everything(trainer_cfg.seed)
+        # the model a fine-tune starts from, before the data (which may take minutes to
+        # render): one that cannot be had stops the run at once
+        fine = config.get("finetune")
+        start = finetune_base(fine, base, info.is_main) if fine else None
         train, val, tokenizer, data_record = load_training_data(
             config, base, trainer_cfg.seed, progress=trainer_cfg.progress)
-        fine = config.get("finetune")
         if fine:
-            network = extend_network(load_model(finetune_base(fine, base, info.is_main)),
+            network = extend_network(load_model(start),
                                      fine.get("new_tokens", ()), fine.get("n_new_kinds", 0),
                                      fine.get("flux_decoder", False))
             if fine.get("grow"):

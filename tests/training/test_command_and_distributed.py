@@ -90,7 +90,10 @@ def test_a_fine_tune_writes_its_absent_base_from_the_run_named_in_from_run(tmp_p
 
     from specfm.exceptions import SpecfmInputError
 
-    base = _setup(tmp_path)
+    # a run counted in steps (its last checkpoint is its end: 8 is a multiple of 2)
+    toy_dataset(24, n_pix=12).save(tmp_path / "train.safetensors")
+    base = tmp_path / "run.toml"
+    base.write_text(CONFIG.replace("epochs = 2", "max_steps = 8"))
     assert train_main([str(base)]) == 0
     written = load_model(tmp_path / "model").state_dict()
 
@@ -104,6 +107,13 @@ def test_a_fine_tune_writes_its_absent_base_from_the_run_named_in_from_run(tmp_p
         train_main([str(wrong)])
     assert not (tmp_path / "other").exists()
     tuned = _setup(tmp_path / "ft", '[finetune]\nfrom = "../model"\nfrom_run = "../run.toml"\n')
+    # a run still going (its newest checkpoint short of max_steps) has written no model yet
+    last = tmp_path / "checkpoints" / "step_00000008"
+    last.rename(tmp_path / "aside")
+    with pytest.raises(SpecfmInputError, match=r"has not finished .* step 6 of 8"):
+        train_main([str(tuned)])
+    assert not (tmp_path / "model").exists()
+    (tmp_path / "aside").rename(last)
     assert train_main([str(tuned)]) == 0
     # the base written from the newest checkpoint is the model the run wrote when it ended
     exported = load_model(tmp_path / "model").state_dict()
@@ -173,9 +183,10 @@ def test_the_repository_training_configs_are_valid():
             fine = config["finetune"]
             if not (base / fine["from"] / "config.json").exists():
                 # a model under runs/: the committed configuration that writes it must be
-                # named, and have a (committed) checkpoint to write it from
+                # named, and have a (committed) checkpoint to write it from once it ends (a
+                # run planned to follow one in progress waits for it: specfm train refuses)
                 assert "from_run" in fine, path
-                producing_config(base / fine["from_run"], base / fine["from"])
+                producing_config(base / fine["from_run"], base / fine["from"], finished=False)
             if "grow" in config["finetune"]:
                 _grow_settings(config["finetune"]["grow"])
 

@@ -16,7 +16,7 @@ from specfm.training import (
     TrainerConfig,
     newest_checkpoint,
 )
-from specfm.training.checkpoint import checkpoint_step, write_resume_point
+from specfm.training.checkpoint import checkpoint_progress, checkpoint_step, write_resume_point
 
 from ..model.toy import tiny_network, toy_dataset
 from .test_command_and_distributed import CONFIG
@@ -68,6 +68,22 @@ def test_newest_checkpoint_prefers_the_higher_step(tmp_path):
     folder = newest_checkpoint(tmp_path / "repo" / "resume", tmp_path / "machine" / "ck")
     assert folder.name == "step_00000009"
     assert newest_checkpoint(None, tmp_path / "nowhere") is None
+
+
+def test_checkpoint_progress_says_whether_the_run_had_ended(tmp_path):
+    def progress(**state):
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        return checkpoint_progress(tmp_path)
+
+    assert progress(step=39497, epoch=12, trainer={"max_steps": 100000}) == (
+        False, "step 39,497 of 100,000")
+    assert progress(step=100000, epoch=31, trainer={"max_steps": 100000})[0]
+    # counted in epochs: the last checkpoint comes before its epoch is closed
+    assert progress(step=10, epoch=1, trainer={"epochs": 2, "max_steps": None}) == (
+        False, "step 10, epoch 1 of 2")
+    assert progress(step=10, epoch=2, trainer={"epochs": 2, "max_steps": None})[0]
+    assert progress(step=6, epoch=1, stopped_early=True,
+                    trainer={"epochs": 9, "max_steps": None})[0]
 
 
 def test_a_swap_cut_short_still_leaves_a_resume_point(tmp_path):
