@@ -169,9 +169,9 @@ def checkpoint_progress(folder):
     -------
     finished : bool
         Whether the checkpoint is the end of its run: it stopped early, or it reached
-        ``max_steps``, or (a run counted in epochs) it completed every epoch. The last
-        checkpoint of a run counted in epochs is written before its last epoch is closed,
-        so such a run counts as finished only once it stopped early.
+        ``max_steps``, or (a run counted in epochs) its epoch count reached ``epochs``.
+        A run counted in epochs writes its checkpoints within its epochs, before each is
+        closed, so in practice it counts as finished only once it stopped early.
     where : str
         The step and the end, in words (``"step 39,497 of 100,000"``), for messages.
 
